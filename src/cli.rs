@@ -1,0 +1,336 @@
+//! The command line: argument parsing, the headless subcommands, and exit codes.
+//! Every action of the workbench also exists here, for scripts and workshop leaders.
+
+use crate::project::{self, Project, ProjectError};
+use crate::template;
+use clap::{CommandFactory, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Exit codes, documented in `--help`.
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// Something outside the user's input failed (I/O, a tool, a device).
+    pub const FAILURE: i32 = 1;
+    /// The input was wrong: a bad argument or an invalid project file.
+    pub const BAD_INPUT: i32 = 2;
+    /// The model does not fit the target.
+    pub const DOES_NOT_FIT: i32 = 3;
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  tinygen                                   open the workbench on the built-in die template
+  tinygen projects/die.ron                  open a project in the workbench
+  tinygen new --template cvae-die my.ron    start a project from a template
+  tinygen show my.ron                       check a project file and print it
+  tinygen templates                         list the built-in templates
+  tinygen completions bash > ~/.local/share/bash-completion/completions/tinygen
+
+Exit codes: 0 ok, 1 failure, 2 bad input (argument or project file), 3 model does not fit.
+Set NO_COLOR to turn colour off.";
+
+/// A terminal workbench for tiny generative models: pick a template, train it, check it
+/// against a microcontroller's flash and SRAM, flash it, and watch images stream back.
+#[derive(Debug, Parser)]
+#[command(name = "tinygen", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A project file (.ron) to open in the workbench; without it, the built-in die template.
+    pub project: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a project file from a built-in template.
+    New {
+        /// The template: cvae-die, bitnet-mnist or streaming-sd.
+        #[arg(long, short)]
+        template: String,
+        /// Where to write the project, e.g. my-die.ron.
+        path: PathBuf,
+        /// The project's name [default: from the file name].
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a project file and print what it describes.
+    Show {
+        path: PathBuf,
+        /// Print the normalised project file instead of a summary.
+        #[arg(long)]
+        ron: bool,
+    },
+    /// List the built-in templates.
+    Templates,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// An error with the exit code it should produce.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            code: exit::BAD_INPUT,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<ProjectError> for CliError {
+    fn from(e: ProjectError) -> Self {
+        let code = if e.is_bad_input() {
+            exit::BAD_INPUT
+        } else {
+            exit::FAILURE
+        };
+        CliError {
+            code,
+            error: e.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(error: anyhow::Error) -> Self {
+        CliError {
+            code: exit::FAILURE,
+            error,
+        }
+    }
+}
+
+/// Whether to colour output written to a stream.
+pub fn use_color(stream_is_tty: bool) -> bool {
+    stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            let stderr = std::io::stderr();
+            let label = if use_color(stderr.is_terminal()) {
+                "\x1b[1;31merror:\x1b[0m"
+            } else {
+                "error:"
+            };
+            let _ = writeln!(stderr.lock(), "{label} {:#}", e.error);
+            e.code
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        None => {
+            let (project, path) = match cli.project {
+                Some(path) => {
+                    if !path.exists() {
+                        return Err(CliError::bad_input(anyhow::anyhow!(
+                            "'{}' does not exist; create it with 'tinygen new --template cvae-die {}'",
+                            path.display(),
+                            path.display()
+                        )));
+                    }
+                    (project::load(&path)?, Some(path))
+                }
+                None => (Project::from_template(&template::all()[0]), None),
+            };
+            drop(out);
+            crate::tui::run(project, path)?;
+        }
+        Some(Command::New {
+            template: name,
+            path,
+            name: project_name,
+            force,
+        }) => {
+            let def = template::find(&name).ok_or_else(|| {
+                CliError::bad_input(anyhow::anyhow!(
+                    "unknown template '{name}'; {}",
+                    crate::suggest::hint(&name, &template::names())
+                ))
+            })?;
+            new_project(def, &path, project_name, force)?;
+            writeln!(
+                out,
+                "Created '{}' from template '{}'.\nNext: 'tinygen {}' to open it, or 'tinygen show {}'.",
+                path.display(),
+                def.name,
+                path.display(),
+                path.display()
+            )
+            .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Show { path, ron }) => {
+            let p = project::load(&path)?;
+            let text = if ron { p.to_ron()? } else { summary(&p, &path) };
+            out.write_all(text.as_bytes())
+                .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Templates) => {
+            for t in template::all() {
+                writeln!(
+                    out,
+                    "{:<14} {}\n{:<14} {}\n",
+                    t.name, t.title, "", t.summary
+                )
+                .map_err(anyhow::Error::from)?;
+            }
+            writeln!(
+                out,
+                "Start one with: tinygen new --template NAME my-project.ron"
+            )
+            .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "tinygen", &mut out);
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new project from a template, refusing to replace a file unless asked.
+pub fn new_project(
+    def: &template::TemplateDef,
+    path: &Path,
+    name: Option<String>,
+    force: bool,
+) -> Result<Project, CliError> {
+    if path.extension().is_none_or(|e| e != "ron") {
+        return Err(CliError::bad_input(anyhow::anyhow!(
+            "'{}' does not end in .ron; project files are .ron files, e.g. 'my-die.ron'",
+            path.display()
+        )));
+    }
+    if path.exists() && !force {
+        return Err(CliError::bad_input(anyhow::anyhow!(
+            "'{}' already exists; pick another name or pass --force to replace it",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.is_dir()
+    {
+        return Err(CliError::bad_input(anyhow::anyhow!(
+            "the folder '{}' does not exist; create it first",
+            parent.display()
+        )));
+    }
+    let mut p = Project::from_template(def);
+    p.name = name.unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| def.title.to_string())
+    });
+    // The name goes through the same validation as a loaded file.
+    let mut raw = p.to_raw();
+    raw.name = p.name.clone();
+    let p = raw.validate().map_err(|issues| {
+        CliError::from(ProjectError::Invalid {
+            path: path.to_path_buf(),
+            issues,
+        })
+    })?;
+    project::save(&p, path)?;
+    Ok(p)
+}
+
+/// A human-readable description of a validated project.
+pub fn summary(p: &Project, path: &Path) -> String {
+    let t = p.target_profile();
+    let mut s = String::new();
+    let def = p.template.def();
+    s += &format!("Project    {}  ({})\n", p.name, path.display());
+    s += &format!("Template   {} ({})\n", def.name, def.title);
+    s += &format!("Target     {} ({})\n", t.id, t.title);
+    let port = p.board.port.as_deref().unwrap_or("auto");
+    s += &format!(
+        "Board      {}, port {port}, {} baud\n",
+        p.board.kind, p.board.baud
+    );
+    let mut model = Vec::new();
+    if p.model.latent > 0 {
+        model.push(format!("latent {}", p.model.latent));
+    }
+    if p.model.steps > 0 {
+        model.push(format!("{} steps", p.model.steps));
+    }
+    if !p.model.encoder.is_empty() {
+        model.push(format!("encoder {:?}", p.model.encoder));
+    }
+    model.push(format!("{} deployable layers", p.model.layers.len()));
+    s += &format!("Model      {}\n", model.join(", "));
+    s += "           layer        width  bits\n";
+    for l in &p.model.layers {
+        s += &format!(
+            "           {:<12} {:>5}  {:>4}\n",
+            l.name,
+            l.width,
+            l.bits.to_string()
+        );
+    }
+    let data = p
+        .dataset
+        .path
+        .as_ref()
+        .map(|d| format!(", from '{}'", d.display()))
+        .unwrap_or_default();
+    s += &format!(
+        "Dataset    {} samples, seed {}{data}\n",
+        p.dataset.size, p.dataset.seed
+    );
+    s += &format!(
+        "Training   {} epochs, batch {}, learning rate {}, seed {}\n",
+        p.training.epochs, p.training.batch_size, p.training.learning_rate, p.training.seed
+    );
+    s += &format!(
+        "Artifacts  checkpoints '{}', export '{}'\n",
+        p.artifacts.checkpoints.display(),
+        p.artifacts.export.display()
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_color_is_respected() {
+        assert!(!use_color(false));
+    }
+}

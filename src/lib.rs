@@ -1,0 +1,12 @@
+//! tinygen: a terminal workbench for tiny generative models.
+//!
+//! The library holds everything; `src/main.rs` only parses arguments and calls [`cli::main`].
+//! Only the `tui` module knows about ratatui and crossterm.
+
+pub mod cli;
+pub mod fsutil;
+pub mod project;
+pub mod suggest;
+pub mod target;
+pub mod template;
+pub mod tui;

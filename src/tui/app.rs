@@ -1,0 +1,835 @@
+//! The workbench's state and its one `update` function. State changes only here; rendering
+//! (`ui.rs`) reads it. Side effects that need the event loop (spawning a desktop dialog)
+//! come back as an [`Effect`].
+
+use super::dialog::{self, DialogAnswer, DialogKind};
+use super::form::{self, FieldId};
+use super::picker::{Picker, PickerMode, PickerOutcome};
+use crate::project::{self, Project};
+use crate::template;
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a status message stays in the status bar.
+const STATUS_TTL: Duration = Duration::from_secs(6);
+
+/// The five screens, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Project,
+    Train,
+    Budget,
+    Deploy,
+    Monitor,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 5] = [
+        Screen::Project,
+        Screen::Train,
+        Screen::Budget,
+        Screen::Deploy,
+        Screen::Monitor,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Project => "Project",
+            Screen::Train => "Train",
+            Screen::Budget => "Budget",
+            Screen::Deploy => "Deploy",
+            Screen::Monitor => "Monitor",
+        }
+    }
+
+    fn index(self) -> usize {
+        Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// Which pane of the Project screen has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Templates,
+    Form,
+}
+
+/// Everything the main loop feeds to [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick,
+    Dialog(DialogAnswer),
+}
+
+/// Work the event loop must start on the app's behalf.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Dialog {
+        kind: DialogKind,
+        request: u64,
+        start_dir: PathBuf,
+        file_name: String,
+    },
+}
+
+/// What to do once the user agrees to drop unsaved changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterDiscard {
+    Quit,
+    NewFromTemplate(usize),
+    Open,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help,
+    Error { title: String, text: String },
+    Discard(AfterDiscard),
+    Overwrite(PathBuf),
+    Picker(Picker),
+}
+
+/// A form edit in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Editing {
+    pub field: FieldId,
+    pub buffer: String,
+    /// Why the last attempt to apply the buffer was refused.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub text: String,
+    pub is_error: bool,
+    pub at: Instant,
+}
+
+/// A desktop dialog the app is waiting for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingDialog {
+    pub kind: DialogKind,
+    pub request: u64,
+    pub since: Instant,
+}
+
+/// The whole state of the workbench.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub project: Project,
+    /// Where the project lives; `None` until it is first saved.
+    pub path: Option<PathBuf>,
+    pub dirty: bool,
+    pub screen: Screen,
+    pub focus: Focus,
+    pub template_sel: usize,
+    pub field_sel: usize,
+    pub editing: Option<Editing>,
+    pub popup: Option<Popup>,
+    pub status: Option<Status>,
+    pub pending: Option<PendingDialog>,
+    pub next_request: u64,
+    /// Whether desktop dialogs can be tried (a display and a session bus).
+    pub desktop: bool,
+    pub color: bool,
+    pub size: (u16, u16),
+    /// The folder file pickers start in.
+    pub cwd: PathBuf,
+    pub should_quit: bool,
+}
+
+impl App {
+    pub fn new(project: Project, path: Option<PathBuf>, size: (u16, u16)) -> App {
+        let template_sel = template::all()
+            .iter()
+            .position(|t| t.id == project.template)
+            .unwrap_or(0);
+        App {
+            project,
+            path,
+            dirty: false,
+            screen: Screen::Project,
+            focus: Focus::Form,
+            template_sel,
+            field_sel: 0,
+            editing: None,
+            popup: None,
+            status: None,
+            pending: None,
+            next_request: 1,
+            desktop: false,
+            color: true,
+            size,
+            cwd: PathBuf::from("."),
+            should_quit: false,
+        }
+    }
+
+    pub fn fields(&self) -> Vec<FieldId> {
+        form::fields(&self.project)
+    }
+
+    pub fn selected_field(&self) -> Option<FieldId> {
+        self.fields().get(self.field_sel).copied()
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            is_error: false,
+            at: Instant::now(),
+        });
+    }
+
+    fn error(&mut self, title: &str, text: impl Into<String>) {
+        self.popup = Some(Popup::Error {
+            title: title.to_string(),
+            text: text.into(),
+        });
+    }
+
+    /// The project's display name with its file, for the status bar.
+    pub fn title(&self) -> String {
+        let file = self.path.as_ref().and_then(|p| p.file_name()).map_or_else(
+            || "unsaved".to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        format!(
+            "{}{} · {file}",
+            self.project.name,
+            if self.dirty { "*" } else { "" }
+        )
+    }
+
+    fn start_dir(&self) -> PathBuf {
+        self.path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| self.cwd.clone(), Path::to_path_buf)
+    }
+
+    fn suggested_file_name(&self) -> String {
+        let stem: String = self
+            .project
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!("{}.ron", stem.trim_matches('-'))
+    }
+
+    fn set_project(&mut self, project: Project, path: Option<PathBuf>) {
+        self.template_sel = template::all()
+            .iter()
+            .position(|t| t.id == project.template)
+            .unwrap_or(0);
+        self.project = project;
+        self.path = path;
+        self.dirty = false;
+        self.field_sel = 0;
+        self.editing = None;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Layout shared by rendering and mouse hit-testing
+// ---------------------------------------------------------------------------------------
+
+/// Where things are on screen for a terminal of a given size.
+#[derive(Debug, Clone)]
+pub struct Areas {
+    pub tabs: Rect,
+    pub body: Rect,
+    pub status: Rect,
+    /// The clickable extent of each tab label.
+    pub tab_hits: Vec<(Rect, Screen)>,
+    pub templates: Rect,
+    pub form: Rect,
+}
+
+/// The text of one tab, as drawn.
+pub fn tab_label(s: Screen) -> String {
+    format!(" {} {} ", s.index() + 1, s.title())
+}
+
+pub const BRAND: &str = " tinygen ";
+
+pub fn areas(area: Rect) -> Areas {
+    let tabs = Rect {
+        height: 1.min(area.height),
+        ..area
+    };
+    let status = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: 1.min(area.height),
+        ..area
+    };
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    let mut x = area.x + BRAND.len() as u16 + 1;
+    let mut tab_hits = Vec::new();
+    for s in Screen::ALL {
+        let w = tab_label(s).chars().count() as u16;
+        tab_hits.push((
+            Rect {
+                x,
+                y: tabs.y,
+                width: w,
+                height: 1,
+            }
+            .intersection(tabs),
+            s,
+        ));
+        x += w + 1;
+    }
+    let left = if body.width >= 100 { 30 } else { 26 }.min(body.width / 2);
+    let templates = Rect {
+        width: left,
+        ..body
+    };
+    let form = Rect {
+        x: body.x + left,
+        width: body.width - left,
+        ..body
+    };
+    Areas {
+        tabs,
+        body,
+        status,
+        tab_hits,
+        templates,
+        form,
+    }
+}
+
+/// Rows of the form that fit, and the first one shown, keeping the selection visible.
+pub fn form_window(form_area: Rect, selected: usize) -> (usize, usize) {
+    // Borders (2) and the two hint/error lines at the bottom.
+    let rows = form_area.height.saturating_sub(4).max(1) as usize;
+    let offset = (selected + 1).saturating_sub(rows);
+    (rows, offset)
+}
+
+/// The popup rectangle for the in-terminal picker, centred.
+pub fn picker_area(area: Rect) -> Rect {
+    centered(area, 64, 18)
+}
+
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Rows of the picker list that fit, and the first one shown.
+pub fn picker_window(popup: Rect, selected: usize) -> (usize, usize) {
+    // Border (2), folder line, filename line, hint line.
+    let rows = popup.height.saturating_sub(5).max(1) as usize;
+    (rows, (selected + 1).saturating_sub(rows))
+}
+
+// ---------------------------------------------------------------------------------------
+// update
+// ---------------------------------------------------------------------------------------
+
+/// Applies one message to the state.
+pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
+    match msg {
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            None
+        }
+        Msg::Tick => {
+            if app
+                .status
+                .as_ref()
+                .is_some_and(|s| s.at.elapsed() > STATUS_TTL)
+            {
+                app.status = None;
+            }
+            if let Some(p) = &app.pending
+                && p.since.elapsed() > dialog::TIMEOUT
+            {
+                let kind = p.kind;
+                app.pending = None;
+                open_terminal_picker(app, kind);
+                app.info("The desktop dialog did not answer; using the in-terminal picker.");
+            }
+            None
+        }
+        Msg::Dialog(answer) => {
+            on_dialog(app, answer);
+            None
+        }
+        Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(app, key),
+        Msg::Key(_) => None,
+        Msg::Mouse(m) => on_mouse(app, m),
+    }
+}
+
+fn on_dialog(app: &mut App, answer: DialogAnswer) {
+    // A late answer to a request the user gave up on is ignored.
+    if app.pending.as_ref().map(|p| p.request) != Some(answer.request) {
+        return;
+    }
+    app.pending = None;
+    match answer.path {
+        Some(path) => match answer.kind {
+            DialogKind::Open => open_path(app, &path),
+            DialogKind::Save => save_to(app, path),
+        },
+        None if answer.elapsed < dialog::NO_PORTAL_THRESHOLD => {
+            // It answered at once: there is no portal behind it.
+            open_terminal_picker(app, answer.kind);
+        }
+        None => app.info("Cancelled."),
+    }
+}
+
+fn open_terminal_picker(app: &mut App, kind: DialogKind) {
+    let (mode, name) = match kind {
+        DialogKind::Open => (PickerMode::Open, String::new()),
+        DialogKind::Save => (PickerMode::Save, app.suggested_file_name()),
+    };
+    app.popup = Some(Popup::Picker(Picker::new(mode, &app.start_dir(), &name)));
+}
+
+/// Starts an open or save: a desktop dialog when there is a desktop, else the picker.
+fn begin_file_dialog(app: &mut App, kind: DialogKind) -> Option<Effect> {
+    if !app.desktop {
+        open_terminal_picker(app, kind);
+        return None;
+    }
+    let request = app.next_request;
+    app.next_request += 1;
+    app.pending = Some(PendingDialog {
+        kind,
+        request,
+        since: Instant::now(),
+    });
+    Some(Effect::Dialog {
+        kind,
+        request,
+        start_dir: app.start_dir(),
+        file_name: app.suggested_file_name(),
+    })
+}
+
+fn open_path(app: &mut App, path: &Path) {
+    match project::load(path) {
+        Ok(p) => {
+            app.set_project(p, Some(path.to_path_buf()));
+            app.info(format!("Opened {}", path.display()));
+        }
+        Err(e) => app.error("Cannot open this project", e.to_string()),
+    }
+}
+
+fn save_to(app: &mut App, path: PathBuf) {
+    match project::save(&app.project, &path) {
+        Ok(()) => {
+            app.info(format!("Saved {}", path.display()));
+            app.path = Some(path);
+            app.dirty = false;
+        }
+        Err(e) => app.error("Not saved", e.to_string()),
+    }
+}
+
+fn save(app: &mut App) -> Option<Effect> {
+    match app.path.clone() {
+        Some(path) => {
+            save_to(app, path);
+            None
+        }
+        None => begin_file_dialog(app, DialogKind::Save),
+    }
+}
+
+fn quit(app: &mut App) {
+    if app.dirty {
+        app.popup = Some(Popup::Discard(AfterDiscard::Quit));
+    } else {
+        app.should_quit = true;
+    }
+}
+
+fn after_discard(app: &mut App, then: AfterDiscard) -> Option<Effect> {
+    app.dirty = false;
+    match then {
+        AfterDiscard::Quit => {
+            app.should_quit = true;
+            None
+        }
+        AfterDiscard::NewFromTemplate(i) => {
+            new_from_template(app, i);
+            None
+        }
+        AfterDiscard::Open => begin_file_dialog(app, DialogKind::Open),
+    }
+}
+
+fn new_from_template(app: &mut App, i: usize) {
+    if let Some(def) = template::all().get(i) {
+        app.set_project(Project::from_template(def), None);
+        app.focus = Focus::Form;
+        app.info(format!(
+            "New project from '{}'. Press s to save it.",
+            def.name
+        ));
+    }
+}
+
+fn is_ctrl(key: &KeyEvent, c: char) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    if is_ctrl(&key, 'c') {
+        // A second Ctrl-C at the unsaved-changes question quits anyway.
+        if !app.dirty || matches!(app.popup, Some(Popup::Discard(AfterDiscard::Quit))) {
+            app.should_quit = true;
+        } else {
+            app.popup = Some(Popup::Discard(AfterDiscard::Quit));
+        }
+        return None;
+    }
+    if app.popup.is_some() {
+        return on_popup_key(app, key);
+    }
+    if app.pending.is_some() {
+        if key.code == KeyCode::Esc
+            && let Some(p) = app.pending.take()
+        {
+            open_terminal_picker(app, p.kind);
+        }
+        return None;
+    }
+    if app.editing.is_some() {
+        on_edit_key(app, key);
+        return None;
+    }
+    if is_ctrl(&key, 's') {
+        return save(app);
+    }
+    match key.code {
+        KeyCode::Char('?') | KeyCode::F(1) => app.popup = Some(Popup::Help),
+        KeyCode::Char('q') => quit(app),
+        KeyCode::Char(c @ '1'..='5') => {
+            app.screen = Screen::ALL[(c as u8 - b'1') as usize];
+        }
+        KeyCode::Tab => app.screen = Screen::ALL[(app.screen.index() + 1) % 5],
+        KeyCode::BackTab => app.screen = Screen::ALL[(app.screen.index() + 4) % 5],
+        KeyCode::Char('o') => {
+            if app.dirty {
+                app.popup = Some(Popup::Discard(AfterDiscard::Open));
+            } else {
+                return begin_file_dialog(app, DialogKind::Open);
+            }
+        }
+        KeyCode::Char('s') => return save(app),
+        KeyCode::Char('S') => return begin_file_dialog(app, DialogKind::Save),
+        KeyCode::Char('n') => {
+            app.screen = Screen::Project;
+            app.focus = Focus::Templates;
+        }
+        _ if app.screen == Screen::Project => on_project_key(app, key),
+        _ => {}
+    }
+    None
+}
+
+fn on_project_key(app: &mut App, key: KeyEvent) {
+    let n_fields = app.fields().len();
+    match app.focus {
+        Focus::Templates => match key.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                app.template_sel = app.template_sel.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                app.template_sel = (app.template_sel + 1).min(template::all().len() - 1)
+            }
+            KeyCode::Enter => choose_template(app, app.template_sel),
+            KeyCode::Right | KeyCode::Char('e') | KeyCode::Char('l') => app.focus = Focus::Form,
+            _ => {}
+        },
+        Focus::Form => match key.code {
+            KeyCode::Up | KeyCode::Char('k') => app.field_sel = app.field_sel.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                app.field_sel = (app.field_sel + 1).min(n_fields.saturating_sub(1))
+            }
+            KeyCode::PageUp => app.field_sel = app.field_sel.saturating_sub(8),
+            KeyCode::PageDown => {
+                app.field_sel = (app.field_sel + 8).min(n_fields.saturating_sub(1))
+            }
+            KeyCode::Home | KeyCode::Char('g') => app.field_sel = 0,
+            KeyCode::End | KeyCode::Char('G') => app.field_sel = n_fields.saturating_sub(1),
+            KeyCode::Char('t') => app.focus = Focus::Templates,
+            KeyCode::Left | KeyCode::Char('h') => cycle_choice(app, false),
+            KeyCode::Right | KeyCode::Char('l') => cycle_choice(app, true),
+            KeyCode::Enter | KeyCode::Char('i') => begin_edit(app),
+            _ => {}
+        },
+    }
+}
+
+fn choose_template(app: &mut App, i: usize) {
+    if app.dirty {
+        app.popup = Some(Popup::Discard(AfterDiscard::NewFromTemplate(i)));
+    } else {
+        new_from_template(app, i);
+    }
+}
+
+fn begin_edit(app: &mut App) {
+    let Some(field) = app.selected_field() else {
+        return;
+    };
+    if form::choices(field).is_some() {
+        cycle_choice(app, true);
+        return;
+    }
+    app.editing = Some(Editing {
+        field,
+        buffer: form::value(field, &app.project),
+        error: None,
+    });
+}
+
+fn cycle_choice(app: &mut App, forward: bool) {
+    let Some(field) = app.selected_field() else {
+        return;
+    };
+    let Some(next) = form::cycle(field, &app.project, forward) else {
+        return;
+    };
+    apply_edit(app, field, &next);
+}
+
+/// Applies a value to a field; a refused value stays in the editor with its reason.
+fn apply_edit(app: &mut App, field: FieldId, text: &str) -> bool {
+    match form::edit(&app.project, field, text) {
+        Ok(p) => {
+            if p != app.project {
+                app.project = p;
+                app.dirty = true;
+            }
+            app.editing = None;
+            true
+        }
+        Err(error) => {
+            app.editing = Some(Editing {
+                field,
+                buffer: text.to_string(),
+                error: Some(error),
+            });
+            false
+        }
+    }
+}
+
+fn on_edit_key(app: &mut App, key: KeyEvent) {
+    let Some(ed) = app.editing.as_mut() else {
+        return;
+    };
+    match key.code {
+        KeyCode::Esc => app.editing = None,
+        KeyCode::Enter => {
+            let (field, buffer) = (ed.field, ed.buffer.clone());
+            apply_edit(app, field, &buffer);
+        }
+        KeyCode::Backspace => {
+            ed.buffer.pop();
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => ed.buffer.clear(),
+        KeyCode::Char(c) if !c.is_control() && ed.buffer.chars().count() < 200 => ed.buffer.push(c),
+        _ => {}
+    }
+}
+
+fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    let popup = app.popup.take()?;
+    match popup {
+        Popup::Help | Popup::Error { .. } => {
+            // Any key closes them, but only Esc/Enter/q/? are swallowed quietly.
+        }
+        Popup::Discard(then) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('d') => return after_discard(app, then),
+            KeyCode::Char('s') => {
+                let effect = save(app);
+                // After a successful save in place, carry on with what was asked.
+                if !app.dirty && app.popup.is_none() {
+                    return after_discard(app, then);
+                }
+                return effect;
+            }
+            KeyCode::Esc | KeyCode::Char('n') => {}
+            _ => app.popup = Some(Popup::Discard(then)),
+        },
+        Popup::Overwrite(path) => match key.code {
+            KeyCode::Char('y') => save_to(app, path),
+            KeyCode::Esc | KeyCode::Char('n') => {}
+            _ => app.popup = Some(Popup::Overwrite(path)),
+        },
+        Popup::Picker(mut picker) => {
+            let outcome = match key.code {
+                KeyCode::Esc => PickerOutcome::Cancel,
+                KeyCode::Up => {
+                    picker.up();
+                    PickerOutcome::Stay
+                }
+                KeyCode::Down => {
+                    picker.down();
+                    PickerOutcome::Stay
+                }
+                KeyCode::Enter => picker.activate(),
+                KeyCode::Backspace | KeyCode::Left => {
+                    picker.backspace();
+                    PickerOutcome::Stay
+                }
+                KeyCode::Char(c) => {
+                    if picker.mode == PickerMode::Open {
+                        match c {
+                            'k' => picker.up(),
+                            'j' => picker.down(),
+                            _ => {}
+                        }
+                    } else {
+                        picker.type_char(c);
+                    }
+                    PickerOutcome::Stay
+                }
+                _ => PickerOutcome::Stay,
+            };
+            finish_picker(app, picker, outcome);
+        }
+    }
+    None
+}
+
+fn finish_picker(app: &mut App, picker: Picker, outcome: PickerOutcome) {
+    match outcome {
+        PickerOutcome::Stay => app.popup = Some(Popup::Picker(picker)),
+        PickerOutcome::Cancel => app.info("Cancelled."),
+        PickerOutcome::Chosen(path) => match picker.mode {
+            PickerMode::Open => open_path(app, &path),
+            PickerMode::Save => {
+                if path.exists() && app.path.as_ref() != Some(&path) {
+                    app.popup = Some(Popup::Overwrite(path));
+                } else {
+                    save_to(app, path);
+                }
+            }
+        },
+    }
+}
+
+fn on_mouse(app: &mut App, m: MouseEvent) -> Option<Effect> {
+    let full = Rect::new(0, 0, app.size.0, app.size.1);
+    let at = Position::new(m.column, m.row);
+    let a = areas(full);
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {}
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+            let down = m.kind == MouseEventKind::ScrollDown;
+            let code = if down { KeyCode::Down } else { KeyCode::Up };
+            let key = KeyEvent::new(code, KeyModifiers::NONE);
+            if let Some(Popup::Picker(_)) = app.popup {
+                return on_popup_key(app, key);
+            }
+            if app.popup.is_none() && app.editing.is_none() && app.screen == Screen::Project {
+                app.focus = if a.templates.contains(at) {
+                    Focus::Templates
+                } else {
+                    Focus::Form
+                };
+                on_project_key(app, key);
+            }
+            return None;
+        }
+        _ => return None,
+    }
+    match &mut app.popup {
+        Some(Popup::Picker(picker)) => {
+            let area = picker_area(full);
+            let (_, offset) = picker_window(area, picker.selected);
+            // The list starts below the border and the folder line.
+            let top = area.y + 2;
+            if at.y >= top && area.contains(at) {
+                let index = offset + (at.y - top) as usize;
+                let mut picker = picker.clone();
+                let outcome = picker.click(index);
+                app.popup = None;
+                finish_picker(app, picker, outcome);
+            }
+            return None;
+        }
+        Some(Popup::Help) | Some(Popup::Error { .. }) => {
+            app.popup = None;
+            return None;
+        }
+        Some(_) => return None,
+        None => {}
+    }
+    if let Some((_, s)) = a.tab_hits.iter().find(|(r, _)| r.contains(at)) {
+        app.screen = *s;
+        app.editing = None;
+        return None;
+    }
+    if a.status.contains(at) && at.x + 12 >= a.status.right() {
+        app.popup = Some(Popup::Help);
+        return None;
+    }
+    if app.screen != Screen::Project {
+        return None;
+    }
+    if a.templates.contains(at) {
+        app.focus = Focus::Templates;
+        let row = at.y.saturating_sub(a.templates.y + 1) as usize;
+        if at.y > a.templates.y && row < template::all().len() {
+            if app.template_sel == row {
+                choose_template(app, row);
+            } else {
+                app.template_sel = row;
+            }
+        }
+    } else if a.form.contains(at) {
+        app.focus = Focus::Form;
+        let (rows, offset) = form_window(a.form, app.field_sel);
+        let row = at.y.saturating_sub(a.form.y + 1) as usize;
+        if at.y > a.form.y && row < rows {
+            let index = offset + row;
+            if index < app.fields().len() {
+                if app.field_sel == index && app.editing.is_none() {
+                    begin_edit(app);
+                } else {
+                    app.editing = None;
+                    app.field_sel = index;
+                }
+            }
+        }
+    }
+    None
+}

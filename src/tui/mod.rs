@@ -1,0 +1,167 @@
+//! The terminal UI: the only module that knows about ratatui and crossterm.
+//!
+//! One channel of [`Msg`] feeds the main loop: an input thread sends keys, mouse, resizes
+//! and ticks; workers (desktop dialogs now; training, the serial link and flashing later)
+//! send their own events. The loop drains what is pending, updates, and draws at most every
+//! 16 ms.
+
+pub mod app;
+pub mod dialog;
+pub mod form;
+pub mod picker;
+pub mod ui;
+
+use crate::project::Project;
+use app::{App, Effect, Msg, update};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::{self, IsTerminal, Stdout};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// At most one frame per this interval.
+const FRAME: Duration = Duration::from_millis(16);
+/// How often the input thread sends a tick when nothing happens.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Puts the terminal back: raw mode off, main screen, mouse released, cursor shown.
+/// Safe to call more than once.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Owns the terminal's raw/alternate-screen state; dropping it restores the terminal,
+/// and a panic restores it before the panic message is printed.
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> io::Result<TerminalGuard> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+        enable_raw_mode()?;
+        let mut stdout = io::stdout();
+        if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+            restore_terminal();
+            return Err(e);
+        }
+        let terminal =
+            Terminal::new(CrosstermBackend::new(stdout)).inspect_err(|_| restore_terminal())?;
+        Ok(TerminalGuard { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Reads terminal events and sends them, with a tick when idle. Ends when the app is gone.
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match event::poll(TICK) {
+                Ok(true) => match event::read() {
+                    Ok(Event::Key(k)) => Msg::Key(k),
+                    Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => return,
+                },
+                Ok(false) => Msg::Tick,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn run_effect(effect: Effect, tx: &Sender<Msg>) {
+    match effect {
+        Effect::Dialog {
+            kind,
+            request,
+            start_dir,
+            file_name,
+        } => dialog::spawn(kind, request, start_dir, file_name, tx.clone(), Msg::Dialog),
+    }
+}
+
+/// Runs the workbench until the user quits.
+pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the workbench needs an interactive terminal; in scripts use the subcommands \
+             (see 'tinygen --help')"
+        );
+    }
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    let mut app = App::new(project, path, (size.width, size.height));
+    app.desktop = dialog::desktop_available();
+    app.color = crate::cli::use_color(true);
+    app.cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+
+    let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
+    spawn_input(tx.clone());
+    let debug_panic = std::env::var_os("TINYGEN_DEBUG_PANIC").is_some();
+
+    guard.terminal.draw(|f| ui::render(&app, f))?;
+    if debug_panic {
+        panic!("TINYGEN_DEBUG_PANIC is set: panicking after the first frame, as asked");
+    }
+    let mut last_draw = Instant::now();
+    let mut needs_draw = false;
+    loop {
+        let wait = if needs_draw {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            Duration::from_secs(1)
+        };
+        match rx.recv_timeout(wait) {
+            Ok(msg) => {
+                needs_draw = true;
+                if let Some(effect) = update(&mut app, msg) {
+                    run_effect(effect, &tx);
+                }
+                // Drain whatever else is pending before drawing: latest state wins.
+                while let Ok(msg) = rx.try_recv() {
+                    if let Some(effect) = update(&mut app, msg) {
+                        run_effect(effect, &tx);
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if app.should_quit {
+            break;
+        }
+        if needs_draw && last_draw.elapsed() >= FRAME {
+            guard.terminal.draw(|f| ui::render(&app, f))?;
+            last_draw = Instant::now();
+            needs_draw = false;
+        }
+    }
+    drop(guard);
+    Ok(())
+}

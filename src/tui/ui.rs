@@ -1,0 +1,664 @@
+//! Rendering: a pure function of the [`App`] state. Nothing here changes state.
+
+use super::app::{
+    AfterDiscard, App, BRAND, Focus, Popup, Screen, areas, centered, form_window, picker_area,
+    picker_window, tab_label,
+};
+use super::form::{self, FieldId};
+use super::picker::{Picker, PickerMode};
+use crate::project::BoardKind;
+use crate::template;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+/// Styles, with colour only when the user wants it (NO_COLOR).
+#[derive(Clone, Copy)]
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn fg(self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+    fn accent(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+    fn dim(self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+    fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    fn ok(self) -> Style {
+        self.fg(Color::Green)
+    }
+    fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    fn block(self, title: &str, focused: bool) -> Block<'static> {
+        let border = if focused { self.accent() } else { self.dim() };
+        Block::new()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Rounded)
+            .border_style(border)
+            .title(Span::styled(
+                format!(" {title} "),
+                Style::new().add_modifier(Modifier::BOLD),
+            ))
+    }
+}
+
+/// Draws the whole workbench.
+pub fn render(app: &App, f: &mut Frame) {
+    let t = Theme { color: app.color };
+    let full = f.area();
+    let a = areas(full);
+    render_tabs(app, t, f, &a);
+    match app.screen {
+        Screen::Project => render_project(app, t, f, a.templates, a.form),
+        Screen::Train => render_train(app, t, f, a.body),
+        Screen::Budget => render_budget(app, t, f, a.body),
+        Screen::Deploy => render_deploy(app, t, f, a.body),
+        Screen::Monitor => render_monitor(app, t, f, a.body),
+    }
+    render_status(app, t, f, a.status);
+    if let Some(p) = &app.popup {
+        render_popup(app, p, t, f, full);
+    } else if app.pending.is_some() {
+        let r = centered(full, 56, 5);
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::raw("Waiting for the desktop file dialog…"),
+                Line::styled("Esc: use the in-terminal picker instead", t.dim()),
+            ])
+            .block(t.block("Files", true)),
+            r,
+        );
+    }
+}
+
+fn render_tabs(app: &App, t: Theme, f: &mut Frame, a: &super::app::Areas) {
+    let mut spans = vec![
+        Span::styled(BRAND, t.accent().add_modifier(Modifier::BOLD)),
+        Span::raw(" "),
+    ];
+    for s in Screen::ALL {
+        let style = if s == app.screen {
+            t.selected().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(tab_label(s), style));
+        spans.push(Span::raw(" "));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), a.tabs);
+}
+
+fn render_status(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    let board = format!(" {} · not connected ", app.project.board.kind);
+    let right = " ? help  q quit ";
+    let (middle, style) = match &app.status {
+        Some(s) if s.is_error => (s.text.clone(), t.error()),
+        Some(s) => (s.text.clone(), t.ok()),
+        None => (app.title(), Style::new()),
+    };
+    let room = (area.width as usize).saturating_sub(board.chars().count() + right.len() + 2);
+    let middle = truncate(&middle, room);
+    let pad = room.saturating_sub(middle.chars().count());
+    let line = Line::from(vec![
+        Span::styled(board, t.dim().add_modifier(Modifier::REVERSED)),
+        Span::raw(" "),
+        Span::styled(middle, style),
+        Span::raw(" ".repeat(pad + 1)),
+        Span::styled(right, t.dim()),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else if max == 0 {
+        String::new()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Keeps the end of a path visible when it is too long.
+fn truncate_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max || max == 0 {
+        s.to_string()
+    } else {
+        let tail: String = s.chars().skip(n - max + 1).collect();
+        format!("…{tail}")
+    }
+}
+
+fn render_project(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
+    // Templates.
+    let focused = app.focus == Focus::Templates;
+    let block = t.block("Templates", focused);
+    let inner = block.inner(left);
+    f.render_widget(block, left);
+    let mut lines: Vec<Line> = template::all()
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let current = def.id == app.project.template;
+            let mark = if current { "● " } else { "  " };
+            let text = truncate(&format!("{mark}{}", def.title), inner.width as usize);
+            let style = if i == app.template_sel && focused {
+                t.selected()
+            } else if i == app.template_sel {
+                Style::new().add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+            Line::styled(text, style)
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    if let Some(def) = template::all().get(app.template_sel) {
+        lines.push(Line::styled(def.summary, t.dim()));
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Enter: new project from it", t.accent()));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+
+    // Settings form.
+    let focused = app.focus == Focus::Form;
+    let block = t.block(&format!("Settings · {}", app.project.name), focused);
+    let inner = block.inner(right);
+    f.render_widget(block, right);
+    let fields = app.fields();
+    let (rows, offset) = form_window(right, app.field_sel);
+    let label_w = 24usize;
+    let mut lines = Vec::new();
+    let mut last_section = "";
+    for (i, id) in fields.iter().enumerate().skip(offset).take(rows) {
+        let (section, label) = form::label(*id, &app.project);
+        let section_text = if section != last_section || i == offset {
+            section
+        } else {
+            ""
+        };
+        last_section = section;
+        let head = format!("{section_text:<10}{label}");
+        let selected = i == app.field_sel;
+        let editing = app.editing.as_ref().filter(|e| e.field == *id);
+        let value_span = match editing {
+            Some(ed) => {
+                let style = if ed.error.is_some() {
+                    t.error()
+                } else {
+                    t.accent()
+                };
+                Span::styled(format!("{}█", ed.buffer), style)
+            }
+            None => {
+                let v = form::value(*id, &app.project);
+                if v.is_empty() {
+                    Span::styled(form::placeholder(*id).unwrap_or("").to_string(), t.dim())
+                } else if form::choices(*id).is_some() {
+                    Span::raw(format!("‹ {v} ›"))
+                } else {
+                    Span::raw(v)
+                }
+            }
+        };
+        let head_style = if selected && focused && editing.is_none() {
+            t.selected()
+        } else if selected {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<label_w$}", truncate(&head, label_w - 1)),
+                head_style,
+            ),
+            Span::raw(" "),
+            value_span,
+        ]));
+    }
+    let list_area = Rect {
+        height: inner.height.saturating_sub(2),
+        ..inner
+    };
+    f.render_widget(Paragraph::new(lines), list_area);
+    let hint_area = Rect {
+        y: inner.y + inner.height.saturating_sub(2),
+        height: 2.min(inner.height),
+        ..inner
+    };
+    let hint = match (&app.editing, app.selected_field()) {
+        (Some(ed), _) if ed.error.is_some() => Line::styled(
+            format!(
+                "✗ {} (Esc: keep the old value)",
+                ed.error.as_deref().unwrap_or("")
+            ),
+            t.error(),
+        ),
+        (Some(_), _) => Line::styled("Enter: apply · Esc: cancel · Ctrl-U: clear", t.dim()),
+        (None, Some(id)) => Line::styled(field_hint(app, id), t.dim()),
+        (None, None) => Line::raw(""),
+    };
+    f.render_widget(Paragraph::new(hint).wrap(Wrap { trim: true }), hint_area);
+}
+
+fn field_hint(app: &App, id: FieldId) -> String {
+    match id {
+        FieldId::Target => format!("←/→ change · {}", app.project.target_profile().title),
+        FieldId::BoardKind => format!("←/→ change · {}", board_summary(app.project.board.kind)),
+        FieldId::LayerBits(_) => "←/→ change · 1, 1.58 (ternary), 2, 4 or 8 bits per weight".into(),
+        FieldId::DatasetPath => "Enter: edit · a folder of your own data; empty: built-in".into(),
+        FieldId::Port => "Enter: edit · e.g. /dev/ttyUSB0; empty: find it".into(),
+        _ => "Enter: edit · ↑/↓: move · t: templates · s: save".into(),
+    }
+}
+
+fn board_summary(kind: BoardKind) -> &'static str {
+    match kind {
+        BoardKind::Sim => "the host build of the firmware on a pseudo-terminal, no hardware",
+        BoardKind::QemuRv32 => "the RV32EC firmware in qemu-system-riscv32",
+        BoardKind::Ch32v003 => "a CH32V003 flashed with probe-rs through a WCH-LinkE",
+        BoardKind::Pi => "a Raspberry Pi running the tinygen runner, over serial",
+    }
+}
+
+fn not_built(t: Theme, what: &str) -> Line<'static> {
+    Line::styled(
+        format!("{what} is not built yet."),
+        t.dim().add_modifier(Modifier::ITALIC),
+    )
+}
+
+fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    let p = &app.project;
+    let tr = &p.training;
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("Template  ", t.dim()),
+            Span::raw(p.template.def().title),
+        ]),
+        Line::from(vec![
+            Span::styled("Settings  ", t.dim()),
+            Span::raw(format!(
+                "{} epochs · batch {} · learning rate {} · seed {}",
+                tr.epochs, tr.batch_size, tr.learning_rate, tr.seed
+            )),
+        ]),
+        Line::from(vec![
+            Span::styled("Dataset   ", t.dim()),
+            Span::raw(format!(
+                "{} samples · seed {}",
+                p.dataset.size, p.dataset.seed
+            )),
+        ]),
+        Line::raw(""),
+        not_built(t, "Training with burn"),
+        Line::styled(
+            "The loss curves and the grid of generated samples will appear here.",
+            t.dim(),
+        ),
+        Line::styled("Change the settings on the Project screen (1).", t.dim()),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(t.block("Train", true)),
+        area,
+    );
+}
+
+fn render_budget(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    let p = &app.project;
+    let target = p.target_profile();
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("Target  ", t.dim()),
+            Span::raw(target.title.clone()),
+        ]),
+        Line::raw(""),
+        Line::styled(
+            format!("{:<12} {:>6}  {:>5}", "layer", "width", "bits"),
+            t.dim(),
+        ),
+    ];
+    for l in &p.model.layers {
+        lines.push(Line::raw(format!(
+            "{:<12} {:>6}  {:>5}",
+            l.name,
+            l.width,
+            l.bits.to_string()
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(not_built(t, "The per-layer flash and SRAM budget"));
+    f.render_widget(
+        Paragraph::new(lines).block(t.block(&format!("Budget · {}", target.id), true)),
+        area,
+    );
+}
+
+fn render_deploy(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    let mut lines = vec![Line::styled("Boards", t.dim())];
+    for kind in BoardKind::ALL {
+        let chosen = kind == app.project.board.kind;
+        let mark = if chosen { "● " } else { "  " };
+        let style = if chosen {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark}{:<10}", kind.name()), style),
+            Span::styled(board_summary(kind), t.dim()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(not_built(t, "Build, flash and verify"));
+    lines.push(Line::styled(
+        "Pick the board on the Project screen (1).",
+        t.dim(),
+    ));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(t.block("Deploy", true)),
+        area,
+    );
+}
+
+fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    let b = &app.project.board;
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("Board  ", t.dim()),
+            Span::raw(format!(
+                "{} · {} · {} baud · not connected",
+                b.kind,
+                b.port.as_deref().unwrap_or("auto"),
+                b.baud
+            )),
+        ]),
+        Line::raw(""),
+        not_built(t, "The serial monitor"),
+        Line::styled(
+            "Streamed images (ASCII, half-block, sixel), frames per second and the link log will appear here.",
+            t.dim(),
+        ),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(t.block("Monitor", true)),
+        area,
+    );
+}
+
+/// Every key, for the help overlay (and the README).
+pub const HELP: &[(&str, &str)] = &[
+    ("1-5, Tab, S-Tab", "switch screen"),
+    ("?  F1", "this help"),
+    ("o", "open a project"),
+    ("s  Ctrl-S", "save (asks where, the first time)"),
+    ("S", "save as"),
+    ("n", "new project from a template"),
+    ("q  Ctrl-C", "quit (asks about unsaved changes)"),
+    ("", ""),
+    ("↑↓  j k", "move (Project screen)"),
+    ("Enter", "edit a field / apply / pick a template"),
+    ("Esc", "cancel an edit (keeps the old value)"),
+    ("←→  h l", "change a choice (bits, target, board)"),
+    ("t  e", "focus templates / settings"),
+    ("", ""),
+    ("file picker", "↑↓ move, Enter open, Backspace up, Esc"),
+    ("mouse", "click tabs, templates, fields; wheel"),
+];
+
+fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rect) {
+    match popup {
+        Popup::Help => {
+            let r = centered(full, 62, HELP.len() as u16 + 3);
+            let mut lines: Vec<Line> = HELP
+                .iter()
+                .map(|(k, v)| {
+                    Line::from(vec![
+                        Span::styled(format!("{k:<18}"), t.accent()),
+                        Span::raw(*v),
+                    ])
+                })
+                .collect();
+            lines.push(Line::styled("any key closes", t.dim()));
+            f.render_widget(Clear, r);
+            f.render_widget(Paragraph::new(lines).block(t.block("Keys", true)), r);
+        }
+        Popup::Error { title, text } => {
+            let width = 76.min(full.width);
+            let inner_w = width.saturating_sub(2).max(1) as usize;
+            let wrapped: usize = text
+                .lines()
+                .map(|l| l.chars().count().div_ceil(inner_w).max(1))
+                .sum();
+            let r = centered(full, width, wrapped as u16 + 4);
+            let mut lines: Vec<Line> = text
+                .lines()
+                .map(|l| Line::styled(l.to_string(), t.error()))
+                .collect();
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("any key closes", t.dim()));
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(t.block(title, true).border_style(t.error())),
+                r,
+            );
+        }
+        Popup::Discard(then) => {
+            let action = match then {
+                AfterDiscard::Quit => "quitting",
+                AfterDiscard::NewFromTemplate(_) => "starting a new project",
+                AfterDiscard::Open => "opening another project",
+            };
+            let r = centered(full, 58, 6);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::raw(format!("'{}' has unsaved changes.", app.project.name)),
+                    Line::raw(format!("Save them before {action}?")),
+                    Line::styled("s: save · d: discard · Esc: go back", t.accent()),
+                ])
+                .block(t.block("Unsaved changes", true)),
+                r,
+            );
+        }
+        Popup::Overwrite(path) => {
+            let r = centered(full, 64, 5);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::raw(truncate_left(&format!("{} exists.", path.display()), 60)),
+                    Line::styled("Replace it? y: replace · n: go back", t.accent()),
+                ])
+                .block(t.block("Replace file", true)),
+                r,
+            );
+        }
+        Popup::Picker(picker) => render_picker(picker, t, f, full),
+    }
+}
+
+fn render_picker(p: &Picker, t: Theme, f: &mut Frame, full: Rect) {
+    let r = picker_area(full);
+    let title = match p.mode {
+        PickerMode::Open => "Open project",
+        PickerMode::Save => "Save project as",
+    };
+    let block = t.block(title, true);
+    let inner = block.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(block, r);
+    let w = inner.width as usize;
+    let (rows, offset) = picker_window(r, p.selected);
+    let mut lines = vec![Line::styled(
+        truncate_left(&p.dir.display().to_string(), w),
+        t.dim(),
+    )];
+    for (i, e) in p.entries.iter().enumerate().skip(offset).take(rows) {
+        let name = if e.is_dir {
+            format!("{}/", e.name)
+        } else {
+            e.name.clone()
+        };
+        let style = if i == p.selected {
+            t.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(truncate(&name, w), style));
+    }
+    while lines.len() < rows + 1 {
+        lines.push(Line::raw(""));
+    }
+    match &p.error {
+        Some(e) => lines.push(Line::styled(truncate(e, w), t.error())),
+        None if p.mode == PickerMode::Save => {
+            lines.push(Line::from(vec![
+                Span::styled("File name: ", t.dim()),
+                Span::styled(format!("{}█", p.filename), t.accent()),
+            ]));
+        }
+        None => lines.push(Line::raw("")),
+    }
+    let hint = match p.mode {
+        PickerMode::Open => "Enter: open · Backspace: up a folder · Esc: cancel",
+        PickerMode::Save => "type a name · Enter: save · ↑↓: browse · Esc: cancel",
+    };
+    lines.push(Line::styled(truncate(hint, w), t.dim()));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::app::{Msg, update};
+    use super::super::picker::Entry;
+    use super::*;
+    use crate::project::Project;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use std::path::PathBuf;
+
+    fn app(w: u16, h: u16) -> App {
+        let p = Project::from_template(&template::all()[0]);
+        let mut a = App::new(p, Some(PathBuf::from("projects/die.ron")), (w, h));
+        a.color = false;
+        a
+    }
+
+    fn draw(app: &App) -> String {
+        let (w, h) = app.size;
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(app, f)).unwrap();
+        term.backend().to_string()
+    }
+
+    fn key(app: &mut App, code: KeyCode) {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn every_screen_at_both_sizes() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            for (i, s) in Screen::ALL.iter().enumerate() {
+                let mut a = app(w, h);
+                key(&mut a, KeyCode::Char((b'1' + i as u8) as char));
+                assert_eq!(a.screen, *s);
+                insta::assert_snapshot!(format!("{}_{w}x{h}", s.title().to_lowercase()), draw(&a));
+            }
+        }
+    }
+
+    #[test]
+    fn help_overlay() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app(w, h);
+            key(&mut a, KeyCode::Char('?'));
+            insta::assert_snapshot!(format!("help_{w}x{h}"), draw(&a));
+        }
+    }
+
+    #[test]
+    fn inline_validation_error() {
+        let mut a = app(80, 24);
+        // Select "fc width": name, latent, two encoder fields, then fc width.
+        for _ in 0..5 {
+            key(&mut a, KeyCode::Down);
+        }
+        key(&mut a, KeyCode::Char('k'));
+        key(&mut a, KeyCode::Enter);
+        key(&mut a, KeyCode::Backspace);
+        key(&mut a, KeyCode::Char('0'));
+        key(&mut a, KeyCode::Enter);
+        assert!(a.editing.as_ref().unwrap().error.is_some());
+        assert!(!a.dirty);
+        insta::assert_snapshot!("form_error_80x24", draw(&a));
+    }
+
+    #[test]
+    fn picker_popup() {
+        let mut a = app(80, 24);
+        a.popup = Some(Popup::Picker(Picker {
+            mode: PickerMode::Save,
+            dir: PathBuf::from("/home/ada/projects"),
+            entries: vec![
+                Entry {
+                    name: "..".into(),
+                    is_dir: true,
+                },
+                Entry {
+                    name: "dice".into(),
+                    is_dir: true,
+                },
+                Entry {
+                    name: "mnist.ron".into(),
+                    is_dir: false,
+                },
+            ],
+            selected: 1,
+            filename: "cvae-die.ron".into(),
+            error: None,
+        }));
+        insta::assert_snapshot!("picker_save_80x24", draw(&a));
+    }
+
+    #[test]
+    fn tiny_terminals_do_not_panic() {
+        for (w, h) in [(1, 1), (10, 3), (20, 5), (0, 0), (300, 2)] {
+            for s in 0..5u8 {
+                let mut a = app(w.max(1), h.max(1));
+                key(&mut a, KeyCode::Char((b'1' + s) as char));
+                key(&mut a, KeyCode::Char('?'));
+                let _ = draw(&a);
+                key(&mut a, KeyCode::Esc);
+                let _ = draw(&a);
+            }
+        }
+    }
+}
