@@ -20,24 +20,34 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// The closest candidate to `input`, if it is close enough to be a plausible typo.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (input.chars().count() / 3).clamp(1, 3);
+    let lower = input.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(input, c), c))
-        .filter(|(d, _)| *d <= limit)
+        .filter_map(|c| {
+            // A shortened name ('cvae' for 'cvae-die') counts as close.
+            let prefix = lower.len() >= 2 && c.to_lowercase().starts_with(&lower);
+            let d = edit_distance(input, c);
+            (d <= limit || prefix).then_some((if prefix { 0 } else { d }, c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
 /// A hint such as "did you mean 'ch32v003'? Valid values: 'ch32v003', 'host'".
 pub fn hint(input: &str, candidates: &[&str]) -> String {
+    hint_for("values", input, candidates)
+}
+
+/// Like [`hint`], naming what the candidates are ("fields", "values").
+pub fn hint_for(noun: &str, input: &str, candidates: &[&str]) -> String {
     let list = candidates
         .iter()
         .map(|c| format!("'{c}'"))
         .collect::<Vec<_>>()
         .join(", ");
     match closest(input, candidates.iter().copied()) {
-        Some(best) => format!("did you mean '{best}'? Valid values: {list}"),
-        None => format!("valid values: {list}"),
+        Some(best) => format!("did you mean '{best}'? Valid {noun}: {list}"),
+        None => format!("valid {noun}: {list}"),
     }
 }
 
@@ -58,6 +68,7 @@ mod tests {
         assert_eq!(closest("ch32v03", c), Some("ch32v003"));
         assert_eq!(closest("pi-zero2w", c), Some("pi-zero-2w"));
         assert_eq!(closest("arduino", c), None);
+        assert_eq!(closest("pi-z", c), Some("pi-zero-2w"));
         assert!(hint("ch32v03", &c).starts_with("did you mean 'ch32v003'?"));
         assert!(hint("zzz", &c).starts_with("valid values: 'ch32v003'"));
     }

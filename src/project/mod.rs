@@ -445,7 +445,7 @@ fn describe_ron_error(code: &ron::Error) -> String {
                 .unwrap_or_default();
             format!(
                 "unknown field '{found}'{place}; {}",
-                suggest::hint(found, expected)
+                suggest::hint_for("fields", found, expected)
             )
         }
         E::MissingStructField { field, outer } => {
@@ -466,7 +466,21 @@ fn describe_ron_error(code: &ron::Error) -> String {
         E::TrailingCharacters => {
             "unexpected text after the project's closing ')'; remove it".into()
         }
-        other => format!("{other}"),
+        E::ExpectedStructLike | E::ExpectedNamedStructLike(_) => {
+            "expected '(' here: a project file is one RON struct, '( version: 1, … )' \
+             (see docs/project-format.md)"
+                .into()
+        }
+        E::ExpectedInteger => "expected a whole number here".into(),
+        E::ExpectedFloat => "expected a number here".into(),
+        E::ExpectedString => "expected text in double quotes here".into(),
+        E::ExpectedArray => "expected a list '[ … ]' here".into(),
+        E::InvalidValueForType { expected, found } => {
+            format!("expected {expected} here, found {found}")
+        }
+        other => format!("{other}")
+            .replace("VersionProbe", "project")
+            .replace("Raw", ""),
     }
 }
 

@@ -142,6 +142,8 @@ pub struct App {
     pub size: (u16, u16),
     /// The folder file pickers start in.
     pub cwd: PathBuf,
+    /// What to carry on with once a save asked for at the unsaved-changes prompt lands.
+    pub after_save: Option<AfterDiscard>,
     pub should_quit: bool,
 }
 
@@ -168,6 +170,7 @@ impl App {
             color: true,
             size,
             cwd: PathBuf::from("."),
+            after_save: None,
             should_quit: false,
         }
     }
@@ -398,13 +401,19 @@ fn on_dialog(app: &mut App, answer: DialogAnswer) {
     match answer.path {
         Some(path) => match answer.kind {
             DialogKind::Open => open_path(app, &path),
-            DialogKind::Save => save_to(app, path),
+            DialogKind::Save => {
+                // A save-as never needs an effect of its own; a quit after it needs none.
+                let _ = save_to(app, path);
+            }
         },
         None if answer.elapsed < dialog::NO_PORTAL_THRESHOLD => {
             // It answered at once: there is no portal behind it.
             open_terminal_picker(app, answer.kind);
         }
-        None => app.info("Cancelled."),
+        None => {
+            app.after_save = None;
+            app.info("Cancelled.");
+        }
     }
 }
 
@@ -447,23 +456,27 @@ fn open_path(app: &mut App, path: &Path) {
     }
 }
 
-fn save_to(app: &mut App, path: PathBuf) {
+fn save_to(app: &mut App, path: PathBuf) -> Option<Effect> {
     match project::save(&app.project, &path) {
         Ok(()) => {
             app.info(format!("Saved {}", path.display()));
             app.path = Some(path);
             app.dirty = false;
+            app.after_save
+                .take()
+                .and_then(|then| after_discard(app, then))
         }
-        Err(e) => app.error("Not saved", e.to_string()),
+        Err(e) => {
+            app.after_save = None;
+            app.error("Not saved", e.to_string());
+            None
+        }
     }
 }
 
 fn save(app: &mut App) -> Option<Effect> {
     match app.path.clone() {
-        Some(path) => {
-            save_to(app, path);
-            None
-        }
+        Some(path) => save_to(app, path),
         None => begin_file_dialog(app, DialogKind::Save),
     }
 }
@@ -678,19 +691,16 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         Popup::Discard(then) => match key.code {
             KeyCode::Char('y') | KeyCode::Char('d') => return after_discard(app, then),
             KeyCode::Char('s') => {
-                let effect = save(app);
-                // After a successful save in place, carry on with what was asked.
-                if !app.dirty && app.popup.is_none() {
-                    return after_discard(app, then);
-                }
-                return effect;
+                // Carry on with what was asked once the save lands, wherever it goes.
+                app.after_save = Some(then);
+                return save(app);
             }
             KeyCode::Esc | KeyCode::Char('n') => {}
             _ => app.popup = Some(Popup::Discard(then)),
         },
         Popup::Overwrite(path) => match key.code {
-            KeyCode::Char('y') => save_to(app, path),
-            KeyCode::Esc | KeyCode::Char('n') => {}
+            KeyCode::Char('y') => return save_to(app, path),
+            KeyCode::Esc | KeyCode::Char('n') => app.after_save = None,
             _ => app.popup = Some(Popup::Overwrite(path)),
         },
         Popup::Picker(mut picker) => {
@@ -732,14 +742,17 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
 fn finish_picker(app: &mut App, picker: Picker, outcome: PickerOutcome) {
     match outcome {
         PickerOutcome::Stay => app.popup = Some(Popup::Picker(picker)),
-        PickerOutcome::Cancel => app.info("Cancelled."),
+        PickerOutcome::Cancel => {
+            app.after_save = None;
+            app.info("Cancelled.");
+        }
         PickerOutcome::Chosen(path) => match picker.mode {
             PickerMode::Open => open_path(app, &path),
             PickerMode::Save => {
                 if path.exists() && app.path.as_ref() != Some(&path) {
                     app.popup = Some(Popup::Overwrite(path));
                 } else {
-                    save_to(app, path);
+                    let _ = save_to(app, path);
                 }
             }
         },
@@ -832,4 +845,113 @@ fn on_mouse(app: &mut App, m: MouseEvent) -> Option<Effect> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(app: &mut App, code: KeyCode) -> Option<Effect> {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn untitled_dirty(dir: &Path) -> App {
+        let mut app = App::new(Project::from_template(&template::all()[0]), None, (80, 24));
+        app.cwd = dir.to_path_buf();
+        key(&mut app, KeyCode::Down);
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Backspace);
+        key(&mut app, KeyCode::Char('5'));
+        key(&mut app, KeyCode::Enter);
+        assert!(app.dirty);
+        app
+    }
+
+    /// Regression: "save" at the quit prompt of an untitled project opened the picker,
+    /// saved, and then forgot that the user had asked to quit.
+    #[test]
+    fn save_from_the_quit_prompt_quits_after_saving() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = untitled_dirty(dir.path());
+        key(&mut app, KeyCode::Char('q'));
+        assert!(matches!(
+            app.popup,
+            Some(Popup::Discard(AfterDiscard::Quit))
+        ));
+        key(&mut app, KeyCode::Char('s'));
+        assert!(matches!(app.popup, Some(Popup::Picker(_))));
+        assert!(!app.should_quit);
+        key(&mut app, KeyCode::Enter);
+        assert!(app.should_quit);
+        let saved = project::load(&dir.path().join("cvae-die.ron")).unwrap();
+        assert_eq!(saved.model.latent, 5);
+    }
+
+    #[test]
+    fn cancelling_the_save_keeps_the_app_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = untitled_dirty(dir.path());
+        key(&mut app, KeyCode::Char('q'));
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Esc);
+        assert!(!app.should_quit && app.dirty && app.after_save.is_none());
+    }
+
+    #[test]
+    fn a_desktop_dialog_is_an_effect_and_a_late_answer_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::new(Project::from_template(&template::all()[0]), None, (80, 24));
+        app.cwd = dir.path().to_path_buf();
+        app.desktop = true;
+        let Some(Effect::Dialog { kind, request, .. }) = key(&mut app, KeyCode::Char('o')) else {
+            panic!("expected a dialog effect");
+        };
+        assert_eq!(kind, DialogKind::Open);
+        // The user gives up waiting and takes the in-terminal picker.
+        key(&mut app, KeyCode::Esc);
+        assert!(matches!(app.popup, Some(Popup::Picker(_))));
+        let late = DialogAnswer {
+            kind,
+            request,
+            path: Some(dir.path().join("x.ron")),
+            elapsed: Duration::from_secs(5),
+        };
+        update(&mut app, Msg::Dialog(late));
+        assert!(
+            matches!(app.popup, Some(Popup::Picker(_))),
+            "late answer acted on"
+        );
+    }
+
+    #[test]
+    fn a_dialog_that_answers_at_once_falls_back_to_the_picker() {
+        let mut app = App::new(Project::from_template(&template::all()[0]), None, (80, 24));
+        app.desktop = true;
+        let Some(Effect::Dialog { kind, request, .. }) = key(&mut app, KeyCode::Char('S')) else {
+            panic!("expected a dialog effect");
+        };
+        let answer = DialogAnswer {
+            kind,
+            request,
+            path: None,
+            elapsed: Duration::from_millis(3),
+        };
+        update(&mut app, Msg::Dialog(answer));
+        assert!(matches!(app.popup, Some(Popup::Picker(ref p)) if p.mode == PickerMode::Save));
+    }
+
+    #[test]
+    fn clicking_tabs_switches_screens() {
+        let mut app = App::new(Project::from_template(&template::all()[0]), None, (80, 24));
+        for (rect, screen) in areas(Rect::new(0, 0, 80, 24)).tab_hits {
+            let click = MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column: rect.x + 1,
+                row: rect.y,
+                modifiers: KeyModifiers::NONE,
+            };
+            update(&mut app, Msg::Mouse(click));
+            assert_eq!(app.screen, screen);
+        }
+    }
 }

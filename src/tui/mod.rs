@@ -22,6 +22,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{self, IsTerminal, Stdout};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -30,9 +31,15 @@ const FRAME: Duration = Duration::from_millis(16);
 /// How often the input thread sends a tick when nothing happens.
 const TICK: Duration = Duration::from_millis(250);
 
+/// Whether tinygen currently holds the terminal (raw mode, alternate screen).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Puts the terminal back: raw mode off, main screen, mouse released, cursor shown.
-/// Safe to call more than once.
+/// Runs once however often it is called (the panic hook, then the guard's drop).
 pub fn restore_terminal() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),
@@ -56,6 +63,7 @@ impl TerminalGuard {
             previous(info);
         }));
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let mut stdout = io::stdout();
         if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
             restore_terminal();

@@ -1,0 +1,120 @@
+//! The headless command line: new, show, templates, completions, help and exit codes.
+
+use super::{repo, run, text, tinygen};
+
+#[test]
+fn new_then_show_round_trips_every_template() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in ["cvae-die", "bitnet-mnist", "streaming-sd"] {
+        let path = dir.path().join(format!("{t}.ron"));
+        let p = path.to_str().unwrap();
+        let out = run(&["new", "--template", t, p]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Created"));
+        let show = run(&["show", p]);
+        assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
+        assert!(text(&show.stdout).contains(&format!("Template   {t}")));
+        // The normalised form loads to the same project.
+        let ron = run(&["show", "--ron", p]);
+        let again = dir.path().join(format!("{t}-again.ron"));
+        std::fs::write(&again, &ron.stdout).unwrap();
+        let ron2 = run(&["show", "--ron", again.to_str().unwrap()]);
+        assert_eq!(text(&ron.stdout), text(&ron2.stdout));
+    }
+}
+
+#[test]
+fn new_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.ron");
+    std::fs::write(&path, "precious").unwrap();
+    let out = run(&["new", "-t", "cvae-die", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+    let out = run(&["new", "-t", "cvae-die", "--force", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("version: 1")
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_hint() {
+    let out = run(&["new", "--template", "cvae", "x.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("did you mean 'cvae-die'?"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(&["new", "--template", "cvae-die", "x.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("does not end in .ron"));
+
+    let out = run(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = run(&["show", "/no/such/file.ron"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read '/no/such/file.ron'"));
+
+    let out = run(&["/no/such/project.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("tinygen new --template"));
+}
+
+#[test]
+fn help_version_templates_and_completions() {
+    let help = run(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let h = text(&help.stdout);
+    assert!(h.contains("Examples:") && h.contains("Exit codes:"), "{h}");
+    let v = run(&["--version"]);
+    assert_eq!(
+        text(&v.stdout).trim(),
+        format!("tinygen {}", env!("CARGO_PKG_VERSION"))
+    );
+    let t = text(&run(&["templates"]).stdout);
+    for name in ["cvae-die", "bitnet-mnist", "streaming-sd"] {
+        assert!(t.contains(name), "{t}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let c = run(&["completions", shell]);
+        assert_eq!(c.status.code(), Some(0));
+        assert!(text(&c.stdout).contains("tinygen"));
+    }
+}
+
+#[test]
+fn shipped_example_projects_are_valid() {
+    let mut n = 0;
+    for e in std::fs::read_dir(repo("projects")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ron") {
+            let out = run(&["show", p.to_str().unwrap()]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                p.display(),
+                text(&out.stderr)
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "one example project per template");
+}
+
+#[test]
+fn the_workbench_needs_a_terminal() {
+    let out = tinygen()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("needs an interactive terminal"));
+}

@@ -1,0 +1,208 @@
+//! The real binary in a real pseudo-terminal: it draws, switches screens by key and by
+//! mouse, quits, and leaves the terminal as it found it (also after Ctrl-C and a panic).
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Session {
+    /// The terminal's local modes before tinygen started.
+    cooked: libc::tcflag_t,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    output: Arc<Mutex<Vec<u8>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// The terminal's local modes (ICANON, ECHO, …) as the kernel has them.
+fn lflags(master: &dyn MasterPty) -> libc::tcflag_t {
+    let fd = master.as_raw_fd().expect("a unix pty");
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+    t.c_lflag
+}
+
+impl Session {
+    fn start(envs: &[(&str, &str)]) -> Session {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let cooked = lflags(pair.master.as_ref());
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinygen"));
+        cmd.cwd(dir.path());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("DISPLAY");
+        cmd.env_remove("WAYLAND_DISPLAY");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Session {
+            cooked,
+            master: pair.master,
+            writer,
+            child,
+            output,
+            _dir: dir,
+        }
+    }
+
+    fn raw(&self) -> Vec<u8> {
+        self.output.lock().unwrap().clone()
+    }
+
+    fn screen(&self) -> String {
+        let mut parser = vt100::Parser::new(24, 80, 0);
+        parser.process(&self.raw());
+        parser.screen().contents()
+    }
+
+    fn wait_for(&self, needle: &str) {
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if self.screen().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        panic!("'{needle}' never appeared; the screen:\n{}", self.screen());
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread collect the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        let _ = self.child.kill();
+        panic!("tinygen did not exit; the screen:\n{}", self.screen());
+    }
+
+    /// The terminal was handed back: the alternate screen left, mouse reporting off,
+    /// the cursor shown, and line editing and echo on again.
+    fn assert_restored(&self) {
+        let cooked = self.cooked;
+        let raw = self.raw();
+        let find = |pat: &[u8]| raw.windows(pat.len()).rposition(|w| w == pat);
+        let enter = find(b"\x1b[?1049h").expect("entered the alternate screen");
+        let leave = find(b"\x1b[?1049l").expect("left the alternate screen");
+        assert!(leave > enter);
+        assert!(
+            find(b"\x1b[?1000l").is_some_and(|i| i > enter),
+            "mouse capture left on"
+        );
+        assert!(
+            find(b"\x1b[?25h").is_some_and(|i| i > enter),
+            "cursor left hidden"
+        );
+        let now = lflags(self.master.as_ref());
+        for flag in [libc::ICANON, libc::ECHO] {
+            assert_eq!(now & flag, cooked & flag, "terminal left in raw mode");
+        }
+    }
+}
+
+#[test]
+fn switches_screens_by_key_and_mouse_then_quits_cleanly() {
+    let mut s = Session::start(&[]);
+    assert_ne!(s.cooked & libc::ICANON, 0);
+    s.wait_for("Settings · CVAE die");
+    s.wait_for("sim · not connected");
+
+    s.send(b"2");
+    s.wait_for("Training with burn is not built yet.");
+    s.send(b"\t");
+    s.wait_for("Budget · ch32v003");
+    s.send(b"?");
+    s.wait_for("switch screen");
+    s.send(b"x");
+    // A left click on the "5 Monitor" tab (SGR mouse: 1-based column 57, row 1).
+    s.send(b"\x1b[<0;57;1M\x1b[<0;57;1m");
+    s.wait_for("The serial monitor is not built yet.");
+    s.send(b"1");
+    s.wait_for("Settings · CVAE die");
+    // Mid-session the terminal is raw.
+    assert_eq!(lflags(s.master.as_ref()) & libc::ICANON, 0);
+
+    s.send(b"q");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn ctrl_c_restores_the_terminal() {
+    let mut s = Session::start(&[]);
+    s.wait_for("Settings · CVAE die");
+    s.send(b"\x03");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn unsaved_changes_are_not_lost_on_quit() {
+    let mut s = Session::start(&[]);
+    s.wait_for("Settings · CVAE die");
+    // Edit the latent size (second field), then try to quit.
+    s.send(b"j\r\x7f6\r");
+    s.wait_for("CVAE die* · unsaved");
+    s.send(b"q");
+    s.wait_for("has unsaved changes");
+    // Save: no desktop here, so the in-terminal picker opens with a suggested name.
+    s.send(b"s");
+    s.wait_for("Save project as");
+    s.send(b"\r");
+    let status = s.wait_exit();
+    assert!(status.success());
+    let saved = s._dir.path().join("cvae-die.ron");
+    let text = std::fs::read_to_string(&saved).expect("the project was saved");
+    assert!(text.contains("latent: 6"), "{text}");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_reports() {
+    let mut s = Session::start(&[("TINYGEN_DEBUG_PANIC", "1")]);
+    let status = s.wait_exit();
+    assert!(!status.success());
+    s.assert_restored();
+    let raw = String::from_utf8_lossy(&s.raw()).into_owned();
+    let leave = raw.find("\x1b[?1049l").unwrap();
+    assert!(
+        raw[leave..].contains("TINYGEN_DEBUG_PANIC is set"),
+        "the panic message must be printed on the restored screen"
+    );
+}
