@@ -25,13 +25,21 @@ fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bin = dir.join("tinygen");
-    assert!(bin.exists(), "build the binary first: cargo build --release");
+    assert!(
+        bin.exists(),
+        "build the binary first: cargo build --release"
+    );
     bin
 }
 
 fn startup_once(bin: &PathBuf) -> Duration {
     let pair = native_pty_system()
-        .openpty(PtySize { rows: 40, cols: 120, pixel_width: 0, pixel_height: 0 })
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .unwrap();
     let mut cmd = CommandBuilder::new(bin);
     cmd.env("TERM", "xterm-256color");
@@ -55,7 +63,9 @@ fn startup_once(bin: &PathBuf) -> Duration {
             }
         }
     });
-    let first_frame = rx.recv_timeout(Duration::from_secs(10)).expect("a first frame");
+    let first_frame = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a first frame");
     let mut writer = pair.master.take_writer().unwrap();
     let _ = writer.write_all(b"q");
     let _ = child.wait();
@@ -83,7 +93,9 @@ fn render_bench(screen_switch: bool, w: u16, h: u16) -> Vec<(Screen, f64)> {
     let backend = CrosstermBackend::new(Sink(0));
     let mut term = Terminal::with_options(
         backend,
-        TerminalOptions { viewport: Viewport::Fixed(Rect::new(0, 0, w, h)) },
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+        },
     )
     .unwrap();
     let mut out = Vec::new();
@@ -91,7 +103,11 @@ fn render_bench(screen_switch: bool, w: u16, h: u16) -> Vec<(Screen, f64)> {
     for s in Screen::ALL {
         let start = Instant::now();
         for i in 0..frames {
-            app.screen = if screen_switch && i % 2 == 1 { Screen::Train } else { s };
+            app.screen = if screen_switch && i % 2 == 1 {
+                Screen::Train
+            } else {
+                s
+            };
             term.draw(|f| ui::render(&app, f)).unwrap();
         }
         out.push((s, start.elapsed().as_secs_f64() * 1e3 / frames as f64));
@@ -106,10 +122,20 @@ fn main() {
     }
     let bin = binary();
     let _ = startup_once(&bin); // warm the page cache
-    let mut runs: Vec<f64> = (0..15).map(|_| startup_once(&bin).as_secs_f64() * 1e3).collect();
+    let mut runs: Vec<f64> = (0..15)
+        .map(|_| startup_once(&bin).as_secs_f64() * 1e3)
+        .collect();
     runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("tui start-up to first frame (120x40 pty, {} runs)", runs.len());
-    println!("  median {:7.1} ms   best {:7.1} ms   worst {:7.1} ms   goal < 150 ms", runs[runs.len() / 2], runs[0], runs[runs.len() - 1]);
+    println!(
+        "tui start-up to first frame (120x40 pty, {} runs)",
+        runs.len()
+    );
+    println!(
+        "  median {:7.1} ms   best {:7.1} ms   worst {:7.1} ms   goal < 150 ms",
+        runs[runs.len() / 2],
+        runs[0],
+        runs[runs.len() - 1]
+    );
 
     for (label, switch, w, h) in [
         ("redraw, 120x40", false, 120, 40),

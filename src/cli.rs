@@ -1,6 +1,7 @@
 //! The command line: argument parsing, the headless subcommands, and exit codes.
 //! Every action of the workbench also exists here, for scripts and workshop leaders.
 
+use crate::budget;
 use crate::project::{self, Project, ProjectError};
 use crate::template;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -24,6 +25,7 @@ Examples:
   tinygen projects/die.ron                  open a project in the workbench
   tinygen new --template cvae-die my.ron    start a project from a template
   tinygen show my.ron                       check a project file and print it
+  tinygen budget my.ron --target ch32v003   per-layer flash and SRAM against a chip
   tinygen templates                         list the built-in templates
   tinygen completions bash > ~/.local/share/bash-completion/completions/tinygen
 
@@ -64,6 +66,20 @@ pub enum Command {
         #[arg(long)]
         ron: bool,
     },
+    /// Print the per-layer flash and SRAM budget against the target (exit 3 if it does not fit).
+    Budget {
+        path: PathBuf,
+        /// Budget against this target instead of the project's: ch32v003, ch32v002,
+        /// pi-zero-2w, pi4 or host.
+        #[arg(long)]
+        target: Option<String>,
+        /// Execution plan: 'layer' (layer by layer) or 'tiled' (depth-first row streaming).
+        #[arg(long, value_enum, default_value = "tiled")]
+        plan: PlanArg,
+        /// Print the report as JSON (documented in docs/budget-json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in templates.
     Templates,
     /// Print a shell completion script.
@@ -71,6 +87,21 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanArg {
+    Layer,
+    Tiled,
+}
+
+impl From<PlanArg> for budget::Plan {
+    fn from(p: PlanArg) -> Self {
+        match p {
+            PlanArg::Layer => budget::Plan::Layer,
+            PlanArg::Tiled => budget::Plan::Tiled,
+        }
+    }
 }
 
 /// An error with the exit code it should produce.
@@ -194,6 +225,39 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let text = if ron { p.to_ron()? } else { summary(&p, &path) };
             out.write_all(text.as_bytes())
                 .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Budget {
+            path,
+            target,
+            plan,
+            json,
+        }) => {
+            let p = project::load(&path)?;
+            let t = match &target {
+                Some(id) => crate::target::find(id).ok_or_else(|| {
+                    CliError::bad_input(anyhow::anyhow!(
+                        "unknown target '{id}'; {}",
+                        crate::suggest::hint(id, &crate::target::ids())
+                    ))
+                })?,
+                None => p.target_profile(),
+            };
+            let b = budget::for_project(&p, t, plan.into());
+            let text = if json {
+                serde_json::to_string_pretty(&b).map_err(anyhow::Error::from)? + "\n"
+            } else {
+                let noun =
+                    budget::run_noun(crate::spec::ModelSpec::from_project(&p).sigmoid_output);
+                budget::report(&b, &p.name, noun)
+            };
+            out.write_all(text.as_bytes())
+                .map_err(anyhow::Error::from)?;
+            if !b.fits {
+                return Err(CliError {
+                    code: exit::DOES_NOT_FIT,
+                    error: anyhow::anyhow!("the model does not fit {}; see the advice above", t.id),
+                });
+            }
         }
         Some(Command::Templates) => {
             for t in template::all() {

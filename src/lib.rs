@@ -3,9 +3,11 @@
 //! The library holds everything; `src/main.rs` only parses arguments and calls [`cli::main`].
 //! Only the `tui` module knows about ratatui and crossterm.
 
+pub mod budget;
 pub mod cli;
 pub mod fsutil;
 pub mod project;
+pub mod spec;
 pub mod suggest;
 pub mod target;
 pub mod template;

@@ -203,6 +203,26 @@ static TEMPLATES: [TemplateDef; 3] = [
     },
 ];
 
+impl TemplateDef {
+    /// The width rule of each of `n` layers, in order.
+    pub fn width_rules(&self, n: usize) -> Vec<Width> {
+        match self.layout {
+            Layout::Fixed(rules) => rules.iter().map(|r| r.width).collect(),
+            Layout::Mlp {
+                hidden_width, out, ..
+            } => (0..n)
+                .map(|i| {
+                    if i + 1 == n {
+                        Width::Fixed(out)
+                    } else {
+                        Width::Range(hidden_width.0, hidden_width.1)
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
 /// All built-in templates, in display order.
 pub fn all() -> &'static [TemplateDef] {
     &TEMPLATES

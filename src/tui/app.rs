@@ -5,6 +5,7 @@
 use super::dialog::{self, DialogAnswer, DialogKind};
 use super::form::{self, FieldId};
 use super::picker::{Picker, PickerMode, PickerOutcome};
+use crate::budget::{self, Budget, Plan};
 use crate::project::{self, Project};
 use crate::template;
 use crossterm::event::{
@@ -142,6 +143,11 @@ pub struct App {
     pub size: (u16, u16),
     /// The folder file pickers start in.
     pub cwd: PathBuf,
+    /// The execution plan the Budget screen shows.
+    pub plan: Plan,
+    /// The budget of `project` under `plan`, recomputed whenever either changes.
+    pub budget: Budget,
+    budget_of: (Project, Plan),
     /// What to carry on with once a save asked for at the unsaved-changes prompt lands.
     pub after_save: Option<AfterDiscard>,
     pub should_quit: bool,
@@ -153,7 +159,12 @@ impl App {
             .iter()
             .position(|t| t.id == project.template)
             .unwrap_or(0);
+        let plan = Plan::Tiled;
+        let budget = budget::for_project(&project, project.target_profile(), plan);
         App {
+            budget,
+            budget_of: (project.clone(), plan),
+            plan,
             project,
             path,
             dirty: false,
@@ -172,6 +183,15 @@ impl App {
             cwd: PathBuf::from("."),
             after_save: None,
             should_quit: false,
+        }
+    }
+
+    /// Recomputes the budget if the project or the plan changed since the last time.
+    fn refresh_budget(&mut self) {
+        if self.budget_of.0 != self.project || self.budget_of.1 != self.plan {
+            self.budget =
+                budget::for_project(&self.project, self.project.target_profile(), self.plan);
+            self.budget_of = (self.project.clone(), self.plan);
         }
     }
 
@@ -357,8 +377,15 @@ pub fn picker_window(popup: Rect, selected: usize) -> (usize, usize) {
 // update
 // ---------------------------------------------------------------------------------------
 
-/// Applies one message to the state.
+/// Applies one message to the state. The budget follows every change of the project at
+/// once, so the Budget screen is never stale.
 pub fn update(app: &mut App, msg: Msg) -> Option<Effect> {
+    let effect = update_state(app, msg);
+    app.refresh_budget();
+    effect
+}
+
+fn update_state(app: &mut App, msg: Msg) -> Option<Effect> {
     match msg {
         Msg::Resize(w, h) => {
             app.size = (w, h);
@@ -569,9 +596,24 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
             app.focus = Focus::Templates;
         }
         _ if app.screen == Screen::Project => on_project_key(app, key),
+        _ if app.screen == Screen::Budget => on_budget_key(app, key),
         _ => {}
     }
     None
+}
+
+fn on_budget_key(app: &mut App, key: KeyEvent) {
+    match key.code {
+        KeyCode::Char('p') => {
+            app.plan = match app.plan {
+                Plan::Layer => Plan::Tiled,
+                Plan::Tiled => Plan::Layer,
+            };
+        }
+        KeyCode::Char('t') | KeyCode::Right => cycle_field(app, FieldId::Target, true),
+        KeyCode::Char('T') | KeyCode::Left => cycle_field(app, FieldId::Target, false),
+        _ => {}
+    }
 }
 
 fn on_project_key(app: &mut App, key: KeyEvent) {
@@ -632,9 +674,12 @@ fn begin_edit(app: &mut App) {
 }
 
 fn cycle_choice(app: &mut App, forward: bool) {
-    let Some(field) = app.selected_field() else {
-        return;
-    };
+    if let Some(field) = app.selected_field() {
+        cycle_field(app, field, forward);
+    }
+}
+
+fn cycle_field(app: &mut App, field: FieldId, forward: bool) {
     let Some(next) = form::cycle(field, &app.project, forward) else {
         return;
     };

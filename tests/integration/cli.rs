@@ -118,3 +118,70 @@ fn the_workbench_needs_a_terminal() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("needs an interactive terminal"));
 }
+
+#[test]
+fn budget_reports_and_exits_3_when_it_does_not_fit() {
+    let die = repo("projects/die.ron");
+    let out = run(&["budget", die.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("Budget of 'Die on a CH32V003' on ch32v003"),
+        "{t}"
+    );
+    assert!(t.contains("Fits:"), "{t}");
+
+    // Layer by layer, a 32x32 decoder does not fit 2 KB; the advice names the way out.
+    let out = run(&["budget", die.to_str().unwrap(), "--plan", "layer"]);
+    assert_eq!(out.status.code(), Some(3));
+    let t = text(&out.stdout);
+    assert!(t.contains("SRAM is over by"), "{t}");
+    assert!(t.contains("the tiled plan needs"), "{t}");
+    assert!(text(&out.stderr).contains("does not fit ch32v003"));
+
+    // The diffusion model is far too big for the MCU.
+    let sd = repo("projects/sd.ron");
+    let out = run(&["budget", sd.to_str().unwrap(), "--target", "ch32v003"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stdout).contains("Flash is over by"));
+
+    let out = run(&["budget", sd.to_str().unwrap(), "--target", "pi-zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean 'pi-zero-2w'?"));
+}
+
+#[test]
+fn budget_json_is_documented_shape() {
+    let mnist = repo("projects/mnist.ron");
+    let out = run(&[
+        "budget",
+        mnist.to_str().unwrap(),
+        "--json",
+        "--plan",
+        "layer",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["target"], "ch32v003");
+    assert_eq!(v["plan"], "layer");
+    assert_eq!(v["fits"], true);
+    assert_eq!(v["flash"]["weight_bytes"], 12_608);
+    assert_eq!(v["flash"]["limit_bytes"], 16_384);
+    assert_eq!(v["layers"].as_array().unwrap().len(), 4);
+    assert_eq!(v["layers"][0]["name"], "fc1");
+    assert_eq!(v["layers"][0]["input"]["c"], 256);
+    assert_eq!(v["peak_layer"], "fc1");
+    for key in [
+        "sram",
+        "arena",
+        "params",
+        "macs",
+        "instructions",
+        "cycles",
+        "ms_per_run",
+        "advice",
+        "estimates",
+    ] {
+        assert!(v.get(key).is_some(), "missing '{key}'");
+    }
+}
