@@ -11,7 +11,7 @@
 //!   plan is used.
 //!
 //! The firmware's code, static data and stack are documented estimates ([`MCU_FIRMWARE`])
-//! until `--verify` measures them from the real ELF.
+//! until they are measured from the real ELF, which the firmware work adds.
 
 use crate::project::{Project, WeightBits};
 use crate::spec::{LayerSpec, ModelSpec, Shape};
@@ -401,7 +401,7 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
         estimates: if target.hosted {
             "the runner's resident memory is an estimate".into()
         } else {
-            "code, static data and stack are estimates until 'tinygen budget --verify' measures the firmware".into()
+            "code, static data and stack are estimates until they are measured from the built firmware".into()
         },
     }
 }

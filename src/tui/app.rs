@@ -986,6 +986,22 @@ mod tests {
     }
 
     #[test]
+    fn resize_moves_the_click_targets() {
+        let mut app = App::new(Project::from_template(&template::all()[0]), None, (80, 24));
+        update(&mut app, Msg::Resize(120, 40));
+        assert_eq!(app.size, (120, 40));
+        // The templates pane is wider at 120 columns: column 28 is inside it now.
+        let click = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 28,
+            row: 3,
+            modifiers: KeyModifiers::NONE,
+        };
+        update(&mut app, Msg::Mouse(click));
+        assert_eq!((app.focus, app.template_sel), (Focus::Templates, 1));
+    }
+
+    #[test]
     fn clicking_tabs_switches_screens() {
         let mut app = App::new(Project::from_template(&template::all()[0]), None, (80, 24));
         for (rect, screen) in areas(Rect::new(0, 0, 80, 24)).tab_hits {
