@@ -27,6 +27,7 @@ Examples:
   tinygen show my.ron                       check a project file and print it
   tinygen budget my.ron --target ch32v003   per-layer flash and SRAM against a chip
   tinygen templates                         list the built-in templates
+  tinygen data preview cvae-die --png d.png look at the procedural dice
   tinygen completions bash > ~/.local/share/bash-completion/completions/tinygen
 
 Exit codes: 0 ok, 1 failure, 2 bad input (argument or project file), 3 model does not fit.
@@ -80,6 +81,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Look at a template's training data.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
     /// List the built-in templates.
     Templates,
     /// Print a shell completion script.
@@ -87,6 +93,33 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataAction {
+    /// Print a labelled grid of training images, and optionally write it as a PNG.
+    Preview {
+        /// The template whose data to show (cvae-die).
+        template: String,
+        /// Dataset seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Images per class.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+        count: u32,
+        /// Also write the grid (one row per class) to this PNG file.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// How to draw in the terminal [default: half-blocks on a colour terminal, else ascii].
+        #[arg(long, value_enum)]
+        style: Option<StyleArg>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    Ascii,
+    Half,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -259,6 +292,20 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 });
             }
         }
+        Some(Command::Data {
+            action:
+                DataAction::Preview {
+                    template: name,
+                    seed,
+                    count,
+                    png,
+                    style,
+                },
+        }) => {
+            let text = data_preview(&name, seed, count as usize, png.as_deref(), style)?;
+            out.write_all(text.as_bytes())
+                .map_err(anyhow::Error::from)?;
+        }
         Some(Command::Templates) => {
             for t in template::all() {
                 writeln!(
@@ -279,6 +326,85 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The labelled grid `tinygen data preview` prints (and writes as PNG when asked).
+pub fn data_preview(
+    name: &str,
+    seed: u64,
+    per_class: usize,
+    png: Option<&Path>,
+    style: Option<StyleArg>,
+) -> Result<String, CliError> {
+    use crate::data::die;
+    let def = template::find(name).ok_or_else(|| {
+        CliError::bad_input(anyhow::anyhow!(
+            "unknown template '{name}'; {}",
+            crate::suggest::hint(name, &template::names())
+        ))
+    })?;
+    if def.id != template::TemplateId::CvaeDie {
+        return Err(CliError::bad_input(anyhow::anyhow!(
+            "a data preview of '{name}' is not built yet; 'cvae-die' has one"
+        )));
+    }
+    // The first `per_class` samples of each pip count, in dataset order.
+    let samples: Vec<die::DieSample> = (1..=6u8)
+        .flat_map(|pips| {
+            (0..per_class as u64).map(move |k| die::sample(seed, k * 6 + u64::from(pips) - 1))
+        })
+        .collect();
+    let style = style.unwrap_or(if use_color(std::io::stdout().is_terminal()) {
+        StyleArg::Half
+    } else {
+        StyleArg::Ascii
+    });
+    let columns: usize = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(80);
+    let tile = die::SIZE + 2;
+    let per_row = (columns / tile).max(1);
+    let mut s = format!(
+        "cvae-die training data, seed {seed}: {per_class} per pip count ({}x{} greyscale)\n\n",
+        die::SIZE,
+        die::SIZE
+    );
+    for chunk in samples.chunks(per_row) {
+        for smp in chunk {
+            s += &format!(
+                "{:<tile$}",
+                format!("{} pip{}", smp.pips, if smp.pips == 1 { "" } else { "s" })
+            );
+        }
+        s += "\n";
+        let drawn: Vec<Vec<String>> = chunk
+            .iter()
+            .map(|smp| match style {
+                StyleArg::Ascii => crate::preview::ascii(&smp.pixels, die::SIZE),
+                StyleArg::Half => crate::preview::half_blocks_ansi(&smp.pixels, die::SIZE),
+            })
+            .collect();
+        for line in 0..drawn[0].len() {
+            for d in &drawn {
+                s += &d[line];
+                s += "  ";
+            }
+            s += "\n";
+        }
+        s += "\n";
+    }
+    if let Some(path) = png {
+        let images: Vec<&[u8]> = samples.iter().map(|x| x.pixels.as_slice()).collect();
+        let (px, w, h) = crate::preview::grid(&images, die::SIZE, die::SIZE, per_class, 2);
+        crate::preview::write_png(path, &px, w, h)
+            .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?;
+        s += &format!(
+            "Wrote {} ({w}x{h}): one row per pip count, 1 at the top.\n",
+            path.display()
+        );
+    }
+    Ok(s)
 }
 
 /// Writes a new project from a template, refusing to replace a file unless asked.

@@ -5,7 +5,9 @@
 
 pub mod budget;
 pub mod cli;
+pub mod data;
 pub mod fsutil;
+pub mod preview;
 pub mod project;
 pub mod spec;
 pub mod suggest;

@@ -185,3 +185,39 @@ fn budget_json_is_documented_shape() {
         assert!(v.get(key).is_some(), "missing '{key}'");
     }
 }
+
+#[test]
+fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("dice.png");
+    let out = tinygen()
+        .env("COLUMNS", "80")
+        .args(["data", "preview", "cvae-die", "--count", "2", "--png"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    for label in ["1 pip ", "2 pips", "6 pips"] {
+        assert!(t.contains(label), "{t}");
+    }
+    assert!(
+        !t.contains("\x1b["),
+        "no colour codes when not on a terminal"
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    // Deterministic: the same seed prints the same grid.
+    let again = tinygen()
+        .env("COLUMNS", "80")
+        .args(["data", "preview", "cvae-die", "--count", "2"])
+        .output()
+        .unwrap();
+    assert!(t.starts_with(&text(&again.stdout)[..200]));
+
+    let out = run(&["data", "preview", "cvae-dice"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean 'cvae-die'?"));
+    let out = run(&["data", "preview", "cvae-die", "--count", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,139 @@
+//! Turning greyscale images into text (ASCII, Unicode half-blocks) and PNG files. Used by
+//! the CLI previews; the TUI draws the same half-block cells with its own styles.
+
+use std::path::Path;
+
+/// Darkest to brightest.
+const RAMP: &[u8] = b" .:-=+*#%@";
+
+/// One character per pixel pair (a terminal cell is about twice as tall as wide): each
+/// line covers two image rows.
+pub fn ascii(pixels: &[u8], width: usize) -> Vec<String> {
+    let height = pixels.len() / width.max(1);
+    (0..height.div_ceil(2))
+        .map(|row| {
+            (0..width)
+                .map(|x| {
+                    let top = pixels[2 * row * width + x] as u32;
+                    let bottom = pixels
+                        .get((2 * row + 1) * width + x)
+                        .map_or(top, |&b| b as u32);
+                    let v = (top + bottom) / 2;
+                    RAMP[(v as usize * (RAMP.len() - 1) + 127) / 255] as char
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The grey levels of each half-block cell: (upper pixel, lower pixel), row by row.
+pub fn half_block_cells(pixels: &[u8], width: usize) -> Vec<Vec<(u8, u8)>> {
+    let height = pixels.len() / width.max(1);
+    (0..height.div_ceil(2))
+        .map(|row| {
+            (0..width)
+                .map(|x| {
+                    let top = pixels[2 * row * width + x];
+                    let bottom = pixels.get((2 * row + 1) * width + x).copied().unwrap_or(0);
+                    (top, bottom)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Half-block lines with 24-bit ANSI colours: '▀' in the upper pixel's grey on the lower
+/// pixel's grey. Twice the vertical resolution of [`ascii`].
+pub fn half_blocks_ansi(pixels: &[u8], width: usize) -> Vec<String> {
+    half_block_cells(pixels, width)
+        .into_iter()
+        .map(|cells| {
+            let mut s = String::new();
+            for (t, b) in cells {
+                s += &format!("\x1b[38;2;{t};{t};{t}m\x1b[48;2;{b};{b};{b}m▀");
+            }
+            s + "\x1b[0m"
+        })
+        .collect()
+}
+
+/// Lays images of `w`x`h` out in a grid of `cols` columns with a `gap` of black pixels.
+pub fn grid(
+    images: &[&[u8]],
+    w: usize,
+    h: usize,
+    cols: usize,
+    gap: usize,
+) -> (Vec<u8>, usize, usize) {
+    let cols = cols.max(1).min(images.len().max(1));
+    let rows = images.len().div_ceil(cols);
+    let gw = cols * w + (cols + 1) * gap;
+    let gh = rows * h + (rows + 1) * gap;
+    let mut out = vec![0u8; gw * gh];
+    for (k, img) in images.iter().enumerate() {
+        let (ox, oy) = (gap + (k % cols) * (w + gap), gap + (k / cols) * (h + gap));
+        for y in 0..h {
+            out[(oy + y) * gw + ox..(oy + y) * gw + ox + w].copy_from_slice(&img[y * w..y * w + w]);
+        }
+    }
+    (out, gw, gh)
+}
+
+/// Writes a greyscale PNG atomically.
+pub fn write_png(path: &Path, pixels: &[u8], width: usize, height: usize) -> std::io::Result<()> {
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(
+            pixels,
+            width as u32,
+            height as u32,
+            image::ExtendedColorType::L8,
+        )
+        .map_err(std::io::Error::other)?;
+    crate::fsutil::write_atomic(path, &bytes)
+}
+
+use image::ImageEncoder;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_maps_dark_to_space_and_bright_to_at() {
+        let px = [0, 255, 0, 255];
+        assert_eq!(ascii(&px, 2), vec![" @".to_string()]);
+    }
+
+    #[test]
+    fn half_blocks_pair_rows() {
+        let px = [10, 20, 30, 40, 50, 60];
+        let cells = half_block_cells(&px, 2);
+        assert_eq!(
+            cells,
+            vec![vec![(10, 30), (20, 40)], vec![(50, 0), (60, 0)]]
+        );
+        assert!(half_blocks_ansi(&px, 2)[0].contains("38;2;10;10;10m\x1b[48;2;30;30;30m▀"));
+    }
+
+    #[test]
+    fn grid_places_tiles() {
+        let a = [1u8; 4];
+        let b = [2u8; 4];
+        let (g, w, h) = grid(&[&a, &b], 2, 2, 2, 1);
+        assert_eq!((w, h), (7, 4));
+        assert_eq!(g[w + 1], 1);
+        assert_eq!(g[w + 4], 2);
+        assert_eq!(g[0], 0);
+    }
+
+    #[test]
+    fn png_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.png");
+        let px: Vec<u8> = (0..=255).collect();
+        write_png(&p, &px, 16, 16).unwrap();
+        let img = image::open(&p).unwrap().to_luma8();
+        assert_eq!(img.into_raw(), px);
+    }
+}
