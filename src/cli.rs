@@ -81,6 +81,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train a project with burn on the CPU; resumes from the last checkpoint.
+    Train {
+        path: PathBuf,
+        /// Train this many epochs in all instead of the project's count.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        epochs: Option<u32>,
+        /// Start again from scratch, replacing any checkpoint.
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Look at a template's training data.
     Data {
         #[command(subcommand)]
@@ -292,6 +302,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 });
             }
         }
+        Some(Command::Train {
+            path,
+            epochs,
+            fresh,
+        }) => {
+            let p = project::load(&path)?;
+            drop(out);
+            train_headless(&p, &path, epochs, fresh)?;
+        }
         Some(Command::Data {
             action:
                 DataAction::Preview {
@@ -325,6 +344,84 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             clap_complete::generate(shell, &mut Cli::command(), "tinygen", &mut out);
         }
     }
+    Ok(())
+}
+
+/// `tinygen train`: the training loop with a progress bar on stderr and one line per epoch
+/// on stdout.
+fn train_headless(
+    p: &Project,
+    path: &Path,
+    epochs: Option<u32>,
+    fresh: bool,
+) -> Result<(), CliError> {
+    use crate::train::{self, TrainEvent};
+    use indicatif::{ProgressBar, ProgressStyle};
+    let checkpoints = p.resolve(path, &p.artifacts.checkpoints);
+    let opts = train::TrainOptions {
+        checkpoints: checkpoints.clone(),
+        fresh,
+        epochs,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches  {msg}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut total_epochs = 0;
+    let result = train::run(p, &opts, &train::Control::default(), |e| match e {
+        TrainEvent::Started {
+            epochs,
+            batches,
+            history,
+        } => {
+            total_epochs = epochs;
+            bar.set_length(batches as u64);
+            if let Some(last) = history.last() {
+                bar.suspend(|| println!("Resuming after epoch {} of {epochs}.", last.epoch));
+            }
+        }
+        TrainEvent::Batch {
+            epoch,
+            batch,
+            recon,
+            kl,
+        } => {
+            bar.set_prefix(format!("epoch {epoch}/{total_epochs}"));
+            bar.set_position(batch as u64);
+            bar.set_message(format!("recon {recon:.1} kl {kl:.2}"));
+        }
+        TrainEvent::Epoch {
+            loss,
+            seconds,
+            samples,
+        } => {
+            bar.suspend(|| {
+                println!(
+                    "epoch {:>3}/{total_epochs}  recon {:8.2}  kl {:6.2}  {seconds:5.1} s",
+                    loss.epoch, loss.recon, loss.kl
+                )
+            });
+            // The generated dice, one row per pip count, for a look without the workbench.
+            let images: Vec<&[u8]> = samples.iter().map(|(_, px)| px.as_slice()).collect();
+            let (px, w, h) = crate::preview::grid(&images, 32, 32, train::SAMPLES_PER_CLASS, 2);
+            let _ = std::fs::create_dir_all(&checkpoints);
+            let _ = crate::preview::write_png(&checkpoints.join("samples.png"), &px, w, h);
+            bar.reset();
+        }
+        _ => {}
+    });
+    bar.finish_and_clear();
+    let outcome = result.map_err(|e| CliError {
+        code: exit::FAILURE,
+        error: e.into(),
+    })?;
+    println!(
+        "Trained {} epochs. Checkpoint, quantized weights and samples.png: {}",
+        outcome.history.len(),
+        checkpoints.display()
+    );
     Ok(())
 }
 
