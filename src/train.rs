@@ -66,6 +66,9 @@ pub enum TrainEvent {
     Cancelled {
         epoch: u32,
     },
+    /// The checkpoint cannot be resumed (damaged, or made for other settings); training can
+    /// start fresh if the user agrees.
+    CheckpointProblem(String),
     Failed(String),
 }
 
@@ -98,7 +101,7 @@ pub struct Control {
 }
 
 /// How to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
     pub checkpoints: PathBuf,
     /// Ignore (and replace) an existing checkpoint.
@@ -385,9 +388,14 @@ pub fn spawn<M: Send + 'static>(
                 c.cancel.store(true, Ordering::Relaxed);
             }
         });
-        if let Err(e) = result {
-            let _ = tx.send(wrap(TrainEvent::Failed(e.to_string())));
-        }
+        let event = match result {
+            Ok(_) => return,
+            Err(e @ (TrainError::CorruptCheckpoint { .. } | TrainError::Mismatch { .. })) => {
+                TrainEvent::CheckpointProblem(e.to_string())
+            }
+            Err(e) => TrainEvent::Failed(e.to_string()),
+        };
+        let _ = tx.send(wrap(event));
     });
     control
 }

@@ -8,11 +8,14 @@ use super::picker::{Picker, PickerMode, PickerOutcome};
 use crate::budget::{self, Budget, Plan};
 use crate::project::{self, Project};
 use crate::template;
+use crate::train::{Control, EpochLoss, TrainEvent, TrainOptions};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How long a status message stays in the status bar.
@@ -67,6 +70,7 @@ pub enum Msg {
     Resize(u16, u16),
     Tick,
     Dialog(DialogAnswer),
+    Train(TrainEvent),
 }
 
 /// Work the event loop must start on the app's behalf.
@@ -78,6 +82,48 @@ pub enum Effect {
         start_dir: PathBuf,
         file_name: String,
     },
+    Train {
+        project: Box<Project>,
+        options: TrainOptions,
+    },
+}
+
+/// What the Train screen shows: the worker's reports, as they arrive.
+#[derive(Debug, Clone, Default)]
+pub struct TrainView {
+    pub running: bool,
+    pub paused: bool,
+    pub epochs: u32,
+    pub batches: u32,
+    pub epoch: u32,
+    pub batch: u32,
+    pub history: Vec<EpochLoss>,
+    /// Seconds each epoch of this run took, for the ETA.
+    pub epoch_seconds: Vec<f32>,
+    pub last_batch: Option<(f32, f32)>,
+    /// `(pip count, pixels)` from the latest epoch.
+    pub samples: Vec<(u8, Vec<u8>)>,
+    pub checkpoints: Option<PathBuf>,
+    /// How the last run ended, or why it could not start.
+    pub message: Option<String>,
+    pub control: Option<Arc<Control>>,
+}
+
+impl TrainView {
+    /// Seconds left, from the mean epoch time of this run.
+    pub fn eta_seconds(&self) -> Option<f32> {
+        if self.epoch_seconds.is_empty() || !self.running {
+            return None;
+        }
+        let per_epoch = self.epoch_seconds.iter().sum::<f32>() / self.epoch_seconds.len() as f32;
+        let done_in_epoch = if self.batches > 0 {
+            self.batch as f32 / self.batches as f32
+        } else {
+            0.0
+        };
+        let left = self.epochs.saturating_sub(self.epoch) as f32 + (1.0 - done_in_epoch);
+        Some(per_epoch * left.max(0.0))
+    }
 }
 
 /// What to do once the user agrees to drop unsaved changes.
@@ -91,10 +137,15 @@ pub enum AfterDiscard {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     Help,
-    Error { title: String, text: String },
+    Error {
+        title: String,
+        text: String,
+    },
     Discard(AfterDiscard),
     Overwrite(PathBuf),
     Picker(Picker),
+    /// The checkpoint cannot be resumed: offer to start fresh.
+    TrainFresh(String),
 }
 
 /// A form edit in progress.
@@ -143,6 +194,7 @@ pub struct App {
     pub size: (u16, u16),
     /// The folder file pickers start in.
     pub cwd: PathBuf,
+    pub train: TrainView,
     /// The execution plan the Budget screen shows.
     pub plan: Plan,
     /// The budget of `project` under `plan`, recomputed whenever either changes.
@@ -162,6 +214,7 @@ impl App {
         let plan = Plan::Tiled;
         let budget = budget::for_project(&project, project.target_profile(), plan);
         App {
+            train: TrainView::default(),
             budget,
             budget_of: (project.clone(), plan),
             plan,
@@ -413,10 +466,137 @@ fn update_state(app: &mut App, msg: Msg) -> Option<Effect> {
             on_dialog(app, answer);
             None
         }
+        Msg::Train(event) => {
+            on_train(app, event);
+            None
+        }
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(app, key),
         Msg::Key(_) => None,
         Msg::Mouse(m) => on_mouse(app, m),
     }
+}
+
+fn on_train(app: &mut App, event: TrainEvent) {
+    let t = &mut app.train;
+    match event {
+        TrainEvent::Started {
+            epochs,
+            batches,
+            history,
+        } => {
+            t.epochs = epochs;
+            t.batches = batches;
+            t.epoch = history.len() as u32 + 1;
+            t.batch = 0;
+            t.history = history;
+            t.message = None;
+        }
+        TrainEvent::Batch {
+            epoch,
+            batch,
+            recon,
+            kl,
+        } => {
+            t.epoch = epoch;
+            t.batch = batch;
+            t.last_batch = Some((recon, kl));
+        }
+        TrainEvent::Epoch {
+            loss,
+            seconds,
+            samples,
+        } => {
+            t.history.push(loss);
+            t.epoch_seconds.push(seconds);
+            t.samples = samples;
+        }
+        TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
+        TrainEvent::Paused(p) => t.paused = p,
+        TrainEvent::Finished { epochs } => {
+            t.running = false;
+            t.control = None;
+            t.message = Some(format!("Finished {epochs} epochs."));
+            app.info("Training finished.");
+        }
+        TrainEvent::Cancelled { epoch } => {
+            t.running = false;
+            t.control = None;
+            t.message = Some(format!(
+                "Stopped during epoch {epoch}; the last checkpoint is kept."
+            ));
+        }
+        TrainEvent::CheckpointProblem(reason) => {
+            t.running = false;
+            t.control = None;
+            app.popup = Some(Popup::TrainFresh(reason));
+        }
+        TrainEvent::Failed(reason) => {
+            t.running = false;
+            t.control = None;
+            t.message = Some(reason.clone());
+            app.error("Training stopped", reason);
+        }
+    }
+}
+
+/// Where this project's checkpoints go: beside the project file, or in the working folder
+/// for a project not saved yet.
+fn checkpoint_dir(app: &App) -> PathBuf {
+    match &app.path {
+        Some(path) => app
+            .project
+            .resolve(path, &app.project.artifacts.checkpoints),
+        None => app.cwd.join(&app.project.artifacts.checkpoints),
+    }
+}
+
+fn start_training(app: &mut App, fresh: bool) -> Option<Effect> {
+    if app.train.running {
+        return None;
+    }
+    if app.project.template != template::TemplateId::CvaeDie {
+        app.train.message = Some(format!(
+            "Training the '{}' template is not built yet; 'cvae-die' trains.",
+            app.project.template
+        ));
+        return None;
+    }
+    let options = TrainOptions {
+        checkpoints: checkpoint_dir(app),
+        fresh,
+        epochs: None,
+    };
+    app.train = TrainView {
+        running: true,
+        checkpoints: Some(options.checkpoints.clone()),
+        ..TrainView::default()
+    };
+    Some(Effect::Train {
+        project: Box::new(app.project.clone()),
+        options,
+    })
+}
+
+fn on_train_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    match key.code {
+        KeyCode::Enter => return start_training(app, false),
+        KeyCode::Char('f') => return start_training(app, true),
+        KeyCode::Char(' ') => {
+            if let Some(c) = &app.train.control {
+                let paused = !c.pause.load(Ordering::Relaxed);
+                c.pause.store(paused, Ordering::Relaxed);
+                app.train.paused = paused;
+            }
+        }
+        KeyCode::Char('c') | KeyCode::Esc => {
+            if let Some(c) = &app.train.control {
+                c.cancel.store(true, Ordering::Relaxed);
+                c.pause.store(false, Ordering::Relaxed);
+            }
+        }
+        _ => {}
+    }
+    None
 }
 
 fn on_dialog(app: &mut App, answer: DialogAnswer) {
@@ -509,6 +689,10 @@ fn save(app: &mut App) -> Option<Effect> {
 }
 
 fn quit(app: &mut App) {
+    if let Some(c) = &app.train.control {
+        // The worker keeps its last checkpoint; tell it to stop.
+        c.cancel.store(true, Ordering::Relaxed);
+    }
     if app.dirty {
         app.popup = Some(Popup::Discard(AfterDiscard::Quit));
     } else {
@@ -597,6 +781,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         }
         _ if app.screen == Screen::Project => on_project_key(app, key),
         _ if app.screen == Screen::Budget => on_budget_key(app, key),
+        _ if app.screen == Screen::Train => return on_train_key(app, key),
         _ => {}
     }
     None
@@ -742,6 +927,11 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
             }
             KeyCode::Esc | KeyCode::Char('n') => {}
             _ => app.popup = Some(Popup::Discard(then)),
+        },
+        Popup::TrainFresh(reason) => match key.code {
+            KeyCode::Char('y') => return start_training(app, true),
+            KeyCode::Esc | KeyCode::Char('n') => app.train.message = Some(reason),
+            _ => app.popup = Some(Popup::TrainFresh(reason)),
         },
         Popup::Overwrite(path) => match key.code {
             KeyCode::Char('y') => return save_to(app, path),

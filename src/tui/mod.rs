@@ -103,8 +103,16 @@ fn spawn_input(tx: Sender<Msg>) {
     });
 }
 
-fn run_effect(effect: Effect, tx: &Sender<Msg>) {
+fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>) {
     match effect {
+        Effect::Train { project, options } => {
+            app.train.control = Some(crate::train::spawn(
+                *project,
+                options,
+                tx.clone(),
+                Msg::Train,
+            ));
+        }
         Effect::Dialog {
             kind,
             request,
@@ -149,12 +157,12 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             Ok(msg) => {
                 needs_draw = true;
                 if let Some(effect) = update(&mut app, msg) {
-                    run_effect(effect, &tx);
+                    run_effect(&mut app, effect, &tx);
                 }
                 // Drain whatever else is pending before drawing: latest state wins.
                 while let Ok(msg) = rx.try_recv() {
                     if let Some(effect) = update(&mut app, msg) {
-                        run_effect(effect, &tx);
+                        run_effect(&mut app, effect, &tx);
                     }
                 }
             }

@@ -9,6 +9,7 @@ use super::picker::{Picker, PickerMode};
 use crate::budget;
 use crate::project::BoardKind;
 use crate::template;
+use crate::train::EpochLoss;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -288,42 +289,248 @@ fn not_built(t: Theme, what: &str) -> Line<'static> {
     )
 }
 
+fn fmt_duration(secs: f32) -> String {
+    let s = secs.round() as u64;
+    if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// One image as half-block cells, downscaled by `factor`; without colour, an ASCII ramp.
+fn image_lines(pixels: &[u8], side: usize, factor: usize, t: Theme) -> Vec<Line<'static>> {
+    let small = side / factor;
+    let px: Vec<u8> = (0..small * small)
+        .map(|i| {
+            let (x, y) = (i % small, i / small);
+            let mut sum = 0u32;
+            for dy in 0..factor {
+                for dx in 0..factor {
+                    sum += u32::from(pixels[(y * factor + dy) * side + x * factor + dx]);
+                }
+            }
+            (sum / (factor * factor) as u32) as u8
+        })
+        .collect();
+    if !t.color {
+        return crate::preview::ascii(&px, small)
+            .into_iter()
+            .map(Line::raw)
+            .collect();
+    }
+    crate::preview::half_block_cells(&px, small)
+        .into_iter()
+        .map(|row| {
+            Line::from(
+                row.into_iter()
+                    .map(|(top, bottom)| {
+                        Span::styled(
+                            "▀",
+                            Style::new()
+                                .fg(Color::Rgb(top, top, top))
+                                .bg(Color::Rgb(bottom, bottom, bottom)),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
 fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType};
     let p = &app.project;
-    let tr = &p.training;
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("Template  ", t.dim()),
-            Span::raw(p.template.def().title),
-        ]),
-        Line::from(vec![
-            Span::styled("Settings  ", t.dim()),
-            Span::raw(format!(
-                "{} epochs · batch {} · learning rate {} · seed {}",
-                tr.epochs, tr.batch_size, tr.learning_rate, tr.seed
-            )),
-        ]),
-        Line::from(vec![
-            Span::styled("Dataset   ", t.dim()),
-            Span::raw(format!(
-                "{} samples · seed {}",
-                p.dataset.size, p.dataset.seed
-            )),
-        ]),
-        Line::raw(""),
-        not_built(t, "Training with burn"),
+    let tr = &app.train;
+    let block = t.block("Train", true);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height < 4 || inner.width < 20 {
+        return;
+    }
+    // Status and progress.
+    let status = if tr.running {
+        let mut s = format!(
+            "Epoch {}/{} · batch {}/{}",
+            tr.epoch, tr.epochs, tr.batch, tr.batches
+        );
+        if let Some((r, k)) = tr.last_batch {
+            s += &format!(" · recon {r:.1} · kl {k:.2}");
+        }
+        if let Some(eta) = tr.eta_seconds() {
+            s += &format!(" · ETA {}", fmt_duration(eta));
+        }
+        if tr.paused {
+            s += " · PAUSED";
+        }
+        Line::styled(s, t.accent())
+    } else if let Some(m) = &tr.message {
+        Line::styled(m.clone(), t.dim())
+    } else {
         Line::styled(
-            "The loss curves and the grid of generated samples will appear here.",
+            format!(
+                "Enter: train {} for {} epochs (batch {}, learning rate {}); resumes from the last checkpoint",
+                p.template.def().title,
+                p.training.epochs,
+                p.training.batch_size,
+                p.training.learning_rate
+            ),
             t.dim(),
-        ),
-        Line::styled("Change the settings on the Project screen (1).", t.dim()),
-    ];
+        )
+    };
+    f.render_widget(Paragraph::new(status), Rect { height: 1, ..inner });
+    let done = tr.history.len() as f64
+        + if tr.batches > 0 {
+            tr.batch as f64 / tr.batches as f64
+        } else {
+            0.0
+        };
+    let ratio = if tr.epochs > 0 {
+        (done / tr.epochs as f64).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(t.block("Train", true)),
-        area,
+        Gauge::default()
+            .gauge_style(t.accent())
+            .ratio(if tr.running || !tr.history.is_empty() {
+                ratio
+            } else {
+                0.0
+            })
+            .label(format!("{:.0}%", ratio * 100.0)),
+        Rect {
+            y: inner.y + 1,
+            height: 1,
+            ..inner
+        },
     );
+    let hint_y = inner.y + inner.height - 1;
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            truncate(
+                "Enter: train/resume · f: fresh · space: pause · c: stop",
+                inner.width as usize,
+            ),
+            t.dim(),
+        )),
+        Rect {
+            y: hint_y,
+            height: 1,
+            ..inner
+        },
+    );
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.saturating_sub(3),
+        ..inner
+    };
+
+    // Samples on the right: 3 columns x 2 rows of one die per pip count.
+    let big = body.width >= 3 * 33 + 30 && body.height > 2 * 17;
+    let (factor, tile_w) = if big { (1, 33u16) } else { (2, 17u16) };
+    let tile_h = (32 / factor / 2) as u16 + 1;
+    let grid_w = (3 * tile_w).min(body.width.saturating_sub(24));
+    let grid = Rect {
+        x: body.x + body.width - grid_w,
+        width: grid_w,
+        ..body
+    };
+    let charts = Rect {
+        width: body.width.saturating_sub(grid_w + 1),
+        ..body
+    };
+    let shown: Vec<&(u8, Vec<u8>)> = (1..=6u8)
+        .filter_map(|pips| tr.samples.iter().find(|(p, _)| *p == pips))
+        .collect();
+    if shown.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                "Generated dice appear here after each epoch.",
+                t.dim(),
+            ))
+            .wrap(Wrap { trim: true }),
+            grid,
+        );
+    }
+    for (k, (pips, px)) in shown.iter().enumerate() {
+        let cell = Rect {
+            x: grid.x + (k % 3) as u16 * tile_w,
+            y: grid.y + (k / 3) as u16 * tile_h,
+            width: tile_w.min(grid.width),
+            height: tile_h,
+        }
+        .intersection(grid);
+        if cell.height == 0 {
+            continue;
+        }
+        let mut lines = vec![Line::styled(
+            format!("{pips} pip{}", if *pips == 1 { "" } else { "s" }),
+            t.dim(),
+        )];
+        lines.extend(image_lines(px, 32, factor, t));
+        f.render_widget(Paragraph::new(lines), cell);
+    }
+
+    // Loss curves on the left, one chart each.
+    if charts.width < 12 || charts.height < 4 {
+        return;
+    }
+    let half = Rect {
+        height: charts.height / 2,
+        ..charts
+    };
+    let lower = Rect {
+        y: charts.y + half.height,
+        height: charts.height - half.height,
+        ..charts
+    };
+    let series = |pick: fn(&EpochLoss) -> f32| -> Vec<(f64, f64)> {
+        tr.history
+            .iter()
+            .map(|l| (f64::from(l.epoch), f64::from(pick(l))))
+            .collect()
+    };
+    for (rect, title, data, color) in [
+        (half, "reconstruction", series(|l| l.recon), Color::Cyan),
+        (lower, "KL", series(|l| l.kl), Color::Magenta),
+    ] {
+        let (lo, hi) = data.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| {
+            (a.min(*y), b.max(*y))
+        });
+        let (lo, hi) = if data.is_empty() {
+            (0.0, 1.0)
+        } else {
+            (lo, hi.max(lo + 1e-3))
+        };
+        let last = data
+            .last()
+            .map_or(String::from("–"), |(_, y)| format!("{y:.2}"));
+        let epochs = f64::from(tr.epochs.max(p.training.epochs).max(1));
+        let ds = Dataset::default()
+            .name(title)
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(color))
+            .data(&data);
+        let chart = Chart::new(vec![ds])
+            .block(Block::new().title(Span::styled(format!("{title} {last}"), t.dim())))
+            .x_axis(Axis::default().bounds([1.0, epochs]).style(t.dim()))
+            .y_axis(
+                Axis::default()
+                    .bounds([lo, hi])
+                    .labels(if hi - lo < 10.0 {
+                        [format!("{lo:.1}"), format!("{hi:.1}")]
+                    } else {
+                        [format!("{lo:.0}"), format!("{hi:.0}")]
+                    })
+                    .style(t.dim()),
+            )
+            .legend_position(None);
+        f.render_widget(chart, rect);
+    }
 }
 
 fn usage_style(t: Theme, used: u64, limit: Option<u64>) -> Style {
@@ -633,6 +840,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("←→  h l", "change a choice (bits, target, board)"),
     ("t  e", "focus templates / settings"),
     ("p  t/T", "Budget: switch plan / target"),
+    ("Enter f space c", "Train: start/resume, fresh, pause, stop"),
     ("", ""),
     ("file picker", "↑↓ move, Enter open, Backspace up, Esc"),
     ("mouse", "click tabs, templates, fields; wheel"),
@@ -708,6 +916,23 @@ fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rect) {
             );
         }
         Popup::Picker(picker) => render_picker(picker, t, f, full),
+        Popup::TrainFresh(reason) => {
+            let r = centered(full, 70, 8);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::styled(reason.clone(), t.error()),
+                    Line::raw(""),
+                    Line::styled(
+                        "Start training from scratch? y: yes, replace it · n: no",
+                        t.accent(),
+                    ),
+                ])
+                .wrap(Wrap { trim: true })
+                .block(t.block("Checkpoint", true)),
+                r,
+            );
+        }
     }
 }
 
@@ -864,6 +1089,93 @@ mod tests {
         a.color = false;
         key(&mut a, KeyCode::Char('3'));
         insta::assert_snapshot!("budget_sd_80x24", draw(&a));
+    }
+
+    #[test]
+    fn train_screen_with_progress_curves_and_samples() {
+        use crate::train::{EpochLoss, TrainEvent};
+        let mut a = app(80, 24);
+        key(&mut a, KeyCode::Char('2'));
+        let msgs = [
+            TrainEvent::Started {
+                epochs: 20,
+                batches: 188,
+                history: vec![],
+            },
+            TrainEvent::Epoch {
+                loss: EpochLoss {
+                    epoch: 1,
+                    recon: 520.0,
+                    kl: 7.5,
+                },
+                seconds: 9.0,
+                samples: vec![],
+            },
+            TrainEvent::Epoch {
+                loss: EpochLoss {
+                    epoch: 2,
+                    recon: 470.0,
+                    kl: 8.1,
+                },
+                seconds: 9.4,
+                samples: (1..=6u8)
+                    .map(|p| (p, crate::data::die::sample(1, u64::from(p) - 1).pixels))
+                    .collect(),
+            },
+            TrainEvent::Batch {
+                epoch: 3,
+                batch: 94,
+                recon: 455.5,
+                kl: 8.2,
+            },
+        ];
+        a.train.running = true;
+        for m in msgs {
+            update(&mut a, Msg::Train(m));
+        }
+        assert_eq!(a.train.history.len(), 2);
+        assert!((a.train.eta_seconds().unwrap() - 9.2 * 17.5).abs() < 0.1);
+        insta::assert_snapshot!("train_running_80x24", draw(&a));
+        a.size = (120, 40);
+        insta::assert_snapshot!("train_running_120x40", draw(&a));
+    }
+
+    #[test]
+    fn enter_on_train_starts_the_worker_once() {
+        let mut a = app(80, 24);
+        key(&mut a, KeyCode::Char('2'));
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(
+            matches!(e, Some(super::super::app::Effect::Train { .. })),
+            "{e:?}"
+        );
+        assert!(a.train.running);
+        let again = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(
+            again.is_none(),
+            "a second Enter must not start a second worker"
+        );
+        // A damaged checkpoint asks before starting over.
+        update(
+            &mut a,
+            Msg::Train(crate::train::TrainEvent::CheckpointProblem(
+                "damaged".into(),
+            )),
+        );
+        assert!(matches!(a.popup, Some(Popup::TrainFresh(_))));
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+        );
+        assert!(
+            matches!(e, Some(super::super::app::Effect::Train { ref options, .. }) if options.fresh)
+        );
     }
 
     #[test]

@@ -143,7 +143,7 @@ fn switches_screens_by_key_and_mouse_then_quits_cleanly() {
     s.wait_for("sim · not connected");
 
     s.send(b"2");
-    s.wait_for("Training with burn is not built yet.");
+    s.wait_for("Enter: train/resume");
     s.send(b"\t");
     s.wait_for("Budget · ch32v003");
     s.send(b"?");
