@@ -91,6 +91,22 @@ pub enum Command {
         #[arg(long)]
         fresh: bool,
     },
+    /// Score a trained die model: generated dice per pip count, read by the shipped pip
+    /// classifier (a 6x6 confusion matrix), and the reconstruction error.
+    Eval {
+        path: PathBuf,
+        /// Dice generated per pip count.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        count: u32,
+        /// Seed for the latent draws and the fresh test renders.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// The pip classifier that scores generated dice.
+    Classifier {
+        #[command(subcommand)]
+        action: ClassifierAction,
+    },
     /// Look at a template's training data.
     Data {
         #[command(subcommand)]
@@ -102,6 +118,20 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassifierAction {
+    /// Train it from scratch (this is how assets/pip-classifier.bpk was made).
+    Train {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Its accuracy on fresh renders.
+    Check {
+        #[arg(long, default_value_t = 2000)]
+        count: u32,
     },
 }
 
@@ -310,6 +340,42 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let p = project::load(&path)?;
             drop(out);
             train_headless(&p, &path, epochs, fresh)?;
+        }
+        Some(Command::Eval { path, count, seed }) => {
+            let p = project::load(&path)?;
+            let report =
+                crate::eval::evaluate(&p, &path, count as usize, seed).map_err(|e| CliError {
+                    code: exit::FAILURE,
+                    error: anyhow::anyhow!(e),
+                })?;
+            out.write_all(report.to_text().as_bytes())
+                .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Classifier { action }) => {
+            use crate::model::classifier;
+            match action {
+                ClassifierAction::Train { out: file } => {
+                    let model = classifier::train(|epoch, loss| {
+                        println!("epoch {epoch}/{}  loss {loss:.4}", classifier::EPOCHS)
+                    });
+                    classifier::save(&model, &file).map_err(|e| CliError {
+                        code: exit::FAILURE,
+                        error: anyhow::anyhow!(e),
+                    })?;
+                    println!("Wrote {}", file.display());
+                }
+                ClassifierAction::Check { count } => {
+                    let acc =
+                        crate::eval::classifier_accuracy(count as usize).map_err(|e| CliError {
+                            code: exit::FAILURE,
+                            error: anyhow::anyhow!(e),
+                        })?;
+                    println!(
+                        "pip classifier: {:.2}% of {count} fresh renders right",
+                        acc * 100.0
+                    );
+                }
+            }
         }
         Some(Command::Data {
             action:

@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod cli;
 pub mod data;
+pub mod eval;
 pub mod fsutil;
 pub mod model;
 pub mod preview;

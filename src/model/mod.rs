@@ -3,6 +3,7 @@
 //! straight-through estimator, activations fake-quantized to 8 bits on fixed ranges the
 //! integer engine uses too.
 
+pub mod classifier;
 pub mod cvae;
 
 use crate::data::Rng;
@@ -110,9 +111,13 @@ pub fn uniform_param<const D: usize>(
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
-/// A tensor's values as a flat vector.
+/// A float tensor's values as a flat vector.
 pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.to_data().try_to_vec::<f32>().unwrap_or_default()
+    // Float tensors always convert to f32; an empty vector here would silently corrupt
+    // exports and scores, so a failure is a bug worth stopping for.
+    t.to_data()
+        .try_to_vec_as::<f32>()
+        .expect("float tensor values convert to f32")
 }
 
 #[cfg(test)]

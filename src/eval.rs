@@ -1,0 +1,142 @@
+//! Scoring a trained die model the way the anchor project did: generate dice for each
+//! requested pip count with the quantized decoder, let the separately trained pip
+//! classifier read them, and count how often it reads what was asked for.
+
+use crate::data::{Rng, die};
+use crate::model::classifier::PipClassifier;
+use crate::model::cvae::{CLASSES, Cvae, images_tensor, normal_tensor, onehot_tensor, to_pixels};
+use crate::project::Project;
+use burn::module::Module;
+use burn::prelude::*;
+use std::path::Path;
+
+/// Seeds of the fresh renders used for reconstruction error; never used for training.
+const RECON_SEED: u64 = 0xE7A1_0001;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    pub per_class: usize,
+    /// `confusion[asked - 1][read - 1]`.
+    pub confusion: [[u32; CLASSES]; CLASSES],
+    /// Mean squared error per pixel (grey levels in 0..1) of encode → decode on fresh renders.
+    pub recon_mse: f64,
+}
+
+impl EvalReport {
+    pub fn accuracy(&self) -> f64 {
+        let right: u32 = (0..CLASSES).map(|i| self.confusion[i][i]).sum();
+        f64::from(right) / (self.per_class * CLASSES) as f64
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "Pip accuracy: {:.2}% ({} dice per pip count, read by the pip classifier)\n\n",
+            self.accuracy() * 100.0,
+            self.per_class
+        );
+        s += "asked \\ read     1     2     3     4     5     6\n";
+        for (i, row) in self.confusion.iter().enumerate() {
+            s += &format!("      {}     ", i + 1);
+            for v in row {
+                s += &format!("{v:>6}");
+            }
+            s += "\n";
+        }
+        s += &format!(
+            "\nReconstruction error: {:.5} mean squared error per pixel on fresh renders\n",
+            self.recon_mse
+        );
+        s
+    }
+}
+
+/// Generates `per_class` dice per pip count with the decoder and has them read.
+pub fn score(
+    model: &Cvae,
+    classifier: &PipClassifier,
+    per_class: usize,
+    seed: u64,
+    device: &Device,
+) -> EvalReport {
+    let mut confusion = [[0u32; CLASSES]; CLASSES];
+    let mut rng = Rng::new(seed);
+    for pips in 1..=CLASSES as u8 {
+        let mut left = per_class;
+        while left > 0 {
+            let n = left.min(256);
+            left -= n;
+            let z = normal_tensor(n, model.latent, &mut rng, device);
+            let images = to_pixels(model.decode_logits(z, onehot_tensor(&vec![pips; n], device)));
+            let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+            for read in classifier.classify(&refs, device) {
+                confusion[pips as usize - 1][read as usize - 1] += 1;
+            }
+        }
+    }
+    // Reconstruction: encode fresh renders, decode their means.
+    let fresh = die::dataset(RECON_SEED ^ seed, 6 * 64);
+    let refs: Vec<&[u8]> = fresh.iter().map(|s| s.pixels.as_slice()).collect();
+    let pips: Vec<u8> = fresh.iter().map(|s| s.pips).collect();
+    let x = images_tensor(&refs, device);
+    let y = onehot_tensor(&pips, device);
+    let (mu, _) = model.encode(x.clone(), y.clone());
+    let out = burn::tensor::activation::sigmoid(model.decode_logits(mu, y));
+    let mse: f32 = (out - x).powi_scalar(2).mean().into_scalar();
+    EvalReport {
+        per_class,
+        confusion,
+        recon_mse: f64::from(mse),
+    }
+}
+
+/// Loads a project's trained model from its checkpoints and scores it.
+pub fn evaluate(
+    p: &Project,
+    project_file: &Path,
+    per_class: usize,
+    seed: u64,
+) -> Result<EvalReport, String> {
+    if p.template != crate::template::TemplateId::CvaeDie {
+        return Err(format!(
+            "evaluating the '{}' template is not built yet",
+            p.template
+        ));
+    }
+    let dir = p.resolve(project_file, &p.artifacts.checkpoints);
+    let file = dir.join("model.bpk");
+    if !file.exists() {
+        return Err(format!(
+            "no trained model in '{}'; train it first with 'tinygen train {}'",
+            dir.display(),
+            project_file.display()
+        ));
+    }
+    let device = Device::flex();
+    let model = Cvae::new(p, p.training.seed, &device)
+        .try_load_file(&file)
+        .map_err(|e| {
+            format!(
+                "cannot load '{}' ({e}); it was trained for other settings or is damaged: \
+                 'tinygen train --fresh {}'",
+                file.display(),
+                project_file.display()
+            )
+        })?;
+    let classifier = PipClassifier::shipped(&device)?;
+    Ok(score(&model, &classifier, per_class, seed, &device))
+}
+
+/// The shipped classifier's accuracy on `n` fresh renders.
+pub fn classifier_accuracy(n: usize) -> Result<f64, String> {
+    let device = Device::flex();
+    let model = PipClassifier::shipped(&device)?;
+    let fresh = die::dataset(0xF8E5_0000, n);
+    let refs: Vec<&[u8]> = fresh.iter().map(|s| s.pixels.as_slice()).collect();
+    let got = model.classify(&refs, &device);
+    let right = fresh
+        .iter()
+        .zip(&got)
+        .filter(|(s, g)| s.pips == **g)
+        .count();
+    Ok(right as f64 / n.max(1) as f64)
+}
