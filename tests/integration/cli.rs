@@ -221,3 +221,68 @@ fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
     let out = run(&["data", "preview", "cvae-die", "--count", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn train_then_eval_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.ron");
+    let p = path.to_str().unwrap();
+    assert!(run(&["new", "-t", "cvae-die", p]).status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("size: 12000", "size: 32")
+        .replace("batch_size: 64", "batch_size: 16");
+    std::fs::write(&path, text).unwrap();
+
+    let out = run(&["eval", p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("train it first"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(&["train", p, "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("epoch   1/1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let ck = dir.path().join("build/checkpoints");
+    for f in [
+        "model.bpk",
+        "optimizer.bin",
+        "weights.ron",
+        "state.ron",
+        "samples.png",
+    ] {
+        assert!(ck.join(f).exists(), "{f} missing");
+    }
+    // A second run resumes and has nothing left to do at 1 epoch; 2 epochs resume from 1.
+    let out = run(&["train", p, "--epochs", "2"]);
+    assert!(
+        text(&out.stdout).contains("Resuming after epoch 1 of 2."),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = run(&["eval", p, "--count", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("Pip accuracy:") && t.contains("asked \\ read"),
+        "{t}"
+    );
+
+    // A damaged checkpoint is reported, not trusted, and not silently replaced.
+    std::fs::write(ck.join("model.bpk"), b"garbage").unwrap();
+    let out = run(&["train", p, "--epochs", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--fresh"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(ck.join("model.bpk")).unwrap(), b"garbage");
+}
