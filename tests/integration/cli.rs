@@ -228,11 +228,11 @@ fn train_then_eval_through_the_binary() {
     let path = dir.path().join("tiny.ron");
     let p = path.to_str().unwrap();
     assert!(run(&["new", "-t", "cvae-die", p]).status.success());
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text
+    let source = std::fs::read_to_string(&path).unwrap();
+    let source = source
         .replace("size: 12000", "size: 32")
         .replace("batch_size: 64", "batch_size: 16");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, source).unwrap();
 
     let out = run(&["eval", p]);
     assert_eq!(out.status.code(), Some(1));
