@@ -130,13 +130,10 @@ pub fn evaluate(
 pub fn classifier_accuracy(n: usize) -> Result<f64, String> {
     let device = Device::flex();
     let model = PipClassifier::shipped(&device)?;
-    let fresh = die::dataset(0xF8E5_0000, n);
-    let refs: Vec<&[u8]> = fresh.iter().map(|s| s.pixels.as_slice()).collect();
-    let got = model.classify(&refs, &device);
-    let right = fresh
-        .iter()
-        .zip(&got)
-        .filter(|(s, g)| s.pips == **g)
-        .count();
-    Ok(right as f64 / n.max(1) as f64)
+    Ok(crate::model::classifier::accuracy_on_fresh(
+        &model,
+        0xF8E5_0000,
+        n,
+        &device,
+    ))
 }

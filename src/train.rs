@@ -208,6 +208,14 @@ fn save_checkpoint(
     write_atomic(&dir.join("state.ron"), text.as_bytes()).map_err(|e| fail(&e))
 }
 
+/// The integer decoder of a model, as checkpoints and the device take it.
+fn export(model: &Cvae, p: &Project, dir: &Path) -> Result<ModelSpec, TrainError> {
+    model.export_spec(p).map_err(|e| TrainError::Write {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 /// Generates `SAMPLES_PER_CLASS` dice per pip count from fixed latent draws.
 pub fn sample_grid(model: &Cvae, seed: u64, device: &Device) -> Vec<(u8, Vec<u8>)> {
     let pips: Vec<u8> = (1..=CLASSES as u8)
@@ -272,10 +280,7 @@ pub fn run(
         let started = Instant::now();
         // The epoch's order and noise depend only on the seed and the epoch.
         let mut rng = Rng::for_item(t.seed, u64::from(epoch));
-        let mut order: Vec<usize> = (0..data.len()).collect();
-        for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-        }
+        let order = rng.permutation(data.len());
         let (mut recon_sum, mut kl_sum) = (0f64, 0f64);
         for (b, idx) in order.chunks(batch).enumerate() {
             while control.pause.load(Ordering::Relaxed) && !control.cancel.load(Ordering::Relaxed) {
@@ -283,13 +288,7 @@ pub fn run(
             }
             if control.cancel.load(Ordering::Relaxed) {
                 emit(TrainEvent::Cancelled { epoch });
-                let spec = model
-                    .valid()
-                    .export_spec(p)
-                    .map_err(|e| TrainError::Write {
-                        path: dir.clone(),
-                        reason: e.to_string(),
-                    })?;
+                let spec = export(&model.valid(), p, dir)?;
                 return Ok(TrainOutcome {
                     history,
                     spec,
@@ -339,10 +338,7 @@ pub fn run(
             seconds: started.elapsed().as_secs_f32(),
             samples,
         });
-        let spec = valid.export_spec(p).map_err(|e| TrainError::Write {
-            path: dir.clone(),
-            reason: e.to_string(),
-        })?;
+        let spec = export(&valid, p, dir)?;
         let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Write {
             path: dir.clone(),
             reason: e.to_string(),
@@ -356,13 +352,7 @@ pub fn run(
         emit(TrainEvent::Checkpoint(dir.clone()));
     }
     emit(TrainEvent::Finished { epochs });
-    let spec = model
-        .valid()
-        .export_spec(p)
-        .map_err(|e| TrainError::Write {
-            path: dir.clone(),
-            reason: e.to_string(),
-        })?;
+    let spec = export(&model.valid(), p, dir)?;
     Ok(TrainOutcome {
         history,
         spec,

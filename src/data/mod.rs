@@ -37,6 +37,15 @@ impl Rng {
         lo + (hi - lo) * self.unit()
     }
 
+    /// `0..n` in a random order (Fisher–Yates).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            order.swap(i, (self.next_u64() % (i as u64 + 1)) as usize);
+        }
+        order
+    }
+
     /// Approximately standard normal (the sum of four uniforms, rescaled).
     pub fn normal(&mut self) -> f32 {
         let s: f32 = (0..4).map(|_| self.unit()).sum();
@@ -58,5 +67,8 @@ mod tests {
         let ns: Vec<f32> = (0..10_000).map(|_| r.normal()).collect();
         let var = ns.iter().map(|x| x * x).sum::<f32>() / ns.len() as f32;
         assert!((var - 1.0).abs() < 0.1, "{var}");
+        let mut p = r.permutation(100);
+        p.sort_unstable();
+        assert_eq!(p, (0..100).collect::<Vec<_>>());
     }
 }
