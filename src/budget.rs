@@ -154,6 +154,8 @@ pub struct Budget {
     pub macs: u64,
     pub instructions: u64,
     pub cycles: u64,
+    /// What one run produces: "image" (generators) or "inference" (classifiers).
+    pub run: &'static str,
     /// Milliseconds per image or inference at the target's clock, when it has one.
     pub ms_per_run: Option<f64>,
     pub fits: bool,
@@ -384,6 +386,7 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
         macs: rows.iter().map(|r| r.macs).sum(),
         instructions,
         cycles,
+        run: run_noun(spec.sigmoid_output),
         ms_per_run: (target.clock_hz > 0).then(|| cycles as f64 * 1e3 / target.clock_hz as f64),
         peak_layer: name(chosen.peak_layer),
         arena: ArenaPlans {
@@ -586,7 +589,8 @@ pub fn run_noun(spec_sigmoid: bool) -> &'static str {
 }
 
 /// The plain-text report `tinygen budget` prints.
-pub fn report(b: &Budget, project_name: &str, noun: &str) -> String {
+pub fn report(b: &Budget, project_name: &str) -> String {
+    let noun = b.run;
     let mut s = format!(
         "Budget of '{project_name}' on {} ({}), plan: {}\n\n",
         b.target,

@@ -319,9 +319,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let text = if json {
                 serde_json::to_string_pretty(&b).map_err(anyhow::Error::from)? + "\n"
             } else {
-                let noun =
-                    budget::run_noun(crate::spec::ModelSpec::from_project(&p).sigmoid_output);
-                budget::report(&b, &p.name, noun)
+                budget::report(&b, &p.name)
             };
             out.write_all(text.as_bytes())
                 .map_err(anyhow::Error::from)?;

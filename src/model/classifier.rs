@@ -6,8 +6,8 @@ use super::uniform_param;
 use crate::data::{Rng, die};
 use crate::model::cvae::{CLASSES, images_tensor};
 use burn::module::{Module, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
@@ -32,18 +32,7 @@ impl PipClassifier {
         let mut convs = Vec::new();
         let mut ch = 1;
         for w in [8usize, 16, 32] {
-            let mut c = Conv2dConfig::new([ch, w], [3, 3])
-                .with_stride([2, 2])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device);
-            c.weight = uniform_param(
-                [w, ch, 3, 3],
-                (6.0 / (ch * 9) as f32).sqrt(),
-                &mut rng,
-                device,
-            );
-            c.bias = Some(Param::from_tensor(Tensor::zeros([w], device)));
-            convs.push(c);
+            convs.push(super::seeded_conv_down(ch, w, &mut rng, device));
             ch = w;
         }
         let mut fc = LinearConfig::new(32 * 4 * 4, CLASSES).init(device);

@@ -9,8 +9,8 @@ use crate::data::Rng;
 use crate::project::{Project, WeightBits};
 use crate::spec::{LayerWeights, ModelSpec};
 use burn::module::{Module, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::module::{conv2d, interpolate, linear};
@@ -172,18 +172,7 @@ impl Cvae {
         // seed gives the same model even with other models being built at the same time.
         for &w in &p.model.encoder {
             let w = w as usize;
-            let mut conv = Conv2dConfig::new([ch, w], [3, 3])
-                .with_stride([2, 2])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device);
-            conv.weight = uniform_param(
-                [w, ch, 3, 3],
-                (6.0 / (ch * 9) as f32).sqrt(),
-                &mut rng,
-                device,
-            );
-            conv.bias = Some(Param::from_tensor(Tensor::zeros([w], device)));
-            convs.push(conv);
+            convs.push(super::seeded_conv_down(ch, w, &mut rng, device));
             ch = w;
             side /= 2;
         }

@@ -111,6 +111,24 @@ pub fn uniform_param<const D: usize>(
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
+/// A float 3x3 convolution with stride 2 and padding 1 (halves height and width), its
+/// weights drawn from our generator.
+pub fn seeded_conv_down(
+    inputs: usize,
+    outputs: usize,
+    rng: &mut Rng,
+    device: &Device,
+) -> burn::nn::conv::Conv2d {
+    let mut conv = burn::nn::conv::Conv2dConfig::new([inputs, outputs], [3, 3])
+        .with_stride([2, 2])
+        .with_padding(burn::nn::PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(device);
+    let bound = (6.0 / (inputs * 9) as f32).sqrt();
+    conv.weight = uniform_param([outputs, inputs, 3, 3], bound, rng, device);
+    conv.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+    conv
+}
+
 /// A float tensor's values as a flat vector.
 pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
     // Float tensors always convert to f32; an empty vector here would silently corrupt

@@ -732,7 +732,7 @@ fn render_budget(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         ),
         t.dim(),
     ));
-    let noun = budget::run_noun(crate::spec::ModelSpec::from_project(&app.project).sigmoid_output);
+    let noun = b.run;
     let mut speed = format!(
         "{} instructions · {} cycles per {noun}",
         budget::count(b.instructions),
