@@ -101,6 +101,9 @@ pub enum Command {
         /// Seed for the latent draws and the fresh test renders.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Scale of the latent draws: below 1 trades variety for cleaner dice.
+        #[arg(long, default_value_t = 1.0, value_parser = parse_temperature)]
+        temperature: f32,
     },
     /// The pip classifier that scores generated dice.
     Classifier {
@@ -174,6 +177,15 @@ impl From<PlanArg> for budget::Plan {
             PlanArg::Layer => budget::Plan::Layer,
             PlanArg::Tiled => budget::Plan::Tiled,
         }
+    }
+}
+
+fn parse_temperature(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(t) if t.is_finite() && (0.0..=4.0).contains(&t) => Ok(t),
+        _ => Err(format!(
+            "'{s}' is not a temperature; use a number from 0 to 4, e.g. 0.5"
+        )),
     }
 }
 
@@ -339,10 +351,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             drop(out);
             train_headless(&p, &path, epochs, fresh)?;
         }
-        Some(Command::Eval { path, count, seed }) => {
+        Some(Command::Eval {
+            path,
+            count,
+            seed,
+            temperature,
+        }) => {
             let p = project::load(&path)?;
-            let report =
-                crate::eval::evaluate(&p, &path, count as usize, seed).map_err(|e| CliError {
+            let report = crate::eval::evaluate(&p, &path, count as usize, seed, temperature)
+                .map_err(|e| CliError {
                     code: exit::FAILURE,
                     error: anyhow::anyhow!(e),
                 })?;

@@ -56,6 +56,7 @@ pub fn score(
     classifier: &PipClassifier,
     per_class: usize,
     seed: u64,
+    temperature: f32,
     device: &Device,
 ) -> EvalReport {
     let mut confusion = [[0u32; CLASSES]; CLASSES];
@@ -65,7 +66,7 @@ pub fn score(
         while left > 0 {
             let n = left.min(256);
             left -= n;
-            let z = normal_tensor(n, model.latent, &mut rng, device);
+            let z = normal_tensor(n, model.latent, &mut rng, device).mul_scalar(temperature);
             let images = to_pixels(model.decode_logits(z, onehot_tensor(&vec![pips; n], device)));
             let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
             for read in classifier.classify(&refs, device) {
@@ -95,6 +96,7 @@ pub fn evaluate(
     project_file: &Path,
     per_class: usize,
     seed: u64,
+    temperature: f32,
 ) -> Result<EvalReport, String> {
     if p.template != crate::template::TemplateId::CvaeDie {
         return Err(format!(
@@ -123,7 +125,14 @@ pub fn evaluate(
             )
         })?;
     let classifier = PipClassifier::shipped(&device)?;
-    Ok(score(&model, &classifier, per_class, seed, &device))
+    Ok(score(
+        &model,
+        &classifier,
+        per_class,
+        seed,
+        temperature,
+        &device,
+    ))
 }
 
 /// The shipped classifier's accuracy on `n` fresh renders.

@@ -267,7 +267,11 @@ fn train_then_eval_through_the_binary() {
         text(&out.stdout)
     );
 
-    let out = run(&["eval", p, "--count", "5"]);
+    let out = run(&["eval", p, "--temperature", "nan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a temperature"));
+
+    let out = run(&["eval", p, "--count", "5", "--temperature", "0.5"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let t = text(&out.stdout);
     assert!(
