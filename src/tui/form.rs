@@ -120,9 +120,14 @@ pub fn path(id: FieldId) -> String {
 
 /// The field's current value as text.
 pub fn value(id: FieldId, p: &Project) -> String {
-    let r = p.to_raw();
+    value_in(id, p, &p.to_raw())
+}
+
+/// Like [`value`], from a raw form of `p` the caller made once (rendering shows many fields
+/// per frame and converts the project only once).
+pub fn value_in(id: FieldId, p: &Project, r: &RawProject) -> String {
     match id {
-        FieldId::Name => r.name,
+        FieldId::Name => r.name.clone(),
         FieldId::Latent => r.model.latent.to_string(),
         FieldId::Steps => r.model.steps.to_string(),
         FieldId::Encoder(i) => r.model.encoder.get(i).map_or(String::new(), i64::to_string),
@@ -138,17 +143,17 @@ pub fn value(id: FieldId, p: &Project) -> String {
             .map_or(String::new(), |l| l.bits.to_string()),
         FieldId::DatasetSeed => r.dataset.seed.to_string(),
         FieldId::DatasetSize => r.dataset.size.to_string(),
-        FieldId::DatasetPath => r.dataset.path.unwrap_or_default(),
+        FieldId::DatasetPath => r.dataset.path.clone().unwrap_or_default(),
         FieldId::Epochs => r.training.epochs.to_string(),
         FieldId::BatchSize => r.training.batch_size.to_string(),
         FieldId::LearningRate => r.training.learning_rate.to_string(),
         FieldId::TrainSeed => r.training.seed.to_string(),
-        FieldId::Target => r.target,
-        FieldId::BoardKind => r.board.kind,
-        FieldId::Port => r.board.port.unwrap_or_default(),
+        FieldId::Target => r.target.clone(),
+        FieldId::BoardKind => r.board.kind.clone(),
+        FieldId::Port => r.board.port.clone().unwrap_or_default(),
         FieldId::Baud => r.board.baud.to_string(),
-        FieldId::Checkpoints => r.artifacts.checkpoints,
-        FieldId::Export => r.artifacts.export,
+        FieldId::Checkpoints => r.artifacts.checkpoints.clone(),
+        FieldId::Export => r.artifacts.export.clone(),
     }
 }
 

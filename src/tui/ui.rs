@@ -189,6 +189,7 @@ fn render_project(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
     let (rows, offset) = form_window(right, app.field_sel);
     let label_w = 24usize;
     let mut lines = Vec::new();
+    let raw = app.project.to_raw();
     let mut last_section = "";
     for (i, id) in fields.iter().enumerate().skip(offset).take(rows) {
         let (section, label) = form::label(*id, &app.project);
@@ -211,7 +212,7 @@ fn render_project(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
                 Span::styled(format!("{}█", ed.buffer), style)
             }
             None => {
-                let v = form::value(*id, &app.project);
+                let v = form::value_in(*id, &app.project, &raw);
                 if v.is_empty() {
                     Span::styled(form::placeholder(*id).unwrap_or("").to_string(), t.dim())
                 } else if form::choices(*id).is_some() {
