@@ -214,12 +214,29 @@ fn peak_of(live: Vec<u64>, streams: bool) -> ArenaPlan {
     }
 }
 
+/// Outputs a dense layer accumulates at once in the engine (`TG_DENSE_CHUNK`).
+pub const DENSE_CHUNK: u64 = 32;
+
+/// The engine's int32 accumulators: one per output of a convolution row, or one per
+/// output of a dense chunk. They live in the arena beside the activations.
+pub fn accumulator_bytes(layers: &[LayerSpec]) -> u64 {
+    4 * layers
+        .iter()
+        .map(|l| match l.kind {
+            LayerKind::Dense => l.output.elements().min(DENSE_CHUNK),
+            _ => u64::from(l.output.w),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Layer by layer: input and output of each layer live together.
 pub fn plan_layer(layers: &[LayerSpec]) -> ArenaPlan {
+    let acc = accumulator_bytes(layers);
     peak_of(
         layers
             .iter()
-            .map(|l| l.input.bytes() + l.output.bytes())
+            .map(|l| l.input.bytes() + l.output.bytes() + acc)
             .collect(),
         false,
     )
@@ -257,7 +274,7 @@ pub fn plan_tiled(layers: &[LayerSpec], start: usize, tile_rows: u32) -> ArenaPl
         .map(|l| l.input.row_bytes(window_rows(l.kind, t)))
         .collect();
     let out_rows = layers[layers.len() - 1].output.row_bytes(t);
-    let streaming = held + windows.iter().sum::<u64>() + out_rows;
+    let streaming = held + windows.iter().sum::<u64>() + out_rows + accumulator_bytes(layers);
     let mut live: Vec<u64> = by_layer.live[..first].to_vec();
     live.extend(std::iter::repeat_n(streaming, layers.len() - first));
     let plan = peak_of(live, true);
@@ -744,8 +761,8 @@ mod tests {
         assert_eq!(b.flash.weight_bytes, 12_608);
         assert_eq!(b.params, 25_216);
         assert_eq!(b.macs, 25_216);
-        // Dense layers only: the arena needs the largest input + output, 256 + 64.
-        assert_eq!(b.arena.layer_bytes, 320);
+        // Dense layers only: the largest input + output, 256 + 64, and 32 accumulators.
+        assert_eq!(b.arena.layer_bytes, 320 + 128);
         assert_eq!(b.peak_layer, "fc1");
         // 17 instructions per 4-bit weight, as BitNetMCU's multiply-free inference.
         let expected = 25_216 * 17 + (64 * 3 + 10) * INSTR_PER_OUTPUT + 4 * INSTR_PER_LAYER;
@@ -757,25 +774,26 @@ mod tests {
     fn die_decoder_by_hand() {
         let b = for_project(&project("cvae-die"), ch32(), Plan::Layer);
         // Activations: 10 -> 128 -> 512 -> 1024 -> 1024; the last layer sets the peak.
-        assert_eq!(b.arena.layer_bytes, 2048);
+        assert_eq!(b.arena.layer_bytes, 2048 + 128);
         assert_eq!(b.arena.layer_peak, "out");
         // Streaming: the 8x4x4 map whole (128) + up2's 2 input rows of 8x8 (2*8*8 = 128)
-        // + out's 2 input rows of 4x16 (2*4*16 = 128) + one 32-pixel output row.
-        assert_eq!(b.arena.tiled_bytes, 128 + 128 + 128 + 32);
+        // + out's 2 input rows of 4x16 (2*4*16 = 128) + one 32-pixel output row, and 32
+        // int32 accumulators for a row.
+        assert_eq!(b.arena.tiled_bytes, 128 + 128 + 128 + 32 + 128);
         assert!(b.arena.tiled_streams);
-        // Weights: fc 128 rows * 8 B, up1 8 * 36 B, up2 4 * 36 B, out 36 B.
-        assert_eq!(b.flash.weight_bytes, 1024 + 288 + 144 + 36);
+        // Weights: fc 1,280 at 4 bits, unpadded (640 B), up1 8 * 36 B, up2 4 * 36 B, out 36 B.
+        assert_eq!(b.flash.weight_bytes, 640 + 288 + 144 + 36);
         // Biases (4 B per channel) + 16 B per layer + the 256 B sigmoid table.
         assert_eq!(b.flash.const_bytes, (128 + 8 + 4 + 1) * 4 + 4 * 16 + 256);
         assert!(!b.fits, "2,048 B of arena cannot fit 2 KB with the stack");
         assert!(
-            b.advice[0].contains("the tiled plan needs 416 B"),
+            b.advice[0].contains("the tiled plan needs 544 B"),
             "{:?}",
             b.advice
         );
         let t = for_project(&project("cvae-die"), ch32(), Plan::Tiled);
         assert!(t.fits, "{:?}", t.advice);
-        assert_eq!(t.sram.total_bytes, 96 + 256 + 416);
+        assert_eq!(t.sram.total_bytes, 96 + 256 + 544);
     }
 
     #[test]
@@ -875,8 +893,11 @@ mod tests {
             let layers = chain(dense, convs);
             prop_assume!(!layers.is_empty());
             let lp = plan_layer(&layers);
-            let largest = layers.iter().map(|l| l.input.bytes() + l.output.bytes()).max().unwrap();
-            let all: u64 = layers[0].input.bytes() + layers.iter().map(|l| l.output.bytes()).sum::<u64>();
+            let largest = layers.iter().map(|l| l.input.bytes() + l.output.bytes()).max().unwrap()
+                + accumulator_bytes(&layers);
+            let all: u64 = layers[0].input.bytes()
+                + layers.iter().map(|l| l.output.bytes()).sum::<u64>()
+                + accumulator_bytes(&layers);
             prop_assert!(lp.peak >= largest);
             prop_assert!(lp.peak <= all);
             for rows in [1u32, 2, 4] {

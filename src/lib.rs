@@ -6,7 +6,9 @@
 pub mod budget;
 pub mod cli;
 pub mod data;
+pub mod engine;
 pub mod eval;
+pub mod export;
 pub mod fsutil;
 pub mod model;
 pub mod preview;

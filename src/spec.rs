@@ -119,10 +119,16 @@ impl LayerSpec {
         self.weight_count() + if self.bias { self.rows() } else { 0 }
     }
 
-    /// Packed weight bits as the engine stores them: each row padded to a 32-bit word.
+    /// Packed weight bits as the engine stores them. Dense layers are one input-major bit
+    /// stream (all outputs of input 0, then of input 1, ...) padded once to a 32-bit word;
+    /// convolutions a row per output channel, each padded to a word.
     pub fn weight_bits_packed(&self) -> u64 {
-        let row = self.row_len() * u64::from(self.weight_bits.storage_bits());
-        self.rows() * row.div_ceil(ROW_ALIGN_BITS) * ROW_ALIGN_BITS
+        let b = u64::from(self.weight_bits.storage_bits());
+        let (rows, len) = match self.kind {
+            LayerKind::Dense => (1, self.weight_count()),
+            _ => (self.rows(), self.row_len()),
+        };
+        rows * (len * b).div_ceil(ROW_ALIGN_BITS) * ROW_ALIGN_BITS
     }
 
     pub fn weight_bytes(&self) -> u64 {
@@ -326,6 +332,33 @@ impl ModelSpec {
     pub fn params(&self) -> u64 {
         self.layers.iter().map(LayerSpec::params).sum()
     }
+
+    /// log2 of the real value of one integer step of layer `i`'s input and of its output.
+    /// Every grid is a power of two, so requantizing is one rounding shift.
+    pub fn step_log2(&self, i: usize) -> (i32, i32) {
+        use crate::model::{ACT_STEP_LOG2, IN_STEP_LOG2, LOGIT_STEP_LOG2};
+        let input = if i == 0 { IN_STEP_LOG2 } else { ACT_STEP_LOG2 };
+        let output = if i + 1 == self.layers.len() && self.sigmoid_output {
+            LOGIT_STEP_LOG2
+        } else {
+            ACT_STEP_LOG2
+        };
+        (input, output)
+    }
+
+    /// The right shift that takes layer `i`'s accumulator (units of weight scale x input
+    /// step) to its output grid; negative means a left shift. `None` before training.
+    pub fn shift(&self, i: usize) -> Option<i32> {
+        let w = self.layers[i].weights.as_ref()?;
+        let (input, output) = self.step_log2(i);
+        let w_log2 = w.scale.log2().round() as i32;
+        Some(output - (w_log2 + input))
+    }
+
+    /// Whether layer `i` ends in ReLU (every layer but an image model's last).
+    pub fn relu(&self, i: usize) -> bool {
+        !(i + 1 == self.layers.len() && self.sigmoid_output)
+    }
 }
 
 #[cfg(test)]
@@ -362,10 +395,10 @@ mod tests {
     #[test]
     fn hand_computed_die_decoder() {
         let s = spec("cvae-die");
-        // fc: (4 + 6) -> 8x4x4 = 128 rows of 10 weights at 4 bits = 40 bits -> 64 bits.
+        // fc: (4 + 6) -> 8x4x4 = 128 outputs of 10 weights at 4 bits, one unpadded stream.
         let fc = &s.layers[0];
         assert_eq!((fc.rows(), fc.row_len()), (128, 10));
-        assert_eq!(fc.weight_bits_packed(), 128 * 64);
+        assert_eq!(fc.weight_bits_packed(), 1280 * 4);
         assert_eq!(fc.params(), 1280 + 128);
         assert_eq!(fc.macs(), 1280);
         // up1: 8 -> 8 channels at 8x8: rows of 72 weights at 4 bits = 288 bits (9 words).
@@ -384,7 +417,7 @@ mod tests {
         let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
         p.model.layers[3].bits = WeightBits::Binary;
         let s = ModelSpec::from_project(&p);
-        // 64 binary weights per row = 2 words; 10 rows.
+        // 640 binary weights = 20 words, whatever the row length.
         assert_eq!(s.layers[3].weight_bits_packed(), 10 * 64);
         p.model.layers[3].bits = WeightBits::Ternary;
         let s = ModelSpec::from_project(&p);

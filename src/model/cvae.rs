@@ -3,7 +3,8 @@
 //! dense → 4x4 map → (nearest upsample x2 → 3x3 conv) x3 → sigmoid, all quantization-aware.
 
 use super::{
-    fake_quant, quant_act, quant_input, quantize_weights, uniform_param, values, weight_scale,
+    ACT_STEP, IN_STEP, fake_quant, quant_act, quant_input, quant_logit, quantize_weights,
+    uniform_param, values, weight_scale,
 };
 use crate::data::Rng;
 use crate::project::{Project, WeightBits};
@@ -54,8 +55,9 @@ impl QLinear {
         )
     }
 
-    /// Integer weights in the device's `[out][in]` order.
-    pub fn export(&self) -> LayerWeights {
+    /// Integer weights in the device's `[out][in]` order; `in_step` is the real value of
+    /// one step of this layer's integer input.
+    pub fn export(&self, in_step: f32) -> LayerWeights {
         let w = values(&self.weight.val());
         let dims = self.weight.val().dims();
         let (inputs, outputs) = (dims[0], dims[1]);
@@ -66,7 +68,13 @@ impl QLinear {
                 out_major.push(w[i * outputs + o]);
             }
         }
-        export_weights(&out_major, &values(&self.bias.val()), self.bits, scale)
+        export_weights(
+            &out_major,
+            &values(&self.bias.val()),
+            self.bits,
+            scale,
+            in_step,
+        )
     }
 }
 
@@ -106,20 +114,30 @@ impl QConv {
         )
     }
 
-    pub fn export(&self) -> LayerWeights {
+    pub fn export(&self, in_step: f32) -> LayerWeights {
         let w = values(&self.weight.val());
         let scale = weight_scale(&w, self.bits);
-        export_weights(&w, &values(&self.bias.val()), self.bits, scale)
+        export_weights(&w, &values(&self.bias.val()), self.bits, scale, in_step)
     }
 }
 
 /// Integer weights and a bias in units of `weight scale x input step` (the input step of
 /// hidden layers is the activation grid; the first layer's is the input grid).
-fn export_weights(w: &[f32], bias: &[f32], bits: WeightBits, scale: f32) -> LayerWeights {
+fn export_weights(
+    w: &[f32],
+    bias: &[f32],
+    bits: WeightBits,
+    scale: f32,
+    in_step: f32,
+) -> LayerWeights {
+    let unit = scale * in_step;
     LayerWeights {
         values: quantize_weights(w, bits, scale),
         scale,
-        bias: bias.iter().map(|b| (b / scale).round() as i32).collect(),
+        bias: bias
+            .iter()
+            .map(|b| (b / unit + 0.5).floor().clamp(-1e9, 1e9) as i32)
+            .collect(),
     }
 }
 
@@ -233,17 +251,17 @@ impl Cvae {
         let x = x.reshape([b, d.channels, 4, 4]); // [b, c0, 4, 4]
         let x = quant_act(d.up[0].forward(upsample(x))); // [b, c1, 8, 8]
         let x = quant_act(d.up[1].forward(upsample(x))); // [b, c2, 16, 16]
-        d.up[2].forward(upsample(x)) // [b, 1, 32, 32]
+        quant_logit(d.up[2].forward(upsample(x))) // [b, 1, 32, 32]
     }
 
     /// The integer decoder as the device runs it.
     pub fn export_spec(&self, p: &Project) -> Result<ModelSpec, crate::spec::SpecError> {
         let d = &self.decoder;
         let weights = vec![
-            d.fc.export(),
-            d.up[0].export(),
-            d.up[1].export(),
-            d.up[2].export(),
+            d.fc.export(IN_STEP),
+            d.up[0].export(ACT_STEP),
+            d.up[1].export(ACT_STEP),
+            d.up[2].export(ACT_STEP),
         ];
         ModelSpec::from_project(p).with_weights(weights)
     }

@@ -1,7 +1,8 @@
 //! The burn models, and the quantization-aware training every template shares: weights
-//! fake-quantized per layer (1, 1.58, 2, 4 or 8 bits) with a per-tensor scale and a
-//! straight-through estimator, activations fake-quantized to 8 bits on fixed ranges the
-//! integer engine uses too.
+//! fake-quantized per layer (1, 1.58, 2, 4 or 8 bits) with a per-tensor power-of-two scale
+//! and a straight-through estimator, activations fake-quantized to 8 bits on fixed
+//! power-of-two grids. Every scale being a power of two is what lets the device requantize
+//! with one rounding shift (no multiplier) and lets `int_forward` reproduce it exactly.
 
 pub mod classifier;
 pub mod cvae;
@@ -13,11 +14,18 @@ use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
+pub mod int;
+
 /// Hidden activations are clamped to `[0, ACT_MAX)` and stored as unsigned 8-bit steps.
 pub const ACT_MAX: f32 = 4.0;
+pub const ACT_STEP_LOG2: i32 = -6;
 pub const ACT_STEP: f32 = ACT_MAX / 256.0;
 /// Model inputs (latent vectors) are signed 8-bit steps on `[-4, 4)`.
+pub const IN_STEP_LOG2: i32 = -5;
 pub const IN_STEP: f32 = 4.0 / 128.0;
+/// Image logits are signed 8-bit steps on `[-8, 8)`, the index of the sigmoid table.
+pub const LOGIT_STEP_LOG2: i32 = -4;
+pub const LOGIT_STEP: f32 = 1.0 / 16.0;
 
 /// The divisor that maps a tensor's largest magnitude to the top quantization level.
 fn top_level(bits: WeightBits) -> f32 {
@@ -29,15 +37,27 @@ fn top_level(bits: WeightBits) -> f32 {
     }
 }
 
-/// The per-tensor scale of a weight tensor: one integer step in real units. Binary and
-/// ternary weights use the mean magnitude (as BitNet does), the others the largest.
+/// The per-tensor scale of a weight tensor: one integer step in real units, always a power
+/// of two. Binary and ternary weights take the power of two nearest their mean magnitude
+/// (as BitNet uses the mean); the others the smallest that keeps the largest weight in
+/// range.
 pub fn weight_scale(values: &[f32], bits: WeightBits) -> f32 {
     let n = values.len().max(1) as f32;
-    let s = match bits {
-        WeightBits::Binary | WeightBits::Ternary => values.iter().map(|v| v.abs()).sum::<f32>() / n,
-        _ => values.iter().fold(0f32, |m, v| m.max(v.abs())) / top_level(bits),
-    };
-    s.max(1e-8)
+    match bits {
+        WeightBits::Binary | WeightBits::Ternary => {
+            let mean = values.iter().map(|v| v.abs()).sum::<f32>() / n;
+            pow2(mean.max(1e-6).log2().round())
+        }
+        _ => {
+            let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+            pow2((max.max(1e-6) / top_level(bits)).log2().ceil())
+        }
+    }
+}
+
+/// `2^e` for an integral `e`, exactly.
+fn pow2(e: f32) -> f32 {
+    2f32.powi(e.clamp(-40.0, 40.0) as i32)
 }
 
 /// Integer weights for the device, given their scale.
@@ -49,7 +69,9 @@ pub fn quantize_weights(values: &[f32], bits: WeightBits, scale: f32) -> Vec<i8>
             if bits == WeightBits::Binary {
                 if *v < 0.0 { -1 } else { 1 }
             } else {
-                (v / scale).round().clamp(f32::from(lo), f32::from(hi)) as i8
+                (v / scale + 0.5)
+                    .floor()
+                    .clamp(f32::from(lo), f32::from(hi)) as i8
             }
         })
         .collect()
@@ -59,12 +81,8 @@ pub fn quantize_weights(values: &[f32], bits: WeightBits, scale: f32) -> Vec<i8>
 pub fn fake_quant<const D: usize>(w: Tensor<D>, bits: WeightBits) -> Tensor<D> {
     let (lo, hi) = weight_range(bits);
     let detached = w.clone().detach();
-    let scale = match bits {
-        WeightBits::Binary | WeightBits::Ternary => detached.clone().abs().mean(),
-        _ => detached.clone().abs().max().div_scalar(top_level(bits)),
-    }
-    .clamp_min(1e-8);
-    let scale = scale.reshape([1; D]);
+    // The scale is computed on the host so that it is an exact power of two.
+    let scale = weight_scale(&values(&detached), bits);
     let q = if bits == WeightBits::Binary {
         // sign(), with 0 mapped to +1 as the device does.
         detached
@@ -74,28 +92,47 @@ pub fn fake_quant<const D: usize>(w: Tensor<D>, bits: WeightBits) -> Tensor<D> {
             .mul_scalar(2.0)
             .sub_scalar(1.0)
     } else {
-        detached
-            .clone()
-            .div(scale.clone())
-            .round()
-            .clamp(f32::from(lo), f32::from(hi))
+        round_half_up(detached.clone().div_scalar(scale)).clamp(f32::from(lo), f32::from(hi))
     };
-    let wq = q.mul(scale);
+    let wq = q.mul_scalar(scale);
     w.clone() + (wq - w).detach()
+}
+
+/// Rounds halves up, as the device's rounding shift does (burn's `round` goes to even).
+pub fn round_half_up<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    x.add_scalar(0.5).floor()
+}
+
+/// Clamps to `[lo, hi]` and snaps to the grid of `step`, with a straight-through estimator.
+fn quant_grid<const D: usize>(x: Tensor<D>, lo: f32, hi: f32, step: f32) -> Tensor<D> {
+    let y = x.clamp(lo, hi);
+    let q = round_half_up(y.clone().div_scalar(step)).mul_scalar(step);
+    y.clone() + (q - y).detach()
 }
 
 /// ReLU, then the 8-bit activation grid, with a straight-through estimator.
 pub fn quant_act<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let y = x.clamp(0.0, ACT_MAX - ACT_STEP);
-    let q = y.clone().div_scalar(ACT_STEP).round().mul_scalar(ACT_STEP);
-    y.clone() + (q - y).detach()
+    quant_grid(x, 0.0, ACT_MAX - ACT_STEP, ACT_STEP)
 }
 
 /// Signed 8-bit input grid, with a straight-through estimator.
 pub fn quant_input<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let y = x.clamp(-4.0, 4.0 - IN_STEP);
-    let q = y.clone().div_scalar(IN_STEP).round().mul_scalar(IN_STEP);
-    y.clone() + (q - y).detach()
+    quant_grid(x, -4.0, 4.0 - IN_STEP, IN_STEP)
+}
+
+/// Signed 8-bit logit grid (the sigmoid table's index), with a straight-through estimator.
+pub fn quant_logit<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    quant_grid(x, -8.0, 8.0 - LOGIT_STEP, LOGIT_STEP)
+}
+
+/// The device's sigmoid table: entry `i` is the 8-bit grey of logit `(i - 128) / 16`.
+pub fn sigmoid_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    for (i, v) in t.iter_mut().enumerate() {
+        let x = (i as f64 - 128.0) * f64::from(LOGIT_STEP);
+        *v = (255.0 / (1.0 + (-x).exp())).round() as u8;
+    }
+    t
 }
 
 /// A parameter drawn uniformly from `[-bound, bound]` by our own generator, so that the
@@ -145,14 +182,16 @@ mod tests {
     #[test]
     fn scales_and_integer_weights() {
         let w = [0.7, -0.35, 0.0, 0.14];
+        // 0.7 / 7 = 0.1 → the next power of two up, 1/8.
         let s = weight_scale(&w, WeightBits::Four);
-        assert!((s - 0.1).abs() < 1e-6);
-        assert_eq!(quantize_weights(&w, WeightBits::Four, s), vec![7, -4, 0, 1]);
+        assert_eq!(s, 0.125);
+        assert_eq!(quantize_weights(&w, WeightBits::Four, s), vec![6, -3, 0, 1]);
+        // Mean magnitude 0.2975 → the nearest power of two, 1/4.
         let s = weight_scale(&w, WeightBits::Ternary);
-        assert!((s - 0.2975).abs() < 1e-6);
+        assert_eq!(s, 0.25);
         assert_eq!(
             quantize_weights(&w, WeightBits::Ternary, s),
-            vec![1, -1, 0, 0]
+            vec![1, -1, 0, 1]
         );
         assert_eq!(
             quantize_weights(&w, WeightBits::Binary, 1.0),
@@ -194,7 +233,7 @@ mod tests {
             Tensor::<1>::from_data(TensorData::new(vec![-1.0f32, 0.01, 1.0, 9.0], [4]), &device);
         let y = values(&quant_act(x));
         assert_eq!(y[0], 0.0);
-        assert!((y[1] - ACT_STEP * (0.01f32 / ACT_STEP).round()).abs() < 1e-6);
+        assert_eq!(y[1], ACT_STEP); // 0.01 is 0.64 steps: rounds up to one
         assert_eq!(y[2], 1.0);
         assert_eq!(y[3], ACT_MAX - ACT_STEP);
     }

@@ -1,0 +1,231 @@
+/* The firmware loop shared by every board. It owns no hardware: bytes go through the
+ * board_* functions (tg_board.h). */
+#include "tg_firmware.h"
+
+#include "../engine/tg_engine.h"
+#include "tg_board.h"
+#include "tg_proto.h"
+
+#include <stddef.h>
+
+/* The largest IMAGE frame: 6 bytes of header and TG_ROWS_PER_FRAME rows of at most 64. */
+#define TX_MAX (6u + TG_ROWS_PER_FRAME * 64u)
+
+static tg_model model;
+static int model_status;
+static uint8_t tx[TX_MAX];
+static uint8_t rx_buf[TG_RX_MAX + 8u];
+
+typedef struct {
+    uint16_t index;
+    uint8_t label;
+    uint8_t rows; /* rows waiting in tx */
+    uint8_t first;
+    uint16_t row_bytes;
+} image_out;
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void send(uint8_t type, const uint8_t *payload, uint16_t len)
+{
+    tg_send(board_putc, type, payload, len);
+    board_flush();
+}
+
+static void send_text(uint8_t type, uint8_t code, const char *text)
+{
+    uint8_t buf[64];
+    uint16_t n = 0;
+    if (type == TG_MSG_ERROR) buf[n++] = code;
+    while (*text && n < sizeof buf) buf[n++] = (uint8_t)*text++;
+    send(type, buf, n);
+}
+
+static void send_hello(void)
+{
+    uint8_t p[16];
+    tg_layer last;
+    p[0] = TG_PROTO_VERSION;
+    p[1] = board_id();
+    put16(p + 2, TG_FIRMWARE_VERSION);
+    put32(p + 4, model_status == TG_OK ? model.hash : 0);
+    put16(p + 8, TG_RX_MAX);
+    put16(p + 10, (uint16_t)(model_status == TG_OK ? model.arena_bytes : 0));
+    p[12] = p[13] = p[14] = p[15] = 0;
+    if (model_status == TG_OK) {
+        tg_layer_get(&model, (uint8_t)(model.n_layers - 1u), &last);
+        p[12] = last.out_h;
+        p[13] = (uint8_t)(last.out_c * last.out_w);
+        if (model.flags & TG_MODEL_SIGMOID) { /* a generator: latent + one-hot label */
+            p[14] = (uint8_t)(model.in_c - 6u);
+            p[15] = 6;
+        }
+    }
+    send(TG_MSG_HELLO, p, sizeof p);
+}
+
+static void flush_rows(image_out *o)
+{
+    if (!o->rows) return;
+    put16(tx, o->index);
+    tx[2] = o->label;
+    tx[3] = o->first;
+    tx[4] = o->rows;
+    tx[5] = (uint8_t)o->row_bytes;
+    send(TG_MSG_IMAGE, tx, (uint16_t)(6u + o->rows * o->row_bytes));
+    o->first = (uint8_t)(o->first + o->rows);
+    o->rows = 0;
+}
+
+static void on_row(void *ctx, uint16_t row, const uint8_t *data, uint16_t len)
+{
+    image_out *o = (image_out *)ctx;
+    uint8_t *dst;
+    uint16_t k;
+    (void)row;
+    if (len > 64u) len = 64u;
+    o->row_bytes = len;
+    dst = tx + 6u + (uint16_t)o->rows * len;
+    for (k = 0; k < len; k++) dst[k] = data[k];
+    if (++o->rows == TG_ROWS_PER_FRAME) flush_rows(o);
+}
+
+static uint32_t roll_state;
+
+/* A pip count for "roll": 1..classes from the seed, by rejection (no divide). */
+static uint8_t roll(uint32_t seed, uint16_t index, uint8_t classes)
+{
+    uint32_t s = seed ^ 0xA5A5A5A5u ^ ((uint32_t)index * 2654435761u);
+    uint8_t v;
+    if (!s) s = 1;
+    do {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        v = (uint8_t)(s & 7u);
+    } while (v >= classes);
+    roll_state = s;
+    return (uint8_t)(v + 1u);
+}
+
+/* Is a STOP (or any new command) waiting? Bytes read here are fed to the receiver. */
+static tg_rx rx;
+static int pending = 0;
+
+static int poll_rx(void)
+{
+    int c;
+    while ((c = board_getc()) >= 0) {
+        int n = tg_rx_byte(&rx, (uint8_t)c);
+        if (n > 0) {
+            pending = n;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t arena_len)
+{
+    int8_t input[64];
+    uint16_t count, i;
+    uint32_t seed;
+    uint8_t label, temperature;
+    if (len != 8) {
+        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8 bytes");
+        return;
+    }
+    if (model_status != TG_OK || !(model.flags & TG_MODEL_SIGMOID) || model.in_c > 64u) {
+        send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no image model on this board");
+        return;
+    }
+    label = p[0];
+    count = (uint16_t)(p[1] | (p[2] << 8));
+    seed = (uint32_t)p[3] | ((uint32_t)p[4] << 8) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 24);
+    temperature = p[7];
+    if (label > 6u) {
+        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "label must be 0 (roll) or 1-6");
+        return;
+    }
+    for (i = 0; i < count; i++) {
+        image_out o;
+        uint8_t s[16];
+        uint32_t c0, t0, c1, t1;
+        o.index = i;
+        o.label = label ? label : roll(seed, i, 6);
+        o.rows = 0;
+        o.first = 0;
+        o.row_bytes = 0;
+        tg_latent(seed, i, temperature, o.label, (uint8_t)(model.in_c - 6u), 6, input);
+        t0 = board_micros();
+        c0 = board_cycles();
+        tg_run(&model, input, arena, arena_len, on_row, &o);
+        c1 = board_cycles();
+        t1 = board_micros();
+        flush_rows(&o);
+        put16(s, i);
+        s[2] = o.label;
+        s[3] = 0;
+        put32(s + 4, c1 - c0);
+        put32(s + 8, t1 - t0);
+        put16(s + 12, board_stack_used());
+        put16(s + 14, (uint16_t)model.arena_bytes);
+        send(TG_MSG_STATS, s, sizeof s);
+        if (poll_rx() && rx_buf[0] == TG_MSG_STOP) {
+            pending = 0;
+            break;
+        }
+        if (pending) break; /* a new command wins; it is served next */
+    }
+    {
+        uint8_t d[2];
+        put16(d, i);
+        send(TG_MSG_DONE, d, 2);
+    }
+}
+
+void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t arena_len,
+                     int (*keep_going)(void))
+{
+    tg_rx_init(&rx, rx_buf, sizeof rx_buf);
+    model_status = tg_model_open(&model, blob, len);
+    if (model_status == TG_OK && model.arena_bytes > arena_len) model_status = TG_E_ARENA;
+    send_hello();
+    if (model_status != TG_OK) send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "model blob rejected");
+    while (!keep_going || keep_going()) {
+        int n = pending;
+        pending = 0;
+        if (!n) {
+            int c = board_getc();
+            if (c < 0) {
+                board_idle();
+                continue;
+            }
+            n = tg_rx_byte(&rx, (uint8_t)c);
+            if (n == 0) continue;
+            if (n == TG_RX_TOO_LONG) {
+                send_text(TG_MSG_ERROR, TG_ERR_TOO_LONG, "frame too long");
+                continue;
+            }
+            if (n < 0) {
+                send_text(TG_MSG_ERROR, TG_ERR_BAD_FRAME, "bad frame");
+                continue;
+            }
+        }
+        switch (rx_buf[0]) {
+        case TG_MSG_HELLO_REQ: send_hello(); break;
+        case TG_MSG_GENERATE: generate(rx_buf + 1, (uint16_t)(n - 1), arena, arena_len); break;
+        case TG_MSG_STOP: break;
+        default: send_text(TG_MSG_ERROR, TG_ERR_UNKNOWN, "unknown message"); break;
+        }
+    }
+}

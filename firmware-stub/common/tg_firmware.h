@@ -1,0 +1,17 @@
+/* The firmware loop every board runs: say HELLO, then serve GENERATE and friends. */
+#ifndef TG_FIRMWARE_H
+#define TG_FIRMWARE_H
+
+#include <stdint.h>
+
+#define TG_FIRMWARE_VERSION 0x0100u /* 1.0 */
+/* Image rows sent per IMAGE frame: the same on every board, so their streams match. */
+#define TG_ROWS_PER_FRAME 8u
+/* The longest frame a board accepts (type + payload, before COBS). */
+#define TG_RX_MAX 32u
+
+/* Runs forever on a board; on the host it returns when `keep_going` says so. */
+void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t arena_len,
+                     int (*keep_going)(void));
+
+#endif

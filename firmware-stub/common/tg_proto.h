@@ -1,0 +1,58 @@
+/* tinygen serial protocol (docs/protocol.md): frames are type | payload | CRC-32 (LE),
+ * COBS-encoded and ended by a zero byte. The receiver resynchronises at every zero. */
+#ifndef TG_PROTO_H
+#define TG_PROTO_H
+
+#include <stdint.h>
+
+#define TG_PROTO_VERSION 1u
+
+/* host -> board */
+#define TG_MSG_HELLO_REQ 0x01u
+#define TG_MSG_GENERATE 0x02u
+#define TG_MSG_STOP 0x03u
+/* board -> host */
+#define TG_MSG_HELLO 0x81u
+#define TG_MSG_IMAGE 0x82u
+#define TG_MSG_STATS 0x83u
+#define TG_MSG_LOG 0x84u
+#define TG_MSG_ERROR 0x85u
+#define TG_MSG_DONE 0x86u
+
+/* Error codes carried by ERROR frames. */
+#define TG_ERR_BAD_FRAME 1u    /* CRC or COBS failure */
+#define TG_ERR_UNKNOWN 2u      /* a message type this firmware does not know */
+#define TG_ERR_BAD_ARGS 3u     /* a known message with a wrong payload */
+#define TG_ERR_NO_MODEL 4u     /* the model blob did not open */
+#define TG_ERR_TOO_LONG 5u     /* a frame longer than this board's receive buffer */
+
+/* Boards, as HELLO names them. */
+#define TG_BOARD_SIM 0u
+#define TG_BOARD_QEMU_RV32 1u
+#define TG_BOARD_CH32V003 2u
+#define TG_BOARD_PI 3u
+
+typedef void (*tg_putc_fn)(uint8_t byte);
+
+/* Sends one frame: COBS(type | payload | crc) then 0x00. No buffer beyond the payload. */
+void tg_send(tg_putc_fn put, uint8_t type, const uint8_t *payload, uint16_t len);
+
+/* Frame receiver: feed bytes; when a whole, valid frame is in, tg_rx_byte returns its
+ * length (type + payload, CRC stripped) and buf holds it. Returns 0 while collecting and
+ * a negative TG_RX_* code for a damaged frame (already resynchronised). */
+#define TG_RX_BAD_CRC (-1)
+#define TG_RX_BAD_COBS (-2)
+#define TG_RX_TOO_LONG (-3)
+typedef struct {
+    uint8_t *buf;
+    uint16_t cap;
+    uint16_t len;
+    uint8_t overflow;
+} tg_rx;
+
+void tg_rx_init(tg_rx *rx, uint8_t *buf, uint16_t cap);
+int tg_rx_byte(tg_rx *rx, uint8_t byte);
+/* Decodes COBS in place; returns the decoded length or -1. */
+int tg_cobs_decode(uint8_t *buf, uint16_t len);
+
+#endif

@@ -1,0 +1,549 @@
+/* tinygen integer inference engine. See tg_engine.h for the contract and
+ * docs/model-format.md for the blob. C99, no heap, no multiply in the hot loops. */
+#include "tg_engine.h"
+
+#include <stddef.h>
+
+/* Dense layers accumulate this many outputs at a time. */
+#define TG_DENSE_CHUNK 32u
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib), four bits at a time: a 64-byte table. */
+static const uint32_t crc_nibble[16] = {
+    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+    0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+    0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+
+uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n)
+{
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        crc = (crc >> 4) ^ crc_nibble[crc & 15u];
+        crc = (crc >> 4) ^ crc_nibble[crc & 15u];
+    }
+    return ~crc;
+}
+
+static uint8_t storage_bits(uint8_t bits)
+{
+    switch (bits) {
+    case TG_BINARY: return 1;
+    case TG_TWO:
+    case TG_TERNARY: return 2;
+    case TG_FOUR: return 4;
+    case TG_EIGHT: return 8;
+    default: return 0;
+    }
+}
+
+/* Input rows of its producer a chain layer needs to make one output row. */
+static uint8_t window_rows(uint8_t kind)
+{
+    return kind == TG_UPCONV3 ? 2 : 3;
+}
+
+static uint32_t out_elems(const tg_layer *l) { return (uint32_t)l->out_c * l->out_h * l->out_w; }
+static uint32_t in_elems(const tg_layer *l) { return (uint32_t)l->in_c * l->in_h * l->in_w; }
+
+/* Weight rows: a dense layer is one input-major stream (all outputs of input 0, then of
+ * input 1, ...) padded once to a word; a convolution has one padded row per output
+ * channel (in_c x 3 x 3). */
+static uint32_t row_words(const tg_layer *l)
+{
+    uint32_t len = l->kind == TG_DENSE ? in_elems(l) * out_elems(l) : (uint32_t)l->in_c * 9u;
+    return (len * storage_bits(l->bits) + 31u) / 32u;
+}
+static uint32_t n_rows(const tg_layer *l)
+{
+    return l->kind == TG_DENSE ? 1u : l->out_c;
+}
+
+void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
+{
+    const uint8_t *d = m->blob + TG_BLOB_HEADER_BYTES + (uint32_t)i * TG_DESCRIPTOR_BYTES;
+    uint32_t w = rd32(d + 8), b = rd32(d + 12);
+    l->kind = d[0];
+    l->bits = d[1];
+    l->flags = d[2];
+    l->shift = (int8_t)d[3];
+    l->out_c = rd16(d + 4);
+    l->out_h = d[6];
+    l->out_w = d[7];
+    l->weights = (const uint32_t *)(const void *)(m->blob + w);
+    l->bias = b ? (const int32_t *)(const void *)(m->blob + b) : NULL;
+    if (i == 0) {
+        l->in_c = m->in_c;
+        l->in_h = m->in_h;
+        l->in_w = m->in_w;
+    } else {
+        const uint8_t *p = d - TG_DESCRIPTOR_BYTES;
+        l->in_c = rd16(p + 4);
+        l->in_h = p[6];
+        l->in_w = p[7];
+    }
+}
+
+/* The arena: [int32 accumulators][dense ping][dense pong][one ring per chain layer]. */
+typedef struct {
+    uint32_t acc_len; /* accumulators */
+    uint32_t ping, pong;
+    uint32_t ring[TG_MAX_LAYERS]; /* offset of each chain layer's ring */
+    uint8_t rows[TG_MAX_LAYERS];  /* rows each ring holds */
+    uint32_t total;
+} layout;
+
+static int plan(const tg_model *m, layout *a)
+{
+    uint32_t acc = 0, ping = 0, pong = 0, off;
+    uint8_t i;
+    tg_layer l;
+    for (i = 0; i < m->n_layers; i++) {
+        tg_layer_get(m, i, &l);
+        if (i < m->chain) {
+            uint32_t n = out_elems(&l);
+            uint32_t chunk = n < TG_DENSE_CHUNK ? n : TG_DENSE_CHUNK;
+            if (chunk > acc) acc = chunk;
+            /* The last dense output lands in ping, the one before in pong, and so on. */
+            if (((m->chain - 1u - i) & 1u) == 0) {
+                if (n > ping) ping = n;
+            } else if (n > pong) {
+                pong = n;
+            }
+        } else if (l.out_w > acc) {
+            acc = l.out_w;
+        }
+    }
+    a->acc_len = acc;
+    off = acc * 4u;
+    a->ping = off;
+    off += (ping + 3u) & ~3u;
+    a->pong = off;
+    off += (pong + 3u) & ~3u;
+    for (i = m->chain; i < m->n_layers; i++) {
+        tg_layer_get(m, i, &l);
+        if (i + 1u < m->n_layers) {
+            tg_layer next;
+            tg_layer_get(m, (uint8_t)(i + 1u), &next);
+            a->rows[i] = window_rows(next.kind);
+            if (a->rows[i] > l.out_h) a->rows[i] = l.out_h;
+        } else {
+            a->rows[i] = 1;
+        }
+        a->ring[i] = off;
+        off += (((uint32_t)a->rows[i] * l.out_c * l.out_w) + 3u) & ~3u;
+    }
+    a->total = off;
+    return TG_OK;
+}
+
+int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
+{
+    uint32_t total, i, end;
+    layout a;
+    if (len < TG_BLOB_HEADER_BYTES || rd32(blob) != TG_BLOB_MAGIC) return TG_E_MAGIC;
+    total = rd32(blob + 4);
+    if (total > len || total < TG_BLOB_HEADER_BYTES) return TG_E_LENGTH;
+    if (tg_crc32(0, blob + 12, total - 12u) != rd32(blob + 8)) return TG_E_HASH;
+    m->blob = blob;
+    m->len = total;
+    m->hash = rd32(blob + 8);
+    m->n_layers = blob[12];
+    m->flags = blob[13];
+    m->in_c = rd16(blob + 16);
+    m->in_h = blob[18];
+    m->in_w = blob[19];
+    if (m->n_layers == 0 || m->n_layers > TG_MAX_LAYERS) return TG_E_SHAPE;
+    end = TG_BLOB_HEADER_BYTES + (uint32_t)m->n_layers * TG_DESCRIPTOR_BYTES;
+    if (m->flags & TG_MODEL_SIGMOID) end += 256u;
+    if (end > total) return TG_E_LENGTH;
+    m->chain = m->n_layers;
+    for (i = 0; i < m->n_layers; i++) {
+        tg_layer l;
+        uint32_t w_off = rd32(blob + TG_BLOB_HEADER_BYTES + i * TG_DESCRIPTOR_BYTES + 8);
+        uint32_t b_off = rd32(blob + TG_BLOB_HEADER_BYTES + i * TG_DESCRIPTOR_BYTES + 12);
+        tg_layer_get(m, (uint8_t)i, &l);
+        if (!storage_bits(l.bits)) return TG_E_UNSUPPORTED;
+        if (l.shift < -16 || l.shift > 30) return TG_E_UNSUPPORTED;
+        if (l.kind > TG_UPCONV3) return TG_E_UNSUPPORTED;
+        if (!l.out_c || !l.out_h || !l.out_w || !l.in_c || !l.in_h || !l.in_w) return TG_E_SHAPE;
+        if ((w_off & 3u) || (b_off & 3u) || w_off < end) return TG_E_SHAPE;
+        if (w_off + n_rows(&l) * row_words(&l) * 4u > total) return TG_E_LENGTH;
+        if ((l.flags & TG_LAYER_BIAS) &&
+            (b_off < end || b_off + (l.kind == TG_DENSE ? out_elems(&l) : l.out_c) * 4u > total))
+            return TG_E_LENGTH;
+        if (l.kind == TG_DENSE) {
+            if (m->chain != m->n_layers) return TG_E_UNSUPPORTED; /* dense inside a chain */
+        } else {
+            if (m->chain == m->n_layers) m->chain = (uint8_t)i;
+            if (i == 0) return TG_E_UNSUPPORTED; /* a chain must start from a dense map */
+            if (l.kind == TG_UPCONV3 &&
+                (l.out_h != 2u * l.in_h || l.out_w != 2u * l.in_w))
+                return TG_E_SHAPE;
+            if (l.kind == TG_CONV3 && (l.out_h != l.in_h || l.out_w != l.in_w)) return TG_E_SHAPE;
+            if (l.kind == TG_CONV3_DOWN &&
+                (l.out_h != (l.in_h + 1u) / 2u || l.out_w != (l.in_w + 1u) / 2u))
+                return TG_E_SHAPE;
+        }
+    }
+    plan(m, &a);
+    m->arena_bytes = a.total;
+    return TG_OK;
+}
+
+/* ---- arithmetic ---------------------------------------------------------------------- */
+
+/* Requantize: round half up by `shift` (negative shifts left), then clamp. */
+static int32_t requant(int32_t acc, int8_t shift, uint8_t relu)
+{
+    int32_t y;
+    if (shift > 0) {
+        y = (acc + ((int32_t)1 << (shift - 1))) >> shift;
+    } else if (shift < 0) {
+        int32_t lim = (int32_t)0x7fffffff >> (-shift);
+        if (acc > lim) acc = lim;
+        if (acc < -lim) acc = -lim;
+        y = (int32_t)((uint32_t)acc << (-shift));
+    } else {
+        y = acc;
+    }
+    if (relu) return y < 0 ? 0 : (y > 255 ? 255 : y);
+    return y < -128 ? -128 : (y > 127 ? 127 : y);
+}
+
+/* a * w for a small signed w, by shifts and adds (canonical signed digits). */
+static int32_t mul_small(int32_t a, int32_t w)
+{
+    int32_t r = 0;
+    uint8_t neg = w < 0;
+    uint32_t u = (uint32_t)(neg ? -w : w);
+    while (u) {
+        if (u & 1u) {
+            if ((u & 3u) == 3u) { /* ...11: subtract here, carry one up */
+                r -= a;
+                u += 1u;
+            } else {
+                r += a;
+                u -= 1u;
+            }
+        }
+        a = (int32_t)((uint32_t)a << 1);
+        u >>= 1;
+    }
+    return neg ? -r : r;
+}
+
+static int32_t weight_at(uint32_t word, uint8_t bits)
+{
+    switch (bits) {
+    case TG_BINARY: return (word & 1u) ? 1 : -1;
+    case TG_TWO:
+    case TG_TERNARY: return ((int32_t)(word << 30)) >> 30;
+    case TG_FOUR: return ((int32_t)(word << 28)) >> 28;
+    default: return (int8_t)(word & 0xffu);
+    }
+}
+
+/* acc[k*astep] += w * in[k*istep] for k < n: the weight is fixed, so its shift-and-add
+ * form is chosen once and the loop body is a load, one or two shifts, and an add. */
+static void axpy(int32_t *acc, uint8_t astep, const uint8_t *in, uint8_t istep, uint8_t n,
+                 int32_t w)
+{
+#define AXPY(EXPR)                                                                           \
+    for (; n; n--, acc += astep, in += istep) {                                              \
+        int32_t a = *in;                                                                     \
+        *acc += (EXPR);                                                                      \
+    }                                                                                        \
+    return
+    switch (w) {
+    case 0: return;
+    case 1: AXPY(a);
+    case -1: AXPY(-a);
+    case 2: AXPY(a << 1);
+    case -2: AXPY(-(a << 1));
+    case 3: AXPY((a << 1) + a);
+    case -3: AXPY(-((a << 1) + a));
+    case 4: AXPY(a << 2);
+    case -4: AXPY(-(a << 2));
+    case 5: AXPY((a << 2) + a);
+    case -5: AXPY(-((a << 2) + a));
+    case 6: AXPY((a << 2) + (a << 1));
+    case -6: AXPY(-((a << 2) + (a << 1)));
+    case 7: AXPY((a << 3) - a);
+    case -7: AXPY(a - (a << 3));
+    case -8: AXPY(-(a << 3));
+    default: AXPY(mul_small(a, w));
+    }
+#undef AXPY
+}
+
+/* ---- dense layers ---------------------------------------------------------------------- */
+
+/* One dense layer, input-major: for each non-zero input, the products with every weight
+ * value are made once (a small table, by repeated addition) and each weight is then a
+ * lookup. `sin` says the input is signed (the model input) rather than a ReLU output.
+ * With `to_rows`, the output map is stored row-major ([y][c][x]) for the chain. */
+static void dense(const tg_layer *l, const uint8_t *in, uint8_t sin, int32_t *acc, uint8_t *out,
+                  uint8_t to_rows)
+{
+    uint32_t n_in = in_elems(l), n_out = out_elems(l), o0;
+    uint8_t sb = storage_bits(l->bits);
+    uint32_t mask = (1u << sb) - 1u, row_bits = 0;
+    /* Bits from one input's weights to the next input's: n_out * sb, by addition. */
+    for (o0 = 0; o0 < n_out; o0++) row_bits += sb;
+    for (o0 = 0; o0 < n_out; o0 += TG_DENSE_CHUNK) {
+        uint32_t n = n_out - o0 < TG_DENSE_CHUNK ? n_out - o0 : TG_DENSE_CHUNK, i, o;
+        uint32_t bit = o0 * sb; /* where weight (input 0, output o0) starts */
+        for (o = 0; o < n; o++) acc[o] = l->bias ? l->bias[o0 + o] : 0;
+        for (i = 0; i < n_in; i++, bit += row_bits) {
+            int32_t a = sin ? (int32_t)(int8_t)in[i] : (int32_t)in[i];
+            const uint32_t *wp = l->weights + (bit >> 5);
+            int32_t t[16];
+            uint32_t word;
+            uint8_t left;
+            if (!a) continue;
+            /* Weights never straddle words: sb divides 32 and every offset is a multiple. */
+            word = *wp++ >> (bit & 31u);
+            left = (uint8_t)((32u - (bit & 31u)) / sb);
+            if (sb == 4u) {
+                int32_t p = 0;
+                uint8_t k;
+                t[0] = 0;
+                for (k = 1; k < 8; k++) t[k] = (p += a);
+                t[8] = -(p + a);
+                for (k = 9; k < 16; k++) t[k] = t[k - 1] + a;
+            } else if (sb == 2u) {
+                t[0] = 0;
+                t[1] = a;
+                t[2] = -(a << 1);
+                t[3] = -a;
+            } else if (sb == 1u) {
+                t[0] = -a;
+                t[1] = a;
+            }
+            for (o = 0; o < n; o++) {
+                if (!left) {
+                    word = *wp++;
+                    left = (uint8_t)(32u / sb);
+                }
+                acc[o] += sb == 8u ? mul_small(a, (int8_t)(word & 0xffu)) : t[word & mask];
+                word >>= sb;
+                left--;
+            }
+        }
+        if (to_rows) {
+            /* o = c*H*W + y*W + x goes to y*C*W + c*W + x. */
+            uint32_t c = 0, y = 0, x = 0;
+            for (o = 0; o < o0; o++) { /* skip to o0 (counters only) */
+                if (++x == l->out_w) { x = 0; if (++y == l->out_h) { y = 0; c++; } }
+            }
+            for (o = 0; o < n; o++) {
+                out[(y * l->out_c + c) * l->out_w + x] =
+                    (uint8_t)requant(acc[o], l->shift, l->flags & TG_LAYER_RELU);
+                if (++x == l->out_w) { x = 0; if (++y == l->out_h) { y = 0; c++; } }
+            }
+        } else {
+            for (o = 0; o < n; o++)
+                out[o0 + o] = (uint8_t)requant(acc[o], l->shift, l->flags & TG_LAYER_RELU);
+        }
+    }
+}
+
+/* ---- the convolution chain, depth-first -------------------------------------------------- */
+
+typedef struct {
+    const tg_model *m;
+    const layout *a;
+    uint8_t *arena;
+    int32_t *acc;
+    uint16_t made[TG_MAX_LAYERS]; /* rows of each chain layer made so far */
+    tg_emit_fn emit;
+    void *ctx;
+} chain_run;
+
+/* Storage of chain producer `j` (the dense output feeding the chain is held whole). */
+static const uint8_t *row_of(const chain_run *r, uint8_t j, uint16_t y, const tg_layer *pl)
+{
+    uint32_t bytes = (uint32_t)pl->out_c * pl->out_w;
+    if (j < r->m->chain) return r->arena + r->a->ping + (uint32_t)y * bytes;
+    while (y >= r->a->rows[j]) y = (uint16_t)(y - r->a->rows[j]);
+    return r->arena + r->a->ring[j] + (uint32_t)y * bytes;
+}
+
+static void make_row(chain_run *r, uint8_t j);
+
+/* Makes rows of chain layer `j` until row `y` exists. */
+static void ensure(chain_run *r, uint8_t j, uint16_t y)
+{
+    if (j < r->m->chain) return;
+    while (r->made[j] <= y) make_row(r, j);
+}
+
+static void make_row(chain_run *r, uint8_t j)
+{
+    tg_layer l, pl;
+    uint16_t y = r->made[j];
+    uint8_t up, stride, co, ci, ky, kx, sb, vh, vw;
+    const uint8_t *src[3];
+    uint32_t word = 0, rw;
+    uint8_t *out;
+    const uint32_t *wp;
+    int32_t *acc = r->acc;
+    uint16_t x;
+
+    tg_layer_get(r->m, j, &l);
+    tg_layer_get(r->m, (uint8_t)(j - 1u), &pl);
+    up = l.kind == TG_UPCONV3;
+    stride = l.kind == TG_CONV3_DOWN ? 2 : 1;
+    vh = (uint8_t)(up ? 2u * l.in_h : l.in_h); /* the (virtual) input the kernel slides on */
+    vw = (uint8_t)(up ? 2u * l.in_w : l.in_w);
+    /* Source rows for the three kernel rows, made first if need be. */
+    {
+        int16_t last = -1;
+        for (ky = 0; ky < 3; ky++) {
+            int16_t vy = (int16_t)(stride * y + ky - 1);
+            if (vy >= 0 && vy < vh) last = (int16_t)(up ? vy >> 1 : vy);
+        }
+        if (last >= 0) ensure(r, (uint8_t)(j - 1u), (uint16_t)last);
+        for (ky = 0; ky < 3; ky++) {
+            int16_t vy = (int16_t)(stride * y + ky - 1);
+            src[ky] = (vy >= 0 && vy < vh) ? row_of(r, (uint8_t)(j - 1u),
+                                                     (uint16_t)(up ? vy >> 1 : vy), &pl)
+                                           : NULL;
+        }
+    }
+    if (j + 1u == r->m->n_layers) {
+        out = r->arena + r->a->ring[j];
+    } else {
+        uint16_t slot = y;
+        while (slot >= r->a->rows[j]) slot = (uint16_t)(slot - r->a->rows[j]);
+        out = r->arena + r->a->ring[j] + (uint32_t)slot * l.out_c * l.out_w;
+    }
+    sb = storage_bits(l.bits);
+    rw = row_words(&l);
+    for (co = 0; co < l.out_c; co++) {
+        uint8_t left = 0;
+        wp = l.weights + (uint32_t)co * rw;
+        for (x = 0; x < l.out_w; x++) acc[x] = l.bias ? l.bias[co] : 0;
+        for (ci = 0; ci < l.in_c; ci++) {
+            for (ky = 0; ky < 3; ky++) {
+                const uint8_t *in = src[ky] ? src[ky] + (uint32_t)ci * l.in_w : NULL;
+                for (kx = 0; kx < 3; kx++) {
+                    int32_t w;
+                    if (!left) {
+                        word = *wp++;
+                        left = (uint8_t)(32u / sb);
+                    }
+                    w = weight_at(word, l.bits);
+                    word >>= sb;
+                    left--;
+                    if (!in || !w) continue;
+                    if (up) {
+                        /* Output x = 2i + p reads upsampled column x + kx - 1, that is
+                         * source column i + ((p + kx - 1) >> 1): two strided passes. */
+                        uint8_t p;
+                        for (p = 0; p < 2; p++) {
+                            int16_t d = (int16_t)((p + kx - 1) >> 1); /* -1, 0 or +1 */
+                            int16_t i0 = 0, i1 = (int16_t)(l.in_w - 1);
+                            if (d < 0) i0 = 1;
+                            if (d > 0) i1 = (int16_t)(l.in_w - 2);
+                            if (i1 >= i0)
+                                axpy(acc + 2 * i0 + p, 2, in + i0 + d, 1, (uint8_t)(i1 - i0 + 1), w);
+                        }
+                    } else {
+                        /* Output x reads column stride*x + kx - 1. */
+                        int16_t x0 = 0, x1 = (int16_t)(l.out_w - 1);
+                        while (x0 <= x1 && stride * x0 + kx - 1 < 0) x0++;
+                        while (x1 >= x0 && stride * x1 + kx - 1 >= vw) x1--;
+                        if (x1 >= x0)
+                            axpy(acc + x0, 1, in + stride * x0 + kx - 1, stride,
+                                 (uint8_t)(x1 - x0 + 1), w);
+                    }
+                }
+            }
+        }
+        for (x = 0; x < l.out_w; x++)
+            out[(uint32_t)co * l.out_w + x] =
+                (uint8_t)requant(acc[x], l.shift, l.flags & TG_LAYER_RELU);
+    }
+    r->made[j]++;
+    if (j + 1u == r->m->n_layers) {
+        uint16_t n = (uint16_t)(l.out_c * l.out_w);
+        if (r->m->flags & TG_MODEL_SIGMOID) {
+            const uint8_t *lut = r->m->blob + TG_BLOB_HEADER_BYTES +
+                                 (uint32_t)r->m->n_layers * TG_DESCRIPTOR_BYTES;
+            for (x = 0; x < n; x++) out[x] = lut[(uint8_t)(out[x] ^ 0x80u)];
+        }
+        r->emit(r->ctx, y, out, n);
+    }
+}
+
+int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t arena_len,
+           tg_emit_fn emit, void *ctx)
+{
+    layout a;
+    uint8_t i;
+    const uint8_t *in = (const uint8_t *)input;
+    int32_t *acc = (int32_t *)(void *)arena;
+    if (arena_len < m->arena_bytes) return TG_E_ARENA;
+    plan(m, &a);
+    for (i = 0; i < m->chain; i++) {
+        tg_layer l;
+        uint8_t *out = arena + ((((m->chain - 1u - i) & 1u) == 0) ? a.ping : a.pong);
+        tg_layer_get(m, i, &l);
+        dense(&l, in, i == 0, acc, out, i + 1u == m->chain && m->chain < m->n_layers);
+        in = out;
+        if (i + 1u == m->n_layers) emit(ctx, 0, out, (uint16_t)out_elems(&l));
+    }
+    if (m->chain < m->n_layers) {
+        chain_run r;
+        tg_layer last;
+        uint16_t y;
+        r.m = m;
+        r.a = &a;
+        r.arena = arena;
+        r.acc = acc;
+        r.emit = emit;
+        r.ctx = ctx;
+        for (i = 0; i < TG_MAX_LAYERS; i++) r.made[i] = 0;
+        tg_layer_get(m, (uint8_t)(m->n_layers - 1u), &last);
+        for (y = 0; y < last.out_h; y++) ensure(&r, (uint8_t)(m->n_layers - 1u), y);
+    }
+    return TG_OK;
+}
+
+/* ---- the generator's input ----------------------------------------------------------- */
+
+static uint32_t xorshift(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+void tg_latent(uint32_t seed, uint16_t index, uint8_t temperature, uint8_t label,
+               uint8_t latent, uint8_t classes, int8_t *input)
+{
+    uint32_t s = seed ^ ((uint32_t)index << 16) ^ 0x9E3779B9u ^ index;
+    uint8_t k;
+    if (!s) s = 1;
+    for (k = 0; k < 4; k++) xorshift(&s); /* mix weak seeds */
+    for (k = 0; k < latent; k++) {
+        /* Three bytes summed: Irwin-Hall, mean 382.5, sd 128 (one unit = 1/32 after >> 2,
+         * so sd 1.0 at temperature 64). */
+        uint32_t v = xorshift(&s);
+        int32_t sum = (int32_t)(v & 0xffu) + (int32_t)((v >> 8) & 0xffu) +
+                      (int32_t)((v >> 16) & 0xffu) - 382;
+        int32_t z = mul_small(sum, temperature) >> 8;
+        input[k] = (int8_t)(z < -128 ? -128 : (z > 127 ? 127 : z));
+    }
+    for (k = 0; k < classes; k++) input[latent + k] = (int8_t)(k + 1u == label ? 32 : 0);
+}

@@ -1,0 +1,73 @@
+/* tinygen integer inference engine: one file for every board.
+ *
+ * A model is a blob (docs/model-format.md): a header, one 16-byte descriptor per layer,
+ * the sigmoid table, then packed weights and int32 biases. The engine reads it in place
+ * (from flash on a microcontroller) and needs no heap: the caller hands it an arena.
+ * Weights multiply by shift-and-add only, so RV32EC without a multiplier runs it as is.
+ * A chain of convolutions runs depth-first, one output row at a time, and each finished
+ * row of the last layer goes to the caller's emit function at once. */
+#ifndef TG_ENGINE_H
+#define TG_ENGINE_H
+
+#include <stdint.h>
+
+#define TG_BLOB_MAGIC 0x314D4754u /* "TGM1" */
+#define TG_BLOB_HEADER_BYTES 20u
+#define TG_DESCRIPTOR_BYTES 16u
+#define TG_MAX_LAYERS 16u
+
+enum tg_kind { TG_DENSE = 0, TG_CONV3 = 1, TG_CONV3_DOWN = 2, TG_UPCONV3 = 3 };
+enum tg_bits { TG_BINARY = 1, TG_TWO = 2, TG_TERNARY = 3, TG_FOUR = 4, TG_EIGHT = 8 };
+#define TG_LAYER_RELU 1u
+#define TG_LAYER_BIAS 2u
+#define TG_MODEL_SIGMOID 1u
+
+enum tg_status {
+    TG_OK = 0,
+    TG_E_MAGIC = -1,      /* not a tinygen model */
+    TG_E_LENGTH = -2,     /* blob shorter than its header says */
+    TG_E_HASH = -3,       /* CRC over the blob does not match */
+    TG_E_SHAPE = -4,      /* layer shapes do not chain, or offsets point outside */
+    TG_E_ARENA = -5,      /* arena smaller than the model needs */
+    TG_E_UNSUPPORTED = -6 /* a layer kind or bit width this engine does not run */
+};
+
+typedef struct {
+    const uint8_t *blob;
+    uint32_t len;
+    uint32_t hash; /* CRC-32 of bytes 12.. of the blob: the model hash */
+    uint8_t n_layers;
+    uint8_t flags;
+    uint8_t chain;  /* first layer of the streamed convolution chain (n_layers if none) */
+    uint16_t in_c;
+    uint8_t in_h, in_w;
+    uint32_t arena_bytes; /* what tg_run needs */
+} tg_model;
+
+typedef struct {
+    uint8_t kind, bits, flags;
+    int8_t shift;
+    uint16_t in_c, out_c;
+    uint8_t in_h, in_w, out_h, out_w;
+    const uint32_t *weights;
+    const int32_t *bias; /* 0 when the layer has none */
+} tg_layer;
+
+/* Called once per finished output row: `len` bytes (grey pixels for an image model, or
+ * the output vector of a classifier as one row). */
+typedef void (*tg_emit_fn)(void *ctx, uint16_t row, const uint8_t *data, uint16_t len);
+
+uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n);
+/* Checks a blob (magic, length, CRC, shapes) and works out its arena size. The blob must
+ * stay valid and 4-byte aligned while the model is used. */
+int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len);
+void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *out);
+/* Runs the model once on `input` (in_c*in_h*in_w signed 8-bit values). */
+int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t arena_len,
+           tg_emit_fn emit, void *ctx);
+/* The model input of a generator: `latent` normal draws (seed, index) scaled by
+ * temperature/64, then the label as a one-hot of `classes` at 1.0 (32 steps). */
+void tg_latent(uint32_t seed, uint16_t index, uint8_t temperature, uint8_t label,
+               uint8_t latent, uint8_t classes, int8_t *input);
+
+#endif

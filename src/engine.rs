@@ -1,0 +1,298 @@
+//! The device engine on the host: the C engine of `firmware-stub/engine`, compiled into
+//! tinygen by `build.rs`, behind a safe wrapper. Previews, evaluation and the simulated
+//! board all run this same code.
+
+use std::ffi::c_void;
+
+#[repr(C)]
+struct RawModel {
+    blob: *const u8,
+    len: u32,
+    hash: u32,
+    n_layers: u8,
+    flags: u8,
+    chain: u8,
+    in_c: u16,
+    in_h: u8,
+    in_w: u8,
+    arena_bytes: u32,
+}
+
+type EmitFn = extern "C" fn(ctx: *mut c_void, row: u16, data: *const u8, len: u16);
+
+unsafe extern "C" {
+    fn tg_crc32(crc: u32, p: *const u8, n: u32) -> u32;
+    fn tg_model_open(m: *mut RawModel, blob: *const u8, len: u32) -> i32;
+    fn tg_run(
+        m: *const RawModel,
+        input: *const i8,
+        arena: *mut u8,
+        arena_len: u32,
+        emit: EmitFn,
+        ctx: *mut c_void,
+    ) -> i32;
+    fn tg_latent(
+        seed: u32,
+        index: u16,
+        temperature: u8,
+        label: u8,
+        latent: u8,
+        classes: u8,
+        input: *mut i8,
+    );
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    #[error("not a tinygen model (bad magic); export one with 'tinygen export PROJECT'")]
+    Magic,
+    #[error("the model file is cut short; export it again")]
+    Length,
+    #[error("the model file is damaged (its hash does not match); export it again")]
+    Hash,
+    #[error("the model's layer shapes do not chain; export it again with this tinygen")]
+    Shape,
+    #[error("the model needs a larger arena than the engine was given")]
+    Arena,
+    #[error("the model uses a layer kind or weight width this engine cannot run")]
+    Unsupported,
+    #[error("the input has {found} values; the model takes {expected}")]
+    Input { expected: usize, found: usize },
+    #[error("the engine failed with code {0}")]
+    Other(i32),
+}
+
+fn status(code: i32) -> Result<(), EngineError> {
+    match code {
+        0 => Ok(()),
+        -1 => Err(EngineError::Magic),
+        -2 => Err(EngineError::Length),
+        -3 => Err(EngineError::Hash),
+        -4 => Err(EngineError::Shape),
+        -5 => Err(EngineError::Arena),
+        -6 => Err(EngineError::Unsupported),
+        c => Err(EngineError::Other(c)),
+    }
+}
+
+/// A loaded model blob, ready to run.
+pub struct Engine {
+    /// The blob, copied into words so the engine's 32-bit reads are aligned.
+    words: Vec<u32>,
+    raw: RawModel,
+    arena: Vec<u8>,
+}
+
+// The raw model only points into `words`, which the engine owns and never shares.
+unsafe impl Send for Engine {}
+
+extern "C" fn collect_rows(ctx: *mut c_void, _row: u16, data: *const u8, len: u16) {
+    // SAFETY: `ctx` is the `Vec<u8>` passed to `tg_run` below, alive for the call, and
+    // the engine hands over `len` readable bytes.
+    let out = unsafe { &mut *(ctx as *mut Vec<u8>) };
+    let row = unsafe { std::slice::from_raw_parts(data, usize::from(len)) };
+    out.extend_from_slice(row);
+}
+
+impl Engine {
+    pub fn load(blob: &[u8]) -> Result<Engine, EngineError> {
+        let mut words = vec![0u32; blob.len().div_ceil(4)];
+        for (w, chunk) in words.iter_mut().zip(blob.chunks(4)) {
+            let mut b = [0u8; 4];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u32::from_le_bytes(b);
+        }
+        let mut raw = RawModel {
+            blob: std::ptr::null(),
+            len: 0,
+            hash: 0,
+            n_layers: 0,
+            flags: 0,
+            chain: 0,
+            in_c: 0,
+            in_h: 0,
+            in_w: 0,
+            arena_bytes: 0,
+        };
+        let len = u32::try_from(blob.len()).map_err(|_| EngineError::Length)?;
+        // SAFETY: `words` holds `len` bytes and outlives `raw` (both live in `Engine`).
+        status(unsafe { tg_model_open(&mut raw, words.as_ptr().cast(), len) })?;
+        let arena = vec![0u8; raw.arena_bytes as usize];
+        Ok(Engine { words, raw, arena })
+    }
+
+    /// The model hash (CRC-32 of the blob after its hash field).
+    pub fn hash(&self) -> u32 {
+        self.raw.hash
+    }
+
+    /// Bytes of activation memory one run needs.
+    pub fn arena_bytes(&self) -> u32 {
+        self.raw.arena_bytes
+    }
+
+    pub fn input_len(&self) -> usize {
+        usize::from(self.raw.in_c) * usize::from(self.raw.in_h) * usize::from(self.raw.in_w)
+    }
+
+    /// Whether the model draws images (its output goes through the sigmoid table).
+    pub fn is_generator(&self) -> bool {
+        self.raw.flags & 1 != 0
+    }
+
+    /// One run: the output rows, concatenated (an image, or a classifier's scores).
+    pub fn run(&mut self, input: &[i8]) -> Result<Vec<u8>, EngineError> {
+        if input.len() != self.input_len() {
+            return Err(EngineError::Input {
+                expected: self.input_len(),
+                found: input.len(),
+            });
+        }
+        let mut out: Vec<u8> = Vec::new();
+        let _ = &self.words;
+        // SAFETY: the model was opened on `words`, the arena is as large as it asked for,
+        // the input has the model's length, and `out` outlives the call.
+        status(unsafe {
+            tg_run(
+                &self.raw,
+                input.as_ptr(),
+                self.arena.as_mut_ptr(),
+                self.arena.len() as u32,
+                collect_rows,
+                (&mut out as *mut Vec<u8>).cast(),
+            )
+        })?;
+        Ok(out)
+    }
+}
+
+/// The generator input a board makes for `(seed, index)`: latent draws at
+/// `temperature / 64`, then the one-hot label.
+pub fn latent_input(
+    seed: u32,
+    index: u16,
+    temperature: u8,
+    label: u8,
+    latent: u8,
+    classes: u8,
+) -> Vec<i8> {
+    let mut v = vec![0i8; usize::from(latent) + usize::from(classes)];
+    // SAFETY: `v` has room for `latent + classes` values, all the function writes.
+    unsafe {
+        tg_latent(
+            seed,
+            index,
+            temperature,
+            label,
+            latent,
+            classes,
+            v.as_mut_ptr(),
+        )
+    };
+    v
+}
+
+/// The C side's CRC-32, for checking it against the Rust one.
+pub fn crc32_c(bytes: &[u8]) -> u32 {
+    // SAFETY: reads exactly `bytes.len()` bytes.
+    unsafe { tg_crc32(0, bytes.as_ptr(), bytes.len() as u32) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::cvae::Cvae;
+    use crate::model::int::{self, IntOutput};
+    use crate::project::{Project, WeightBits};
+    use crate::template;
+    use burn::prelude::Device;
+
+    fn die_spec(bits: Option<WeightBits>, seed: u64) -> crate::spec::ModelSpec {
+        let mut p = Project::from_template(template::find("cvae-die").unwrap());
+        if let Some(b) = bits {
+            for l in &mut p.model.layers {
+                l.bits = b;
+            }
+        }
+        let m = Cvae::new(&p, seed, &Device::flex());
+        m.export_spec(&p).unwrap()
+    }
+
+    #[test]
+    fn crc_agrees_with_rust() {
+        for data in [&b""[..], b"123456789", &[0u8; 300], &[0xff; 7]] {
+            assert_eq!(crc32_c(data), crate::export::crc32(data));
+        }
+    }
+
+    #[test]
+    fn latent_draws_are_deterministic_and_roughly_standard() {
+        let a = latent_input(7, 3, 64, 2, 4, 6);
+        assert_eq!(a, latent_input(7, 3, 64, 2, 4, 6));
+        assert_eq!(&a[4..], &[0, 32, 0, 0, 0, 0]);
+        let zs: Vec<f64> = (0..2000)
+            .flat_map(|i| latent_input(1, i, 64, 1, 4, 6)[..4].to_vec())
+            .map(|v| f64::from(v) / 32.0)
+            .collect();
+        let mean = zs.iter().sum::<f64>() / zs.len() as f64;
+        let var = zs.iter().map(|z| (z - mean).powi(2)).sum::<f64>() / zs.len() as f64;
+        assert!(mean.abs() < 0.05, "mean {mean}");
+        assert!((var.sqrt() - 1.0).abs() < 0.05, "sd {}", var.sqrt());
+        let cold = latent_input(1, 0, 0, 1, 4, 6);
+        assert_eq!(&cold[..4], &[0, 0, 0, 0], "temperature 0 gives the mean");
+    }
+
+    /// The C engine and the burn integer model give identical bytes (issue #5, item 3).
+    #[test]
+    fn c_engine_is_bit_exact_with_the_burn_integer_model() {
+        let device = Device::flex();
+        for (bits, seed) in [
+            (None, 1),
+            (Some(WeightBits::Binary), 2),
+            (Some(WeightBits::Ternary), 3),
+            (Some(WeightBits::Two), 4),
+            (Some(WeightBits::Eight), 5),
+        ] {
+            let spec = die_spec(bits, seed);
+            let blob = crate::export::blob(&spec, "test").unwrap();
+            let mut engine = Engine::load(&blob).unwrap();
+            let inputs: Vec<Vec<i8>> = (0..12u16)
+                .map(|i| latent_input(99, i, 64 + i as u8 * 8, (i % 6) as u8 + 1, 4, 6))
+                .collect();
+            let want = int::forward(&spec, &inputs, &device).unwrap();
+            let mut distinct = std::collections::BTreeSet::new();
+            for (x, w) in inputs.iter().zip(want) {
+                let got = engine.run(x).unwrap();
+                let IntOutput::Image(w) = w else {
+                    panic!("an image model")
+                };
+                assert_eq!(got, w, "{bits:?}: input {x:?}");
+                distinct.extend(got);
+            }
+            // A test on saturated outputs would prove little.
+            assert!(
+                distinct.len() > 20,
+                "{bits:?}: only {} grey levels",
+                distinct.len()
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_blobs_are_refused() {
+        let spec = die_spec(None, 1);
+        let blob = crate::export::blob(&spec, "test").unwrap();
+        let mut bad = blob.clone();
+        bad[0] = b'X';
+        assert_eq!(Engine::load(&bad).err(), Some(EngineError::Magic));
+        let mut bad = blob.clone();
+        let last = bad.len() - 5;
+        bad[last] ^= 1;
+        assert_eq!(Engine::load(&bad).err(), Some(EngineError::Hash));
+        assert_eq!(
+            Engine::load(&blob[..blob.len() - 4]).err(),
+            Some(EngineError::Length)
+        );
+        assert_eq!(Engine::load(&blob[..3]).err(), Some(EngineError::Magic));
+    }
+}

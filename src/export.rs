@@ -1,0 +1,325 @@
+//! The model blob and the C header. The blob (docs/model-format.md) is what every board
+//! runs: the firmware embeds it through the header, the simulated board and the Pi runner
+//! load it from a file. Both are written from the ModelSpec alone.
+
+use crate::fsutil::write_atomic;
+use crate::model::sigmoid_table;
+use crate::project::WeightBits;
+use crate::spec::{LayerSpec, ModelSpec};
+use crate::template::LayerKind;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const MAGIC: &[u8; 4] = b"TGM1";
+pub const HEADER_BYTES: usize = 20;
+pub const DESCRIPTOR_BYTES: usize = 16;
+pub const MAX_LAYERS: usize = 16;
+/// Model flag: the last layer's output indexes the sigmoid table.
+pub const FLAG_SIGMOID: u8 = 1;
+/// Layer flags.
+pub const LAYER_RELU: u8 = 1;
+pub const LAYER_BIAS: u8 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the model has no trained weights yet; run 'tinygen train {project}' first")]
+    Untrained { project: String },
+    #[error("layer '{layer}': {what} is {value}, more than the model format holds ({max})")]
+    TooLarge {
+        layer: String,
+        what: &'static str,
+        value: u64,
+        max: u64,
+    },
+    #[error("the model has {0} layers; the engine runs at most {MAX_LAYERS}")]
+    TooManyLayers(usize),
+    #[error("could not write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+/// CRC-32 (IEEE, as zlib); the model hash and the protocol's frame check.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(bytes)
+}
+
+fn kind_code(k: LayerKind) -> u8 {
+    match k {
+        LayerKind::Dense => 0,
+        LayerKind::Conv3x3 => 1,
+        LayerKind::Conv3x3Down => 2,
+        LayerKind::UpConv3x3 => 3,
+    }
+}
+
+fn bits_code(b: WeightBits) -> u8 {
+    match b {
+        WeightBits::Binary => 1,
+        WeightBits::Two => 2,
+        WeightBits::Ternary => 3,
+        WeightBits::Four => 4,
+        WeightBits::Eight => 8,
+    }
+}
+
+/// Packs rows of integer weights LSB-first, `bits` per weight, each row padded to 32 bits.
+/// Binary weights store +1 as 1 and -1 as 0; the others are two's complement.
+pub fn pack_rows(rows: &[&[i8]], bits: WeightBits) -> Vec<u8> {
+    let b = bits.storage_bits() as usize;
+    let mut out = Vec::new();
+    for row in rows {
+        let mut words = vec![0u32; (row.len() * b).div_ceil(32)];
+        for (k, &v) in row.iter().enumerate() {
+            let code = if bits == WeightBits::Binary {
+                u32::from(v > 0)
+            } else {
+                (v as u32) & ((1u32 << b) - 1)
+            };
+            let bit = k * b;
+            words[bit / 32] |= code << (bit % 32);
+        }
+        out.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+    }
+    out
+}
+
+/// The weight rows as the engine reads them: a dense layer is one input-major row (all
+/// outputs of input 0, then of input 1, ...), a convolution one row per output channel.
+fn weight_rows(l: &LayerSpec, values: &[i8]) -> Vec<Vec<i8>> {
+    let (rows, len) = (l.rows() as usize, l.row_len() as usize);
+    match l.kind {
+        LayerKind::Dense => vec![
+            (0..len)
+                .flat_map(|i| (0..rows).map(move |o| values[o * len + i]))
+                .collect(),
+        ],
+        _ => values.chunks(len).map(<[i8]>::to_vec).collect(),
+    }
+}
+
+fn check(layer: &str, what: &'static str, value: u64, max: u64) -> Result<(), ExportError> {
+    if value > max {
+        return Err(ExportError::TooLarge {
+            layer: layer.to_string(),
+            what,
+            value,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// The model blob of a trained spec.
+pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
+    let n = spec.layers.len();
+    if n == 0 || n > MAX_LAYERS {
+        return Err(ExportError::TooManyLayers(n));
+    }
+    let mut b = Vec::new();
+    b.extend_from_slice(MAGIC);
+    b.extend_from_slice(&[0; 8]); // length and hash, filled in at the end
+    b.push(n as u8);
+    b.push(if spec.sigmoid_output { FLAG_SIGMOID } else { 0 });
+    b.extend_from_slice(&[0, 0]);
+    check("input", "channel count", u64::from(spec.input.c), 0xffff)?;
+    check("input", "height", u64::from(spec.input.h), 255)?;
+    check("input", "width", u64::from(spec.input.w), 255)?;
+    b.extend_from_slice(&(spec.input.c as u16).to_le_bytes());
+    b.push(spec.input.h as u8);
+    b.push(spec.input.w as u8);
+    let descriptors = b.len();
+    b.resize(descriptors + n * DESCRIPTOR_BYTES, 0);
+    if spec.sigmoid_output {
+        b.extend_from_slice(&sigmoid_table());
+    }
+    for (i, l) in spec.layers.iter().enumerate() {
+        let untrained = || ExportError::Untrained {
+            project: project.to_string(),
+        };
+        let w = l.weights.as_ref().ok_or_else(untrained)?;
+        let shift = spec.shift(i).ok_or_else(untrained)?;
+        check(
+            &l.name,
+            "requantization shift",
+            shift.unsigned_abs().into(),
+            16,
+        )?;
+        check(&l.name, "channel count", u64::from(l.output.c), 0xffff)?;
+        check(&l.name, "height", u64::from(l.output.h), 255)?;
+        check(&l.name, "width", u64::from(l.output.w), 255)?;
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        let w_off = b.len() as u32;
+        let rows = weight_rows(l, &w.values);
+        let refs: Vec<&[i8]> = rows.iter().map(Vec::as_slice).collect();
+        b.extend(pack_rows(&refs, l.weight_bits));
+        let b_off = if l.bias {
+            let off = b.len() as u32;
+            b.extend(w.bias.iter().flat_map(|v| v.to_le_bytes()));
+            off
+        } else {
+            0
+        };
+        let mut flags = 0;
+        if spec.relu(i) {
+            flags |= LAYER_RELU;
+        }
+        if l.bias {
+            flags |= LAYER_BIAS;
+        }
+        let d = &mut b[descriptors + i * DESCRIPTOR_BYTES..][..DESCRIPTOR_BYTES];
+        d[0] = kind_code(l.kind);
+        d[1] = bits_code(l.weight_bits);
+        d[2] = flags;
+        d[3] = shift as i8 as u8;
+        d[4..6].copy_from_slice(&(l.output.c as u16).to_le_bytes());
+        d[6] = l.output.h as u8;
+        d[7] = l.output.w as u8;
+        d[8..12].copy_from_slice(&w_off.to_le_bytes());
+        d[12..16].copy_from_slice(&b_off.to_le_bytes());
+    }
+    while b.len() % 4 != 0 {
+        b.push(0);
+    }
+    let len = b.len() as u32;
+    b[4..8].copy_from_slice(&len.to_le_bytes());
+    let hash = crc32(&b[12..]);
+    b[8..12].copy_from_slice(&hash.to_le_bytes());
+    Ok(b)
+}
+
+/// The hash a blob carries (CRC-32 of everything after the hash field).
+pub fn blob_hash(blob: &[u8]) -> Option<u32> {
+    (blob.len() >= HEADER_BYTES && &blob[..4] == MAGIC)
+        .then(|| u32::from_le_bytes(blob[8..12].try_into().expect("4 bytes")))
+}
+
+/// The C header the firmware builds with: the blob as a const array plus per-layer
+/// defines for reading and for sizing static buffers.
+pub fn header(
+    spec: &ModelSpec,
+    blob: &[u8],
+    project: &str,
+    arena_bytes: u64,
+    target: &str,
+) -> String {
+    let hash = blob_hash(blob).unwrap_or(0);
+    let mut h = String::new();
+    let _ = writeln!(
+        h,
+        "/* Generated by tinygen {} from '{project}' for {target}. Do not edit. */",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(
+        h,
+        "#ifndef TG_MODEL_H\n#define TG_MODEL_H\n\n#include <stdint.h>\n"
+    );
+    let _ = writeln!(h, "#define TG_MODEL_HASH 0x{hash:08X}u");
+    let _ = writeln!(h, "#define TG_MODEL_BYTES {}u", blob.len());
+    let _ = writeln!(h, "#define TG_MODEL_LAYERS {}u", spec.layers.len());
+    let _ = writeln!(h, "#define TG_ARENA_BYTES {arena_bytes}u");
+    let _ = writeln!(
+        h,
+        "#define TG_INPUT_LEN {}u\n#define TG_LATENT {}u\n#define TG_CLASSES {}u",
+        spec.input.elements(),
+        if spec.sigmoid_output {
+            spec.input.elements().saturating_sub(6)
+        } else {
+            0
+        },
+        if spec.sigmoid_output { 6 } else { 0 },
+    );
+    let last = spec.layers.last().map(|l| l.output);
+    if let Some(o) = last {
+        let _ = writeln!(
+            h,
+            "#define TG_OUTPUT_H {}u\n#define TG_OUTPUT_W {}u\n#define TG_OUTPUT_ROW_BYTES {}u",
+            o.h,
+            o.w,
+            o.c * o.w
+        );
+    }
+    let _ = writeln!(h);
+    for (i, l) in spec.layers.iter().enumerate() {
+        let _ = writeln!(
+            h,
+            "/* layer {i} '{}': {:?} {} -> {}, {} weights at {} bits ({} bytes), shift {} */",
+            l.name,
+            l.kind,
+            l.input,
+            l.output,
+            l.weight_count(),
+            l.weight_bits,
+            l.weight_bytes(),
+            spec.shift(i).unwrap_or(0)
+        );
+        let _ = writeln!(
+            h,
+            "#define TG_L{i}_OUT_C {}u\n#define TG_L{i}_OUT_H {}u\n#define TG_L{i}_OUT_W {}u\n\
+             #define TG_L{i}_BITS {}u\n#define TG_L{i}_WEIGHT_BYTES {}u",
+            l.output.c,
+            l.output.h,
+            l.output.w,
+            l.weight_bits.storage_bits(),
+            l.weight_bytes()
+        );
+    }
+    let _ = writeln!(
+        h,
+        "\nstatic const uint8_t tg_model_blob[TG_MODEL_BYTES] __attribute__((aligned(4))) = {{"
+    );
+    for chunk in blob.chunks(16) {
+        let line: Vec<String> = chunk.iter().map(|v| format!("0x{v:02x}")).collect();
+        let _ = writeln!(h, "    {},", line.join(", "));
+    }
+    let _ = writeln!(h, "}};\n\n#endif");
+    h
+}
+
+/// Writes `model.bin` and `tg_model.h` into `dir` (atomically, each).
+pub fn write(
+    spec: &ModelSpec,
+    project: &str,
+    arena_bytes: u64,
+    target: &str,
+    dir: &Path,
+) -> Result<(PathBuf, PathBuf), ExportError> {
+    let fail = |path: &Path, e: &dyn std::fmt::Display| ExportError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, &e))?;
+    let b = blob(spec, project)?;
+    let bin = dir.join("model.bin");
+    write_atomic(&bin, &b).map_err(|e| fail(&bin, &e))?;
+    let hdr = dir.join("tg_model.h");
+    write_atomic(
+        &hdr,
+        header(spec, &b, project, arena_bytes, target).as_bytes(),
+    )
+    .map_err(|e| fail(&hdr, &e))?;
+    Ok((bin, hdr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_is_lsb_first_with_rows_padded_to_words() {
+        let rows: [&[i8]; 2] = [&[1, -1, 7, -8], &[-2]];
+        let b = pack_rows(&rows, WeightBits::Four);
+        // Row 0: nibbles 1, f, 7, 8 → 0x8 7 f 1 read from the top.
+        assert_eq!(&b[..4], &0x0000_87f1u32.to_le_bytes());
+        assert_eq!(&b[4..8], &0x0000_000eu32.to_le_bytes());
+        let b = pack_rows(&[&[1, -1, 1][..]], WeightBits::Binary);
+        assert_eq!(b, vec![0b101, 0, 0, 0]);
+        let b = pack_rows(&[&[-1, 0, 1][..]], WeightBits::Ternary);
+        assert_eq!(b, vec![0b01_00_11, 0, 0, 0]);
+    }
+
+    #[test]
+    fn crc_is_the_zlib_one() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+}
