@@ -105,6 +105,64 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0, value_parser = parse_temperature)]
         temperature: f32,
     },
+    /// Write the model for a board: the C header (packed weights, per-layer defines, model
+    /// hash) and the model blob, after checking it fits the target.
+    Export {
+        path: PathBuf,
+        /// The target to check against [default: the project's].
+        #[arg(long)]
+        target: Option<String>,
+        /// Output folder [default: the project's artifacts.export].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Write it even if the model does not fit the target.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Watch a board: ask for dice and print them as they stream back. Without --port it
+    /// starts the simulated board with the project's model.
+    Monitor {
+        /// The project [default: the built-in die template and its shipped model].
+        path: Option<PathBuf>,
+        /// A serial port (e.g. /dev/ttyACM0, or a pty path) instead of the simulated board.
+        #[arg(long)]
+        port: Option<String>,
+        /// Line speed of a real port, and the pace of the simulated one.
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Dice to generate.
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+        count: u16,
+        /// Pip count 1-6, or 0 to let the board roll.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=6))]
+        label: u8,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// Scale of the latent draws (1 = the prior; lower is cleaner, less varied).
+        #[arg(long, default_value_t = 0.5, value_parser = parse_temperature)]
+        temperature: f32,
+        /// How to draw the dice [default: half-blocks on a colour terminal, else ascii].
+        #[arg(long, value_enum)]
+        style: Option<StyleArg>,
+        /// Also save the received dice as a PNG grid.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// Give up when no image arrives for this many seconds.
+        #[arg(long, default_value_t = 20)]
+        timeout: u64,
+    },
+    /// Run a simulated board: the firmware built for this machine, serving MODEL (a blob
+    /// from 'tinygen export') on a new pseudo-terminal, whose path it prints.
+    Sim {
+        /// The model blob (model.bin); 'default' for the shipped die model.
+        model: String,
+        /// Pace output to this line speed (0: as fast as possible).
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Also make this path a symlink to the pty (stable across restarts).
+        #[arg(long)]
+        link: Option<PathBuf>,
+    },
     /// The pip classifier that scores generated dice.
     Classifier {
         #[command(subcommand)]
@@ -365,6 +423,69 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 })?;
             out.write_all(report.to_text().as_bytes())
                 .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Export {
+            path,
+            target,
+            out: out_dir,
+            force,
+        }) => {
+            let p = project::load(&path)?;
+            export_cmd(&p, &path, target.as_deref(), out_dir, force, &mut out)?;
+        }
+        Some(Command::Monitor {
+            path,
+            port,
+            baud,
+            count,
+            label,
+            seed,
+            temperature,
+            style,
+            png,
+            timeout,
+        }) => {
+            let (p, file) = match path {
+                Some(f) => (project::load(&f)?, Some(f)),
+                None => (Project::from_template(&template::all()[0]), None),
+            };
+            drop(out);
+            crate::monitor_cli::run(
+                &p,
+                file.as_deref(),
+                &crate::monitor_cli::Options {
+                    port,
+                    baud,
+                    count,
+                    label,
+                    seed,
+                    temperature: (temperature * 64.0).round().clamp(0.0, 255.0) as u8,
+                    ascii: style.unwrap_or(if use_color(std::io::stdout().is_terminal()) {
+                        StyleArg::Half
+                    } else {
+                        StyleArg::Ascii
+                    }) == StyleArg::Ascii,
+                    png,
+                    timeout: std::time::Duration::from_secs(timeout),
+                },
+            )?;
+        }
+        Some(Command::Sim { model, baud, link }) => {
+            let blob = if model == "default" {
+                crate::deploy::DEFAULT_DIE_BLOB.to_vec()
+            } else {
+                std::fs::read(&model).map_err(|e| {
+                    CliError::bad_input(anyhow::anyhow!(
+                        "cannot read the model '{model}': {e}; export one with 'tinygen export PROJECT'"
+                    ))
+                })?
+            };
+            crate::engine::Engine::load(&blob).map_err(|e| {
+                CliError::bad_input(anyhow::anyhow!("'{model}' is not a usable model: {e}"))
+            })?;
+            drop(out);
+            crate::deploy::sim::serve(&blob, baud, link.as_deref())
+                .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
         }
         Some(Command::Classifier { action }) => {
             use crate::model::classifier;
@@ -701,4 +822,62 @@ mod tests {
     fn no_color_is_respected() {
         assert!(!use_color(false));
     }
+}
+
+fn export_cmd(
+    p: &Project,
+    path: &Path,
+    target: Option<&str>,
+    out_dir: Option<PathBuf>,
+    force: bool,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let t = match target {
+        Some(id) => crate::target::find(id).ok_or_else(|| {
+            CliError::bad_input(anyhow::anyhow!(
+                "unknown target '{id}'; {}",
+                crate::suggest::hint(id, &crate::target::ids())
+            ))
+        })?,
+        None => crate::target::find(&p.target).ok_or_else(|| {
+            CliError::bad_input(anyhow::anyhow!("unknown target '{}'", p.target))
+        })?,
+    };
+    let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
+        code: exit::FAILURE,
+        error: e.into(),
+    })?;
+    let Some(spec) = m.spec else {
+        return Err(CliError::from(anyhow::anyhow!(
+            "'{}' has no trained model; train it first ('tinygen train {}')",
+            p.name,
+            path.display()
+        )));
+    };
+    let b = budget::compute(&spec, t, budget::Plan::Tiled);
+    if !b.fits && !force {
+        let _ = out.write_all(budget::report(&b, &p.name).as_bytes());
+        return Err(CliError {
+            code: exit::DOES_NOT_FIT,
+            error: anyhow::anyhow!(
+                "the model does not fit {} (see above); shrink it, or pass --force to export anyway",
+                t.id
+            ),
+        });
+    }
+    let dir = out_dir.unwrap_or_else(|| p.resolve(path, &p.artifacts.export));
+    let (bin, hdr) = crate::export::write(&spec, &p.name, b.arena.tiled_bytes, &t.id, &dir)
+        .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
+    let hash = crate::export::blob_hash(&m.blob).unwrap_or(0);
+    writeln!(
+        out,
+        "Exported '{}' for {}: model hash {hash:08x}\n  {}  ({} bytes)\n  {}",
+        p.name,
+        t.id,
+        bin.display(),
+        m.blob.len(),
+        hdr.display()
+    )
+    .map_err(anyhow::Error::from)?;
+    Ok(())
 }

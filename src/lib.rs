@@ -6,11 +6,14 @@
 pub mod budget;
 pub mod cli;
 pub mod data;
+pub mod deploy;
 pub mod engine;
 pub mod eval;
 pub mod export;
 pub mod fsutil;
+pub mod link;
 pub mod model;
+pub mod monitor_cli;
 pub mod preview;
 pub mod project;
 pub mod spec;

@@ -8,8 +8,15 @@
 
 #include <stddef.h>
 
-/* The largest IMAGE frame: 6 bytes of header and TG_ROWS_PER_FRAME rows of at most 64. */
-#define TX_MAX (6u + TG_ROWS_PER_FRAME * 64u)
+/* Bytes of one output row the transmit buffer holds; boards set it from the model header
+ * (TG_OUTPUT_ROW_BYTES) so no SRAM is wasted. */
+#ifndef TG_TX_ROW_BYTES
+#define TG_TX_ROW_BYTES 64u
+#endif
+/* The longest generator input (latent + one-hot label) this firmware takes. */
+#define TG_MAX_GEN_INPUT 32u
+/* The largest IMAGE frame: 6 bytes of header and TG_ROWS_PER_FRAME rows. */
+#define TX_MAX (6u + TG_ROWS_PER_FRAME * TG_TX_ROW_BYTES)
 
 static tg_model model;
 static int model_status;
@@ -92,14 +99,12 @@ static void on_row(void *ctx, uint16_t row, const uint8_t *data, uint16_t len)
     uint8_t *dst;
     uint16_t k;
     (void)row;
-    if (len > 64u) len = 64u;
+    if (len > TG_TX_ROW_BYTES) len = TG_TX_ROW_BYTES;
     o->row_bytes = len;
     dst = tx + 6u + (uint16_t)o->rows * len;
     for (k = 0; k < len; k++) dst[k] = data[k];
     if (++o->rows == TG_ROWS_PER_FRAME) flush_rows(o);
 }
-
-static uint32_t roll_state;
 
 /* A pip count for "roll": 1..classes from the seed, by rejection (no divide). */
 static uint8_t roll(uint32_t seed, uint16_t index, uint8_t classes)
@@ -113,7 +118,6 @@ static uint8_t roll(uint32_t seed, uint16_t index, uint8_t classes)
         s ^= s << 5;
         v = (uint8_t)(s & 7u);
     } while (v >= classes);
-    roll_state = s;
     return (uint8_t)(v + 1u);
 }
 
@@ -136,7 +140,7 @@ static int poll_rx(void)
 
 static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t arena_len)
 {
-    int8_t input[64];
+    int8_t input[TG_MAX_GEN_INPUT];
     uint16_t count, i;
     uint32_t seed;
     uint8_t label, temperature;
@@ -144,7 +148,8 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8 bytes");
         return;
     }
-    if (model_status != TG_OK || !(model.flags & TG_MODEL_SIGMOID) || model.in_c > 64u) {
+    if (model_status != TG_OK || !(model.flags & TG_MODEL_SIGMOID) ||
+        model.in_c > TG_MAX_GEN_INPUT) {
         send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no image model on this board");
         return;
     }
@@ -199,6 +204,8 @@ void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t
     tg_rx_init(&rx, rx_buf, sizeof rx_buf);
     model_status = tg_model_open(&model, blob, len);
     if (model_status == TG_OK && model.arena_bytes > arena_len) model_status = TG_E_ARENA;
+    /* A lone delimiter first: ends whatever half frame the host holds from before a reset. */
+    board_putc(0);
     send_hello();
     if (model_status != TG_OK) send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "model blob rejected");
     while (!keep_going || keep_going()) {

@@ -94,9 +94,9 @@ void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
 typedef struct {
     uint32_t acc_len; /* accumulators */
     uint32_t ping, pong;
-    uint32_t ring[TG_MAX_LAYERS]; /* offset of each chain layer's ring */
-    uint8_t rows[TG_MAX_LAYERS];  /* rows each ring holds */
     uint32_t total;
+    uint16_t ring[TG_MAX_LAYERS]; /* offset of each chain layer's ring (arena < 64 KB) */
+    uint8_t rows[TG_MAX_LAYERS];  /* rows each ring holds */
 } layout;
 
 static int plan(const tg_model *m, layout *a)
@@ -136,7 +136,7 @@ static int plan(const tg_model *m, layout *a)
         } else {
             a->rows[i] = 1;
         }
-        a->ring[i] = off;
+        a->ring[i] = (uint16_t)off;
         off += (((uint32_t)a->rows[i] * l.out_c * l.out_w) + 3u) & ~3u;
     }
     a->total = off;
@@ -193,6 +193,7 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         }
     }
     plan(m, &a);
+    if (a.total > 0xffffu) return TG_E_ARENA; /* ring offsets are 16-bit */
     m->arena_bytes = a.total;
     return TG_OK;
 }
@@ -278,9 +279,31 @@ static void axpy(int32_t *acc, uint8_t astep, const uint8_t *in, uint8_t istep, 
     case 7: AXPY((a << 3) - a);
     case -7: AXPY(a - (a << 3));
     case -8: AXPY(-(a << 3));
-    default: AXPY(mul_small(a, w));
+    default: break;
     }
 #undef AXPY
+    /* Wider weights (8-bit): one pass per canonical signed digit of w, each pass a shift
+     * and an add or a subtract; about 2.7 passes for a random 8-bit weight. */
+    {
+        uint32_t u = (uint32_t)(w < 0 ? -w : w);
+        uint8_t sh = 0, neg = w < 0;
+        while (u) {
+            if (u & 1u) {
+                uint8_t sub = (uint8_t)(((u & 3u) == 3u) ^ neg);
+                int32_t *p = acc;
+                const uint8_t *q = in;
+                uint8_t k = n;
+                if ((u & 3u) == 3u) u += 1u;
+                else u -= 1u;
+                if (sub)
+                    for (; k; k--, p += astep, q += istep) *p -= (int32_t)*q << sh;
+                else
+                    for (; k; k--, p += astep, q += istep) *p += (int32_t)*q << sh;
+            }
+            u >>= 1;
+            sh++;
+        }
+    }
 }
 
 /* ---- dense layers ---------------------------------------------------------------------- */
@@ -289,7 +312,7 @@ static void axpy(int32_t *acc, uint8_t astep, const uint8_t *in, uint8_t istep, 
  * value are made once (a small table, by repeated addition) and each weight is then a
  * lookup. `sin` says the input is signed (the model input) rather than a ReLU output.
  * With `to_rows`, the output map is stored row-major ([y][c][x]) for the chain. */
-static void dense(const tg_layer *l, const uint8_t *in, uint8_t sin, int32_t *acc, uint8_t *out,
+static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in, uint8_t sin, int32_t *acc, uint8_t *out,
                   uint8_t to_rows)
 {
     uint32_t n_in = in_elems(l), n_out = out_elems(l), o0;
@@ -385,7 +408,32 @@ static void ensure(chain_run *r, uint8_t j, uint16_t y)
     while (r->made[j] <= y) make_row(r, j);
 }
 
-static void make_row(chain_run *r, uint8_t j)
+/* Makes the next row of chain layer `j`: first (recursively) the producer rows it reads,
+ * then the row itself. The recursion holds only a few words per level; the big locals
+ * live in compute_row, of which there is one frame at a time. */
+static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j);
+
+static void __attribute__((noinline)) make_row(chain_run *r, uint8_t j)
+{
+    uint8_t kind, in_h, up, stride, ky;
+    int16_t last = -1;
+    uint16_t y = r->made[j];
+    const uint8_t *d = r->m->blob + TG_BLOB_HEADER_BYTES + (uint32_t)j * TG_DESCRIPTOR_BYTES;
+    kind = d[0];
+    in_h = d[6 - (int)TG_DESCRIPTOR_BYTES]; /* the producer's out_h */
+    up = kind == TG_UPCONV3;
+    stride = kind == TG_CONV3_DOWN ? 2 : 1;
+    for (ky = 0; ky < 3; ky++) {
+        int16_t vy = (int16_t)(stride * y + ky - 1);
+        if (vy >= 0 && vy < (up ? 2 * in_h : in_h)) last = (int16_t)(up ? vy >> 1 : vy);
+    }
+    /* Only a chain layer needs making; the dense map before the chain is whole. */
+    if (last >= 0 && (uint8_t)(j - 1u) >= r->m->chain)
+        ensure(r, (uint8_t)(j - 1u), (uint16_t)last);
+    compute_row(r, j);
+}
+
+static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j)
 {
     tg_layer l, pl;
     uint16_t y = r->made[j];
@@ -403,20 +451,11 @@ static void make_row(chain_run *r, uint8_t j)
     stride = l.kind == TG_CONV3_DOWN ? 2 : 1;
     vh = (uint8_t)(up ? 2u * l.in_h : l.in_h); /* the (virtual) input the kernel slides on */
     vw = (uint8_t)(up ? 2u * l.in_w : l.in_w);
-    /* Source rows for the three kernel rows, made first if need be. */
-    {
-        int16_t last = -1;
-        for (ky = 0; ky < 3; ky++) {
-            int16_t vy = (int16_t)(stride * y + ky - 1);
-            if (vy >= 0 && vy < vh) last = (int16_t)(up ? vy >> 1 : vy);
-        }
-        if (last >= 0) ensure(r, (uint8_t)(j - 1u), (uint16_t)last);
-        for (ky = 0; ky < 3; ky++) {
-            int16_t vy = (int16_t)(stride * y + ky - 1);
-            src[ky] = (vy >= 0 && vy < vh) ? row_of(r, (uint8_t)(j - 1u),
-                                                     (uint16_t)(up ? vy >> 1 : vy), &pl)
-                                           : NULL;
-        }
+    for (ky = 0; ky < 3; ky++) {
+        int16_t vy = (int16_t)(stride * y + ky - 1);
+        src[ky] = (vy >= 0 && vy < vh)
+                      ? row_of(r, (uint8_t)(j - 1u), (uint16_t)(up ? vy >> 1 : vy), &pl)
+                      : NULL;
     }
     if (j + 1u == r->m->n_layers) {
         out = r->arena + r->a->ring[j];

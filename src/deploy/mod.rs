@@ -1,0 +1,99 @@
+//! Getting a model onto a board: which model a project deploys (its trained checkpoint,
+//! or the shipped default die), the simulated board (the firmware built for this machine,
+//! on a pseudo-terminal), and later the qemu boards, probe-rs and the Pi upload.
+
+pub mod sim;
+
+use crate::project::Project;
+use crate::spec::ModelSpec;
+use std::path::{Path, PathBuf};
+
+/// The die model tinygen ships, trained by this code (see README, "The default model").
+pub const DEFAULT_DIE_BLOB: &[u8] = include_bytes!("../../assets/die-default.bin");
+
+/// Where a deployed model came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// The project's own checkpoint.
+    Trained(PathBuf),
+    /// The shipped default die model (the project is the untouched die template).
+    Builtin,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Trained(p) => write!(f, "trained checkpoint {}", p.display()),
+            Origin::Builtin => write!(f, "the built-in default die model"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "'{project}' has no trained model yet ({reason}); train it with 'tinygen train {file}'"
+    )]
+    Untrained {
+        project: String,
+        file: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+}
+
+/// A model ready for a board: its spec (with weights) and its blob.
+pub struct Deployable {
+    pub spec: Option<ModelSpec>,
+    pub blob: Vec<u8>,
+    pub origin: Origin,
+}
+
+/// The checkpoint folder of a project (relative paths are relative to its file; a
+/// project without a file uses the current directory).
+pub fn checkpoint_dir(p: &Project, file: Option<&Path>) -> PathBuf {
+    match file {
+        Some(f) => p.resolve(f, &p.artifacts.checkpoints),
+        None => p.artifacts.checkpoints.clone(),
+    }
+}
+
+/// The model a project deploys: its trained checkpoint if there is one, else the shipped
+/// default when the project describes exactly the default die model.
+pub fn model_for(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelError> {
+    let dir = checkpoint_dir(p, file);
+    match crate::train::load_trained_spec(p, &dir) {
+        Ok(spec) => {
+            let blob = crate::export::blob(&spec, &p.name)?;
+            Ok(Deployable {
+                spec: Some(spec),
+                blob,
+                origin: Origin::Trained(dir),
+            })
+        }
+        Err(e) => {
+            if is_default_die(p) {
+                return Ok(Deployable {
+                    spec: None,
+                    blob: DEFAULT_DIE_BLOB.to_vec(),
+                    origin: Origin::Builtin,
+                });
+            }
+            Err(ModelError::Untrained {
+                project: p.name.clone(),
+                file: file.map_or("PROJECT.ron".into(), |f| f.display().to_string()),
+                reason: e.to_string(),
+            })
+        }
+    }
+}
+
+/// Whether a project's deployable layers are exactly the default die template's.
+pub fn is_default_die(p: &Project) -> bool {
+    let Some(def) = crate::template::find("cvae-die") else {
+        return false;
+    };
+    let d = Project::from_template(def);
+    p.template == d.template && ModelSpec::from_project(p) == ModelSpec::from_project(&d)
+}

@@ -1,0 +1,135 @@
+//! Golden frames: fixed messages and their exact wire bytes, in
+//! `firmware-stub/tests/golden-frames.txt`. The Rust tests below and the C test
+//! (`firmware-stub/tests/test_proto.c`) both check their codec against that file, so the
+//! two sides cannot drift apart.
+
+use super::proto::{BoardId, Hello, Msg, Stats};
+
+pub const PATH: &str = "firmware-stub/tests/golden-frames.txt";
+
+/// The messages in the golden file, by name.
+pub fn messages() -> Vec<(&'static str, Msg)> {
+    let long: String = (b'!'..=b'~').cycle().take(300).map(char::from).collect();
+    vec![
+        ("hello_req", Msg::HelloReq),
+        ("stop", Msg::Stop),
+        (
+            "generate",
+            Msg::Generate {
+                label: 3,
+                count: 2,
+                seed: 0x0102_0304,
+                temperature: 64,
+            },
+        ),
+        (
+            "generate_roll_zero_seed",
+            Msg::Generate {
+                label: 0,
+                count: 1,
+                seed: 0,
+                temperature: 0,
+            },
+        ),
+        (
+            "hello",
+            Msg::Hello(Hello {
+                protocol: 1,
+                board: BoardId::Ch32v003,
+                firmware: 0x0100,
+                model_hash: 0xCAFE_0042,
+                max_frame: 32,
+                arena_bytes: 544,
+                image_h: 32,
+                image_w: 32,
+                latent: 4,
+                classes: 6,
+            }),
+        ),
+        (
+            "image_two_rows",
+            Msg::Image {
+                index: 0,
+                label: 5,
+                first_row: 8,
+                rows: 2,
+                width: 4,
+                data: vec![0, 128, 255, 0, 7, 0, 0, 9],
+            },
+        ),
+        (
+            "stats",
+            Msg::Stats(Stats {
+                index: 1,
+                label: 6,
+                cycles: 1_500_000,
+                micros: 31_250,
+                stack_bytes: 212,
+                arena_bytes: 544,
+            }),
+        ),
+        ("log", Msg::Log("boot ok".into())),
+        (
+            "error",
+            Msg::Error {
+                code: 2,
+                text: "unknown message".into(),
+            },
+        ),
+        ("done", Msg::Done { count: 2 }),
+        // 300 non-zero payload bytes: crosses a full 254-byte COBS block.
+        ("log_long", Msg::Log(long)),
+    ]
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|v| format!("{v:02x}")).collect()
+}
+
+/// The golden file's text: `name kind payload-hex wire-hex` per line.
+pub fn render() -> String {
+    let mut s = String::from(
+        "# tinygen golden frames: name, type, payload (hex, '-' if empty), wire bytes (hex).\n\
+         # Checked by src/link/golden.rs and firmware-stub/tests/test_proto.c.\n\
+         # Regenerate with: TINYGEN_UPDATE_GOLDEN=1 cargo test --lib golden\n",
+    );
+    for (name, m) in messages() {
+        let p = m.payload();
+        let payload = if p.is_empty() { "-".into() } else { hex(&p) };
+        s.push_str(&format!(
+            "{name} {:02x} {payload} {}\n",
+            m.kind(),
+            hex(&m.encode())
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::frame::Decoder;
+
+    #[test]
+    fn golden_file_matches_the_rust_codec() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PATH);
+        let want = render();
+        if std::env::var_os("TINYGEN_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            have, want,
+            "{PATH} differs from the codec; if the protocol changed on purpose, regenerate \
+             it (TINYGEN_UPDATE_GOLDEN=1) and bump the protocol version"
+        );
+        // And every wire line decodes back to its message.
+        for ((_, m), line) in messages().into_iter().zip(have.lines().filter(|l| !l.starts_with('#'))) {
+            let wire: Vec<u8> = (0..line.split(' ').nth(3).unwrap().len() / 2)
+                .map(|i| u8::from_str_radix(&line.split(' ').nth(3).unwrap()[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            let f = Decoder::new().feed(&wire).remove(0).unwrap();
+            assert_eq!(Msg::decode(&f).unwrap(), m);
+        }
+    }
+}

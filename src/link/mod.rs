@@ -1,0 +1,7 @@
+//! The serial link: framing, the protocol's messages, golden frames, and board sessions
+//! on a worker thread that owns the port.
+
+pub mod frame;
+pub mod golden;
+pub mod proto;
+pub mod session;

@@ -1,0 +1,393 @@
+//! The messages of the serial protocol (docs/protocol.md), and their payloads. All
+//! integers are little-endian.
+
+use super::frame::{self, Frame};
+
+pub const PROTOCOL_VERSION: u8 = 1;
+
+pub mod kind {
+    pub const HELLO_REQ: u8 = 0x01;
+    pub const GENERATE: u8 = 0x02;
+    pub const STOP: u8 = 0x03;
+    pub const HELLO: u8 = 0x81;
+    pub const IMAGE: u8 = 0x82;
+    pub const STATS: u8 = 0x83;
+    pub const LOG: u8 = 0x84;
+    pub const ERROR: u8 = 0x85;
+    pub const DONE: u8 = 0x86;
+}
+
+/// Boards as HELLO names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardId {
+    Sim,
+    QemuRv32,
+    Ch32v003,
+    Pi,
+    Other(u8),
+}
+
+impl BoardId {
+    pub fn from_byte(b: u8) -> BoardId {
+        match b {
+            0 => BoardId::Sim,
+            1 => BoardId::QemuRv32,
+            2 => BoardId::Ch32v003,
+            3 => BoardId::Pi,
+            n => BoardId::Other(n),
+        }
+    }
+
+    pub fn byte(self) -> u8 {
+        match self {
+            BoardId::Sim => 0,
+            BoardId::QemuRv32 => 1,
+            BoardId::Ch32v003 => 2,
+            BoardId::Pi => 3,
+            BoardId::Other(n) => n,
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            BoardId::Sim => "simulated board".into(),
+            BoardId::QemuRv32 => "qemu rv32ec".into(),
+            BoardId::Ch32v003 => "CH32V003".into(),
+            BoardId::Pi => "Raspberry Pi".into(),
+            BoardId::Other(n) => format!("board #{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hello {
+    pub protocol: u8,
+    pub board: BoardId,
+    pub firmware: u16,
+    /// 0 when the board has no usable model.
+    pub model_hash: u32,
+    /// The longest frame body the board accepts.
+    pub max_frame: u16,
+    pub arena_bytes: u16,
+    pub image_h: u8,
+    /// Bytes per output row.
+    pub image_w: u8,
+    pub latent: u8,
+    pub classes: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub index: u16,
+    pub label: u8,
+    /// Instructions (qemu) or core cycles (CH32V003) for the image; 0 if not counted.
+    pub cycles: u32,
+    pub micros: u32,
+    /// Deepest stack use so far, bytes; 0 if not measured.
+    pub stack_bytes: u16,
+    pub arena_bytes: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    HelloReq,
+    /// `label` 0 asks the board to roll a pip count itself; temperature is in 1/64.
+    Generate {
+        label: u8,
+        count: u16,
+        seed: u32,
+        temperature: u8,
+    },
+    Stop,
+    Hello(Hello),
+    Image {
+        index: u16,
+        label: u8,
+        first_row: u8,
+        rows: u8,
+        width: u8,
+        data: Vec<u8>,
+    },
+    Stats(Stats),
+    Log(String),
+    Error {
+        code: u8,
+        text: String,
+    },
+    Done {
+        count: u16,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtoError {
+    #[error("unknown message type 0x{0:02x}")]
+    Unknown(u8),
+    #[error("message 0x{kind:02x} has a {len}-byte payload; it needs {need}")]
+    Length { kind: u8, len: usize, need: usize },
+}
+
+fn u16_at(p: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([p[i], p[i + 1]])
+}
+
+fn u32_at(p: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]])
+}
+
+fn need(kind: u8, p: &[u8], n: usize, exact: bool) -> Result<(), ProtoError> {
+    if p.len() < n || (exact && p.len() != n) {
+        return Err(ProtoError::Length {
+            kind,
+            len: p.len(),
+            need: n,
+        });
+    }
+    Ok(())
+}
+
+impl Msg {
+    pub fn kind(&self) -> u8 {
+        match self {
+            Msg::HelloReq => kind::HELLO_REQ,
+            Msg::Generate { .. } => kind::GENERATE,
+            Msg::Stop => kind::STOP,
+            Msg::Hello(_) => kind::HELLO,
+            Msg::Image { .. } => kind::IMAGE,
+            Msg::Stats(_) => kind::STATS,
+            Msg::Log(_) => kind::LOG,
+            Msg::Error { .. } => kind::ERROR,
+            Msg::Done { .. } => kind::DONE,
+        }
+    }
+
+    pub fn payload(&self) -> Vec<u8> {
+        let mut p = Vec::new();
+        match self {
+            Msg::HelloReq | Msg::Stop => {}
+            Msg::Generate {
+                label,
+                count,
+                seed,
+                temperature,
+            } => {
+                p.push(*label);
+                p.extend(count.to_le_bytes());
+                p.extend(seed.to_le_bytes());
+                p.push(*temperature);
+            }
+            Msg::Hello(h) => {
+                p.extend([h.protocol, h.board.byte()]);
+                p.extend(h.firmware.to_le_bytes());
+                p.extend(h.model_hash.to_le_bytes());
+                p.extend(h.max_frame.to_le_bytes());
+                p.extend(h.arena_bytes.to_le_bytes());
+                p.extend([h.image_h, h.image_w, h.latent, h.classes]);
+            }
+            Msg::Image {
+                index,
+                label,
+                first_row,
+                rows,
+                width,
+                data,
+            } => {
+                p.extend(index.to_le_bytes());
+                p.extend([*label, *first_row, *rows, *width]);
+                p.extend(data);
+            }
+            Msg::Stats(s) => {
+                p.extend(s.index.to_le_bytes());
+                p.extend([s.label, 0]);
+                p.extend(s.cycles.to_le_bytes());
+                p.extend(s.micros.to_le_bytes());
+                p.extend(s.stack_bytes.to_le_bytes());
+                p.extend(s.arena_bytes.to_le_bytes());
+            }
+            Msg::Log(t) => p.extend(t.as_bytes()),
+            Msg::Error { code, text } => {
+                p.push(*code);
+                p.extend(text.as_bytes());
+            }
+            Msg::Done { count } => p.extend(count.to_le_bytes()),
+        }
+        p
+    }
+
+    /// The wire bytes of this message.
+    pub fn encode(&self) -> Vec<u8> {
+        frame::encode(self.kind(), &self.payload())
+    }
+
+    pub fn decode(f: &Frame) -> Result<Msg, ProtoError> {
+        let p = &f.payload[..];
+        let k = f.kind;
+        Ok(match k {
+            kind::HELLO_REQ => {
+                need(k, p, 0, true)?;
+                Msg::HelloReq
+            }
+            kind::STOP => {
+                need(k, p, 0, true)?;
+                Msg::Stop
+            }
+            kind::GENERATE => {
+                need(k, p, 8, true)?;
+                Msg::Generate {
+                    label: p[0],
+                    count: u16_at(p, 1),
+                    seed: u32_at(p, 3),
+                    temperature: p[7],
+                }
+            }
+            kind::HELLO => {
+                // Later protocol versions may append fields; the first 16 bytes stay.
+                need(k, p, 2, false)?;
+                if p[0] == PROTOCOL_VERSION {
+                    need(k, p, 16, false)?;
+                }
+                let at = |i: usize| p.get(i).copied().unwrap_or(0);
+                let at16 = |i: usize| u16::from_le_bytes([at(i), at(i + 1)]);
+                Msg::Hello(Hello {
+                    protocol: p[0],
+                    board: BoardId::from_byte(p[1]),
+                    firmware: at16(2),
+                    model_hash: u32::from_le_bytes([at(4), at(5), at(6), at(7)]),
+                    max_frame: at16(8),
+                    arena_bytes: at16(10),
+                    image_h: at(12),
+                    image_w: at(13),
+                    latent: at(14),
+                    classes: at(15),
+                })
+            }
+            kind::IMAGE => {
+                need(k, p, 6, false)?;
+                let (rows, width) = (p[4], p[5]);
+                need(k, p, 6 + usize::from(rows) * usize::from(width), true)?;
+                Msg::Image {
+                    index: u16_at(p, 0),
+                    label: p[2],
+                    first_row: p[3],
+                    rows,
+                    width,
+                    data: p[6..].to_vec(),
+                }
+            }
+            kind::STATS => {
+                need(k, p, 16, true)?;
+                Msg::Stats(Stats {
+                    index: u16_at(p, 0),
+                    label: p[2],
+                    cycles: u32_at(p, 4),
+                    micros: u32_at(p, 8),
+                    stack_bytes: u16_at(p, 12),
+                    arena_bytes: u16_at(p, 14),
+                })
+            }
+            kind::LOG => Msg::Log(String::from_utf8_lossy(p).into_owned()),
+            kind::ERROR => {
+                need(k, p, 1, false)?;
+                Msg::Error {
+                    code: p[0],
+                    text: String::from_utf8_lossy(&p[1..]).into_owned(),
+                }
+            }
+            kind::DONE => {
+                need(k, p, 2, true)?;
+                Msg::Done {
+                    count: u16_at(p, 0),
+                }
+            }
+            other => return Err(ProtoError::Unknown(other)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::frame::Decoder;
+    use proptest::prelude::*;
+
+    fn round(m: Msg) {
+        let out = Decoder::new().feed(&m.encode());
+        let f = out[0].clone().unwrap();
+        assert_eq!(Msg::decode(&f), Ok(m));
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        round(Msg::HelloReq);
+        round(Msg::Stop);
+        round(Msg::Generate {
+            label: 3,
+            count: 600,
+            seed: 0xdead_beef,
+            temperature: 32,
+        });
+        round(Msg::Hello(Hello {
+            protocol: 1,
+            board: BoardId::QemuRv32,
+            firmware: 0x0100,
+            model_hash: 0x1234_5678,
+            max_frame: 32,
+            arena_bytes: 544,
+            image_h: 32,
+            image_w: 32,
+            latent: 4,
+            classes: 6,
+        }));
+        round(Msg::Image {
+            index: 1,
+            label: 6,
+            first_row: 8,
+            rows: 2,
+            width: 3,
+            data: vec![0, 1, 2, 3, 0, 255],
+        });
+        round(Msg::Stats(Stats {
+            index: 9,
+            label: 2,
+            cycles: 1_234_567,
+            micros: 42,
+            stack_bytes: 180,
+            arena_bytes: 544,
+        }));
+        round(Msg::Log("hello, board".into()));
+        round(Msg::Error {
+            code: 2,
+            text: "unknown message".into(),
+        });
+        round(Msg::Done { count: 7 });
+    }
+
+    #[test]
+    fn short_payloads_are_errors_not_panics() {
+        for k in [
+            kind::GENERATE,
+            kind::HELLO,
+            kind::IMAGE,
+            kind::STATS,
+            kind::DONE,
+        ] {
+            let f = Frame {
+                kind: k,
+                payload: vec![1],
+            };
+            assert!(Msg::decode(&f).is_err(), "0x{k:02x}");
+        }
+        let f = Frame {
+            kind: kind::IMAGE,
+            payload: vec![0, 0, 1, 0, 4, 32, 1, 2],
+        };
+        assert!(matches!(Msg::decode(&f), Err(ProtoError::Length { .. })));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_any_frame_never_panics(k: u8, payload in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Msg::decode(&Frame { kind: k, payload });
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `tinygen monitor`: the headless Monitor. Starts the simulated board (or opens a port),
+//! asks for dice, prints each one as it completes, and sums up speed and link use.
+
+use crate::cli::CliError;
+use crate::deploy::{self, sim::SimBoard};
+use crate::link::session::{LinkCmd, LinkEvent, Session, serial_opener};
+use crate::project::Project;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub struct Options {
+    pub port: Option<String>,
+    pub baud: u32,
+    pub count: u16,
+    pub label: u8,
+    pub seed: u32,
+    /// In 1/64.
+    pub temperature: u8,
+    pub ascii: bool,
+    pub png: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+fn fail(msg: String) -> CliError {
+    CliError::from(anyhow::anyhow!(msg))
+}
+
+/// A model blob in a temporary file, removed when dropped.
+struct TempModel(PathBuf);
+
+impl Drop for TempModel {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    let model = deploy::model_for(p, file);
+    let (_sim, _tmp, port, expected) = match &o.port {
+        Some(port) => (None, None, port.clone(), None),
+        None => {
+            let m = model.map_err(|e| fail(e.to_string()))?;
+            let tmp = TempModel(std::env::temp_dir().join(format!(
+                "tinygen-sim-{}-{}.bin",
+                std::process::id(),
+                crate::export::blob_hash(&m.blob).unwrap_or(0)
+            )));
+            crate::fsutil::write_atomic(&tmp.0, &m.blob)
+                .map_err(|e| fail(format!("cannot write {}: {e}", tmp.0.display())))?;
+            let sim = SimBoard::spawn(&tmp.0, o.baud, None).map_err(|e| fail(e.to_string()))?;
+            let _ = writeln!(
+                out,
+                "Simulated board on {} ({}), {} baud",
+                sim.port, m.origin, o.baud
+            );
+            let hash = crate::export::blob_hash(&m.blob);
+            let port = sim.port.clone();
+            (Some(sim), Some(tmp), port, hash)
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    let session = Session::start(
+        port.clone(),
+        serial_opener(port.clone(), o.baud),
+        expected,
+        move |e| {
+            let _ = tx.send(e);
+        },
+    );
+
+    let start = Instant::now();
+    let mut last_progress = Instant::now();
+    let mut asked = false;
+    let mut images = Vec::new();
+    let mut wire_bytes = 0u64;
+    let mut cycles = Vec::new();
+    let mut stack = 0u16;
+    let mut first_image_at = None;
+    loop {
+        let e = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(e) => e,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if last_progress.elapsed() > o.timeout {
+                    return Err(fail(format!(
+                        "no answer from {port} for {} s; is the board running tinygen firmware \
+                         at {} baud?",
+                        o.timeout.as_secs(),
+                        o.baud
+                    )));
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        match e {
+            LinkEvent::Hello(h) => {
+                last_progress = Instant::now();
+                let _ = writeln!(
+                    out,
+                    "HELLO from {}: protocol {}, firmware {}.{}, model {:08x}, arena {} B",
+                    h.board.name(),
+                    h.protocol,
+                    h.firmware >> 8,
+                    h.firmware & 0xff,
+                    h.model_hash,
+                    h.arena_bytes
+                );
+                if !asked && h.protocol == crate::link::proto::PROTOCOL_VERSION {
+                    if h.model_hash == 0 || h.image_h == 0 {
+                        return Err(fail(format!(
+                            "the board on {port} has no image model; flash one with 'tinygen flash'"
+                        )));
+                    }
+                    asked = true;
+                    session.send(LinkCmd::Generate {
+                        label: o.label,
+                        count: o.count,
+                        seed: o.seed,
+                        temperature: o.temperature,
+                    });
+                }
+            }
+            LinkEvent::VersionMismatch { board, host } => {
+                return Err(fail(format!(
+                    "the board speaks protocol {board}, this tinygen {host}; update the firmware \
+                     ('tinygen flash') or tinygen"
+                )));
+            }
+            LinkEvent::HashMismatch { board, expected } => {
+                let _ = writeln!(
+                    out,
+                    "warning: the board runs model {board:08x}, not this project's {expected:08x}; \
+                     flash it to see this project's model"
+                );
+            }
+            LinkEvent::Image(img) => {
+                last_progress = Instant::now();
+                first_image_at.get_or_insert_with(Instant::now);
+                let _ = writeln!(out, "die {}: {} pips", img.index + 1, img.label);
+                let lines = if o.ascii {
+                    crate::preview::ascii(&img.pixels, img.width)
+                } else {
+                    crate::preview::half_blocks_ansi(&img.pixels, img.width)
+                };
+                for l in lines {
+                    let _ = writeln!(out, "{l}");
+                }
+                images.push(img);
+            }
+            LinkEvent::Incomplete { index, rows } => {
+                let _ = writeln!(out, "die {} cut off after {rows} rows (not shown)", index + 1);
+            }
+            LinkEvent::Stats(s) => {
+                if s.cycles > 0 {
+                    cycles.push(s.cycles);
+                }
+                stack = stack.max(s.stack_bytes);
+            }
+            LinkEvent::Traffic { bytes } => wire_bytes += bytes,
+            LinkEvent::BoardError { code, text } => {
+                let _ = writeln!(out, "board error {code}: {text}");
+            }
+            LinkEvent::Log(t) => {
+                let _ = writeln!(out, "board: {t}");
+            }
+            LinkEvent::Garbage { frames } => {
+                let _ = writeln!(out, "{frames} damaged frame(s) skipped");
+            }
+            LinkEvent::Disconnected { reason } => {
+                let _ = writeln!(out, "disconnected: {reason}");
+            }
+            LinkEvent::Done { count } => {
+                let _ = writeln!(out, "board done: {count} image(s)");
+                break;
+            }
+            LinkEvent::Closed => break,
+            LinkEvent::Connected { .. }
+            | LinkEvent::Rows { .. }
+            | LinkEvent::Reconnecting { .. } => {}
+        }
+    }
+    drop(session);
+    let secs = start.elapsed().as_secs_f64();
+    let payload: usize = images.iter().map(|i| i.pixels.len()).sum();
+    let line_bytes_per_s = f64::from(o.baud) / 10.0;
+    let _ = writeln!(
+        out,
+        "\n{} dice in {secs:.2} s ({:.1}/s); {payload} pixel bytes, {wire_bytes} bytes on the \
+         wire ({:.0}% payload); link use {:.0}% of {} baud",
+        images.len(),
+        images.len() as f64 / secs.max(1e-9),
+        100.0 * payload as f64 / (wire_bytes.max(1)) as f64,
+        100.0 * wire_bytes as f64 / secs.max(1e-9) / line_bytes_per_s,
+        o.baud
+    );
+    if !cycles.is_empty() {
+        let mean = cycles.iter().map(|&c| u64::from(c)).sum::<u64>() / cycles.len() as u64;
+        let _ = writeln!(out, "board counter per image: {mean}; stack high-water {stack} B");
+    }
+    if let Some(path) = &o.png {
+        let refs: Vec<&[u8]> = images.iter().map(|i| i.pixels.as_slice()).collect();
+        if let Some(first) = images.first() {
+            let (px, w, h) = crate::preview::grid(&refs, first.width, first.height, 6, 2);
+            crate::preview::write_png(path, &px, w, h)
+                .map_err(|e| fail(format!("cannot write '{}': {e}", path.display())))?;
+            let _ = writeln!(out, "Wrote {}", path.display());
+        }
+    }
+    if (images.len() as u16) < o.count {
+        return Err(fail(format!(
+            "only {} of {} dice arrived whole",
+            images.len(),
+            o.count
+        )));
+    }
+    Ok(())
+}
