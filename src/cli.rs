@@ -124,9 +124,13 @@ pub enum Command {
     Monitor {
         /// The project [default: the built-in die template and its shipped model].
         path: Option<PathBuf>,
-        /// A serial port (e.g. /dev/ttyACM0, or a pty path) instead of the simulated board.
-        #[arg(long)]
+        /// A serial port (e.g. /dev/ttyACM0, or a pty path) instead of a board tinygen starts.
+        #[arg(long, conflicts_with = "board")]
         port: Option<String>,
+        /// The board tinygen starts: sim (the firmware built for this machine) or qemu-rv32
+        /// (the RV32EC firmware in qemu).
+        #[arg(long, value_enum, default_value = "sim")]
+        board: LocalBoard,
         /// Line speed of a real port, and the pace of the simulated one.
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
@@ -215,6 +219,12 @@ pub enum DataAction {
         #[arg(long, value_enum)]
         style: Option<StyleArg>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocalBoard {
+    Sim,
+    QemuRv32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -436,6 +446,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Monitor {
             path,
             port,
+            board,
             baud,
             count,
             label,
@@ -455,6 +466,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 file.as_deref(),
                 &crate::monitor_cli::Options {
                     port,
+                    qemu: board == LocalBoard::QemuRv32,
                     baud,
                     count,
                     label,
@@ -839,22 +851,14 @@ fn export_cmd(
                 crate::suggest::hint(id, &crate::target::ids())
             ))
         })?,
-        None => crate::target::find(&p.target).ok_or_else(|| {
-            CliError::bad_input(anyhow::anyhow!("unknown target '{}'", p.target))
-        })?,
+        None => crate::target::find(&p.target)
+            .ok_or_else(|| CliError::bad_input(anyhow::anyhow!("unknown target '{}'", p.target)))?,
     };
     let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
         code: exit::FAILURE,
         error: e.into(),
     })?;
-    let Some(spec) = m.spec else {
-        return Err(CliError::from(anyhow::anyhow!(
-            "'{}' has no trained model; train it first ('tinygen train {}')",
-            p.name,
-            path.display()
-        )));
-    };
-    let b = budget::compute(&spec, t, budget::Plan::Tiled);
+    let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
     if !b.fits && !force {
         let _ = out.write_all(budget::report(&b, &p.name).as_bytes());
         return Err(CliError {
@@ -866,17 +870,26 @@ fn export_cmd(
         });
     }
     let dir = out_dir.unwrap_or_else(|| p.resolve(path, &p.artifacts.export));
-    let (bin, hdr) = crate::export::write(&spec, &p.name, b.arena.tiled_bytes, &t.id, &dir)
+    let hdr = m
+        .header(&p.name, &t.id)
         .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
-    let hash = crate::export::blob_hash(&m.blob).unwrap_or(0);
+    let fail = |f: &Path, e: std::io::Error| {
+        CliError::from(anyhow::anyhow!("cannot write '{}': {e}", f.display()))
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| fail(&dir, e))?;
+    let (bin, h) = (dir.join("model.bin"), dir.join("tg_model.h"));
+    crate::fsutil::write_atomic(&bin, &m.blob).map_err(|e| fail(&bin, e))?;
+    crate::fsutil::write_atomic(&h, hdr.as_bytes()).map_err(|e| fail(&h, e))?;
     writeln!(
         out,
-        "Exported '{}' for {}: model hash {hash:08x}\n  {}  ({} bytes)\n  {}",
+        "Exported '{}' ({}) for {}: model hash {:08x}\n  {}  ({} bytes)\n  {}",
         p.name,
+        m.origin,
         t.id,
+        m.hash(),
         bin.display(),
         m.blob.len(),
-        hdr.display()
+        h.display()
     )
     .map_err(anyhow::Error::from)?;
     Ok(())

@@ -2,13 +2,12 @@
 //! runs: the firmware embeds it through the header, the simulated board and the Pi runner
 //! load it from a file. Both are written from the ModelSpec alone.
 
-use crate::fsutil::write_atomic;
 use crate::model::sigmoid_table;
 use crate::project::WeightBits;
 use crate::spec::{LayerSpec, ModelSpec};
 use crate::template::LayerKind;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const MAGIC: &[u8; 4] = b"TGM1";
 pub const HEADER_BYTES: usize = 20;
@@ -251,7 +250,8 @@ pub fn header(
             l.weight_count(),
             l.weight_bits,
             l.weight_bytes(),
-            spec.shift(i).unwrap_or(0)
+            blob.get(HEADER_BYTES + i * DESCRIPTOR_BYTES + 3)
+                .map_or(0, |&b| b as i8)
         );
         let _ = writeln!(
             h,
@@ -274,31 +274,6 @@ pub fn header(
     }
     let _ = writeln!(h, "}};\n\n#endif");
     h
-}
-
-/// Writes `model.bin` and `tg_model.h` into `dir` (atomically, each).
-pub fn write(
-    spec: &ModelSpec,
-    project: &str,
-    arena_bytes: u64,
-    target: &str,
-    dir: &Path,
-) -> Result<(PathBuf, PathBuf), ExportError> {
-    let fail = |path: &Path, e: &dyn std::fmt::Display| ExportError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, &e))?;
-    let b = blob(spec, project)?;
-    let bin = dir.join("model.bin");
-    write_atomic(&bin, &b).map_err(|e| fail(&bin, &e))?;
-    let hdr = dir.join("tg_model.h");
-    write_atomic(
-        &hdr,
-        header(spec, &b, project, arena_bytes, target).as_bytes(),
-    )
-    .map_err(|e| fail(&hdr, &e))?;
-    Ok((bin, hdr))
 }
 
 #[cfg(test)]

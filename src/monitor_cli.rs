@@ -2,6 +2,8 @@
 //! asks for dice, prints each one as it completes, and sums up speed and link use.
 
 use crate::cli::CliError;
+use crate::deploy::firmware::Rv32Board;
+use crate::deploy::qemu::QemuBoard;
 use crate::deploy::{self, sim::SimBoard};
 use crate::link::session::{LinkCmd, LinkEvent, Session, serial_opener};
 use crate::project::Project;
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 
 pub struct Options {
     pub port: Option<String>,
+    /// Start the RV32EC firmware in qemu instead of the simulated board.
+    pub qemu: bool,
     pub baud: u32,
     pub count: u16,
     pub label: u8,
@@ -39,14 +43,58 @@ impl Drop for TempModel {
 pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     let model = deploy::model_for(p, file);
-    let (_sim, _tmp, port, expected) = match &o.port {
-        Some(port) => (None, None, port.clone(), None),
+    let mut qemu_board = None;
+    let (_sim, _tmp, port, expected, opener) = match &o.port {
+        Some(port) => (
+            None,
+            None,
+            port.clone(),
+            None,
+            serial_opener(port.clone(), o.baud),
+        ),
+        None if o.qemu => {
+            let m = model.map_err(|e| fail(e.to_string()))?;
+            let dir = std::env::temp_dir().join(format!("tinygen-qemu-{:08x}", m.hash()));
+            let header = m
+                .header(&p.name, "qemu-rv32")
+                .map_err(|e| fail(e.to_string()))?;
+            let built = crate::deploy::firmware::build_rv32(
+                Rv32Board::QemuRv32,
+                &header,
+                m.row_bytes(),
+                &dir,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            let board = QemuBoard::spawn(&built.elf, &dir).map_err(|e| fail(e.to_string()))?;
+            let _ = writeln!(
+                out,
+                "qemu rv32ec board on {} ({}; firmware {} B flash, {} B static SRAM)",
+                board.port,
+                m.origin,
+                built.sizes.flash_bytes(),
+                built.sizes.static_sram_bytes()
+            );
+            let port = board.port.clone();
+            let board = std::sync::Arc::new(board);
+            qemu_board = Some(board.clone());
+            let mut inner = serial_opener(port.clone(), o.baud);
+            let mut started = false;
+            let opener: crate::link::session::Opener = Box::new(move || {
+                let p = inner()?;
+                if !started {
+                    board.start_cpu().map_err(std::io::Error::other)?;
+                    started = true;
+                }
+                Ok(p)
+            });
+            (None, None, port, Some(m.hash()), opener)
+        }
         None => {
             let m = model.map_err(|e| fail(e.to_string()))?;
             let tmp = TempModel(std::env::temp_dir().join(format!(
-                "tinygen-sim-{}-{}.bin",
+                "tinygen-sim-{}-{:08x}.bin",
                 std::process::id(),
-                crate::export::blob_hash(&m.blob).unwrap_or(0)
+                m.hash()
             )));
             crate::fsutil::write_atomic(&tmp.0, &m.blob)
                 .map_err(|e| fail(format!("cannot write {}: {e}", tmp.0.display())))?;
@@ -56,20 +104,15 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
                 "Simulated board on {} ({}), {} baud",
                 sim.port, m.origin, o.baud
             );
-            let hash = crate::export::blob_hash(&m.blob);
             let port = sim.port.clone();
-            (Some(sim), Some(tmp), port, hash)
+            let opener = serial_opener(port.clone(), o.baud);
+            (Some(sim), Some(tmp), port, Some(m.hash()), opener)
         }
     };
     let (tx, rx) = mpsc::channel();
-    let session = Session::start(
-        port.clone(),
-        serial_opener(port.clone(), o.baud),
-        expected,
-        move |e| {
-            let _ = tx.send(e);
-        },
-    );
+    let session = Session::start(port.clone(), opener, expected, move |e| {
+        let _ = tx.send(e);
+    });
 
     let start = Instant::now();
     let mut last_progress = Instant::now();
@@ -151,7 +194,11 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
                 images.push(img);
             }
             LinkEvent::Incomplete { index, rows } => {
-                let _ = writeln!(out, "die {} cut off after {rows} rows (not shown)", index + 1);
+                let _ = writeln!(
+                    out,
+                    "die {} cut off after {rows} rows (not shown)",
+                    index + 1
+                );
             }
             LinkEvent::Stats(s) => {
                 if s.cycles > 0 {
@@ -183,6 +230,7 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
         }
     }
     drop(session);
+    drop(qemu_board);
     let secs = start.elapsed().as_secs_f64();
     let payload: usize = images.iter().map(|i| i.pixels.len()).sum();
     let line_bytes_per_s = f64::from(o.baud) / 10.0;
@@ -198,7 +246,10 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
     );
     if !cycles.is_empty() {
         let mean = cycles.iter().map(|&c| u64::from(c)).sum::<u64>() / cycles.len() as u64;
-        let _ = writeln!(out, "board counter per image: {mean}; stack high-water {stack} B");
+        let _ = writeln!(
+            out,
+            "board counter per image: {mean}; stack high-water {stack} B"
+        );
     }
     if let Some(path) = &o.png {
         let refs: Vec<&[u8]> = images.iter().map(|i| i.pixels.as_slice()).collect();

@@ -311,7 +311,7 @@ pub fn run(
             let kl = (logvar.clone().add_scalar(1.0) - mu.powi_scalar(2) - logvar.exp())
                 .sum()
                 .mul_scalar(-0.5 / n as f32);
-            let loss = recon.clone() + kl.clone().mul_scalar(kl_weight_experiment());
+            let loss = recon.clone() + kl.clone();
             let r: f32 = recon.into_scalar();
             let k: f32 = kl.into_scalar();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -485,8 +485,4 @@ mod tests {
             Some(TrainEvent::Cancelled { epoch: 1 })
         ));
     }
-}
-
-fn kl_weight_experiment() -> f32 {
-    std::env::var("TG_KLW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0)
 }

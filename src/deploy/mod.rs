@@ -2,6 +2,8 @@
 //! or the shipped default die), the simulated board (the firmware built for this machine,
 //! on a pseudo-terminal), and later the qemu boards, probe-rs and the Pi upload.
 
+pub mod firmware;
+pub mod qemu;
 pub mod sim;
 
 use crate::project::Project;
@@ -41,13 +43,43 @@ pub enum ModelError {
     },
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    #[error("the model blob is unusable: {0}")]
+    Blob(String),
 }
 
-/// A model ready for a board: its spec (with weights) and its blob.
+/// A model ready for a board: its spec (with weights when trained here; shapes only for
+/// the shipped model, whose weights live in its blob) and its blob.
 pub struct Deployable {
-    pub spec: Option<ModelSpec>,
+    pub spec: ModelSpec,
     pub blob: Vec<u8>,
     pub origin: Origin,
+}
+
+impl Deployable {
+    pub fn hash(&self) -> u32 {
+        crate::export::blob_hash(&self.blob).unwrap_or(0)
+    }
+
+    /// The C header for the firmware, with the arena the engine itself plans.
+    pub fn header(&self, project: &str, target: &str) -> Result<String, ModelError> {
+        let engine =
+            crate::engine::Engine::load(&self.blob).map_err(|e| ModelError::Blob(e.to_string()))?;
+        Ok(crate::export::header(
+            &self.spec,
+            &self.blob,
+            project,
+            u64::from(engine.arena_bytes()),
+            target,
+        ))
+    }
+
+    /// Bytes of one output row (what an IMAGE frame carries per row).
+    pub fn row_bytes(&self) -> u32 {
+        self.spec
+            .layers
+            .last()
+            .map_or(0, |l| l.output.c * l.output.w)
+    }
 }
 
 /// The checkpoint folder of a project (relative paths are relative to its file; a
@@ -67,7 +99,7 @@ pub fn model_for(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelEr
         Ok(spec) => {
             let blob = crate::export::blob(&spec, &p.name)?;
             Ok(Deployable {
-                spec: Some(spec),
+                spec,
                 blob,
                 origin: Origin::Trained(dir),
             })
@@ -75,7 +107,7 @@ pub fn model_for(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelEr
         Err(e) => {
             if is_default_die(p) {
                 return Ok(Deployable {
-                    spec: None,
+                    spec: ModelSpec::from_project(p),
                     blob: DEFAULT_DIE_BLOB.to_vec(),
                     origin: Origin::Builtin,
                 });

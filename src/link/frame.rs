@@ -29,11 +29,7 @@ pub fn cobs_encode(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 254 + 2);
     let mut i = 0;
     loop {
-        let run = data[i..]
-            .iter()
-            .take(254)
-            .take_while(|&&b| b != 0)
-            .count();
+        let run = data[i..].iter().take(254).take_while(|&&b| b != 0).count();
         out.push(run as u8 + 1);
         out.extend_from_slice(&data[i..i + run]);
         i += run;
@@ -143,8 +139,14 @@ mod tests {
         // From the COBS paper and Wikipedia's examples.
         assert_eq!(cobs_encode(&[0]), vec![1, 1]);
         assert_eq!(cobs_encode(&[0, 0]), vec![1, 1, 1]);
-        assert_eq!(cobs_encode(&[0x11, 0x22, 0, 0x33]), vec![3, 0x11, 0x22, 2, 0x33]);
-        assert_eq!(cobs_encode(&[0x11, 0x22, 0x33, 0x44]), vec![5, 0x11, 0x22, 0x33, 0x44]);
+        assert_eq!(
+            cobs_encode(&[0x11, 0x22, 0, 0x33]),
+            vec![3, 0x11, 0x22, 2, 0x33]
+        );
+        assert_eq!(
+            cobs_encode(&[0x11, 0x22, 0x33, 0x44]),
+            vec![5, 0x11, 0x22, 0x33, 0x44]
+        );
         assert_eq!(cobs_encode(&[0x11, 0, 0, 0]), vec![2, 0x11, 1, 1, 1]);
         let ones: Vec<u8> = (1..=254).collect();
         let mut want = vec![0xff];

@@ -124,9 +124,15 @@ mod tests {
              it (TINYGEN_UPDATE_GOLDEN=1) and bump the protocol version"
         );
         // And every wire line decodes back to its message.
-        for ((_, m), line) in messages().into_iter().zip(have.lines().filter(|l| !l.starts_with('#'))) {
+        for ((_, m), line) in messages()
+            .into_iter()
+            .zip(have.lines().filter(|l| !l.starts_with('#')))
+        {
             let wire: Vec<u8> = (0..line.split(' ').nth(3).unwrap().len() / 2)
-                .map(|i| u8::from_str_radix(&line.split(' ').nth(3).unwrap()[2 * i..2 * i + 2], 16).unwrap())
+                .map(|i| {
+                    u8::from_str_radix(&line.split(' ').nth(3).unwrap()[2 * i..2 * i + 2], 16)
+                        .unwrap()
+                })
                 .collect();
             let f = Decoder::new().feed(&wire).remove(0).unwrap();
             assert_eq!(Msg::decode(&f).unwrap(), m);

@@ -23,7 +23,9 @@ pub struct Image {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkEvent {
     /// The port is open; a HELLO has been asked for.
-    Connected { port: String },
+    Connected {
+        port: String,
+    },
     Hello(Hello),
     /// Rows of the image being drawn (for a live preview; not yet an image).
     Rows {
@@ -36,19 +38,41 @@ pub enum LinkEvent {
     },
     Image(Image),
     /// An image that stopped part-way (a lost frame, a cut cable); it is not shown as done.
-    Incomplete { index: u16, rows: usize },
+    Incomplete {
+        index: u16,
+        rows: usize,
+    },
     Stats(Stats),
     Log(String),
-    BoardError { code: u8, text: String },
-    Done { count: u16 },
+    BoardError {
+        code: u8,
+        text: String,
+    },
+    Done {
+        count: u16,
+    },
     /// Damaged frames seen since the last report (garbage on the line).
-    Garbage { frames: u32 },
+    Garbage {
+        frames: u32,
+    },
     /// Raw bytes received since the last report.
-    Traffic { bytes: u64 },
-    Disconnected { reason: String },
-    Reconnecting { attempt: u32 },
-    VersionMismatch { board: u8, host: u8 },
-    HashMismatch { board: u32, expected: u32 },
+    Traffic {
+        bytes: u64,
+    },
+    Disconnected {
+        reason: String,
+    },
+    Reconnecting {
+        attempt: u32,
+    },
+    VersionMismatch {
+        board: u8,
+        host: u8,
+    },
+    HashMismatch {
+        board: u32,
+        expected: u32,
+    },
     /// The session has ended (asked to quit).
     Closed,
 }

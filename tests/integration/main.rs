@@ -1,5 +1,6 @@
 //! The one integration test binary: it drives the real `tinygen` executable.
 
+mod boards;
 mod cli;
 mod fixtures;
 mod tui_pty;

@@ -1,0 +1,257 @@
+//! Building the firmware for a board: the C sources of `firmware-stub/` are embedded in
+//! tinygen, written next to the exported model header, and compiled with the board's
+//! cross compiler. Nothing outside the build folder is read, so an installed tinygen
+//! builds firmware without its source tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every firmware source, by its path under `firmware-stub/`.
+pub const SOURCES: &[(&str, &str)] = &[
+    (
+        "engine/tg_engine.h",
+        include_str!("../../firmware-stub/engine/tg_engine.h"),
+    ),
+    (
+        "engine/tg_engine.c",
+        include_str!("../../firmware-stub/engine/tg_engine.c"),
+    ),
+    (
+        "common/tg_board.h",
+        include_str!("../../firmware-stub/common/tg_board.h"),
+    ),
+    (
+        "common/tg_proto.h",
+        include_str!("../../firmware-stub/common/tg_proto.h"),
+    ),
+    (
+        "common/tg_proto.c",
+        include_str!("../../firmware-stub/common/tg_proto.c"),
+    ),
+    (
+        "common/tg_firmware.h",
+        include_str!("../../firmware-stub/common/tg_firmware.h"),
+    ),
+    (
+        "common/tg_firmware.c",
+        include_str!("../../firmware-stub/common/tg_firmware.c"),
+    ),
+    (
+        "rv32/crt0.S",
+        include_str!("../../firmware-stub/rv32/crt0.S"),
+    ),
+    (
+        "rv32/main.c",
+        include_str!("../../firmware-stub/rv32/main.c"),
+    ),
+    (
+        "rv32/stack.c",
+        include_str!("../../firmware-stub/rv32/stack.c"),
+    ),
+    (
+        "rv32/rv32.ld",
+        include_str!("../../firmware-stub/rv32/rv32.ld"),
+    ),
+    (
+        "qemu/link.ld",
+        include_str!("../../firmware-stub/qemu/link.ld"),
+    ),
+    (
+        "qemu/board_qemu.c",
+        include_str!("../../firmware-stub/qemu/board_qemu.c"),
+    ),
+    (
+        "ch32v003/link.ld",
+        include_str!("../../firmware-stub/ch32v003/link.ld"),
+    ),
+    (
+        "ch32v003/board_ch32v003.c",
+        include_str!("../../firmware-stub/ch32v003/board_ch32v003.c"),
+    ),
+];
+
+/// The RV32EC boards tinygen builds firmware for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rv32Board {
+    QemuRv32,
+    Ch32v003,
+}
+
+impl Rv32Board {
+    pub fn dir(self) -> &'static str {
+        match self {
+            Rv32Board::QemuRv32 => "qemu",
+            Rv32Board::Ch32v003 => "ch32v003",
+        }
+    }
+}
+
+pub const RISCV_GCC: &str = "riscv64-unknown-elf-gcc";
+pub const RISCV_SIZE: &str = "riscv64-unknown-elf-size";
+
+/// Flags for RV32EC: no multiplier, no `_zicsr` in -march (it breaks the libgcc multilib
+/// choice), ISA spec 2.2 so CSR reads assemble.
+pub const RV32EC_FLAGS: &[&str] = &[
+    "-march=rv32ec",
+    "-mabi=ilp32e",
+    "-misa-spec=2.2",
+    "-ffreestanding",
+    "-nostdlib",
+    "-Os",
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-Wl,--gc-sections",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "'{tool}' was not found; install it with './scripts/setup' (Debian package \
+         '{package}')"
+    )]
+    MissingTool {
+        tool: &'static str,
+        package: &'static str,
+    },
+    #[error("could not write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("the firmware did not build for {board}:\n{log}")]
+    Compile { board: &'static str, log: String },
+}
+
+/// What the linker placed where, from the ELF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Code and read-only data, weights included (flash).
+    pub text_bytes: u64,
+    /// Initialised data (flash and SRAM).
+    pub data_bytes: u64,
+    /// Zeroed data (SRAM): the arena and the link buffers.
+    pub bss_bytes: u64,
+}
+
+impl Sizes {
+    pub fn flash_bytes(&self) -> u64 {
+        self.text_bytes + self.data_bytes
+    }
+    pub fn static_sram_bytes(&self) -> u64 {
+        self.data_bytes + self.bss_bytes
+    }
+}
+
+pub struct Built {
+    pub elf: PathBuf,
+    pub sizes: Sizes,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let fail = |e: std::io::Error| BuildError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(fail)?;
+    }
+    crate::fsutil::write_atomic(path, bytes).map_err(fail)
+}
+
+fn tool(name: &'static str, package: &'static str) -> Result<(), BuildError> {
+    match Command::new(name).arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err(BuildError::MissingTool {
+            tool: name,
+            package,
+        }),
+    }
+}
+
+/// Builds the firmware for `board` with the model header `header` (the text of
+/// `tg_model.h`) in `dir`; returns the ELF and its section sizes.
+pub fn build_rv32(
+    board: Rv32Board,
+    header: &str,
+    row_bytes: u32,
+    dir: &Path,
+) -> Result<Built, BuildError> {
+    tool(RISCV_GCC, "gcc-riscv64-unknown-elf")?;
+    let src = dir.join("src");
+    for (path, text) in SOURCES {
+        write(&src.join(path), text.as_bytes())?;
+    }
+    write(&src.join("tg_model.h"), header.as_bytes())?;
+    let elf = dir.join(format!("tinygen-{}.elf", board.dir()));
+    let mut cmd = Command::new(RISCV_GCC);
+    cmd.args(RV32EC_FLAGS)
+        .arg(format!("-DTG_TX_ROW_BYTES={row_bytes}u"))
+        .arg("-I")
+        .arg(&src)
+        .arg("-L")
+        .arg(src.join("rv32"))
+        .arg("-T")
+        .arg(src.join(board.dir()).join("link.ld"))
+        .arg("-o")
+        .arg(&elf);
+    for f in [
+        "rv32/crt0.S",
+        "rv32/main.c",
+        "rv32/stack.c",
+        "common/tg_firmware.c",
+        "common/tg_proto.c",
+        "engine/tg_engine.c",
+    ] {
+        cmd.arg(src.join(f));
+    }
+    cmd.arg(
+        src.join(board.dir())
+            .join(format!("board_{}.c", board.dir())),
+    );
+    cmd.arg("-lgcc");
+    let out = cmd.output().map_err(|_| BuildError::MissingTool {
+        tool: RISCV_GCC,
+        package: "gcc-riscv64-unknown-elf",
+    })?;
+    if !out.status.success() {
+        return Err(BuildError::Compile {
+            board: board.dir(),
+            log: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    let sizes = sizes(&elf)?;
+    Ok(Built { elf, sizes })
+}
+
+/// Section sizes of an ELF, read with the cross `size` (Berkeley format).
+pub fn sizes(elf: &Path) -> Result<Sizes, BuildError> {
+    tool(RISCV_SIZE, "binutils-riscv64-unknown-elf")?;
+    let out = Command::new(RISCV_SIZE)
+        .arg("-B")
+        .arg(elf)
+        .output()
+        .map_err(|_| BuildError::MissingTool {
+            tool: RISCV_SIZE,
+            package: "binutils-riscv64-unknown-elf",
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nums: Vec<u64> = text
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    match nums[..] {
+        [text_bytes, data_bytes, bss_bytes] => Ok(Sizes {
+            text_bytes,
+            data_bytes,
+            bss_bytes,
+        }),
+        _ => Err(BuildError::Compile {
+            board: "size",
+            log: text.into_owned(),
+        }),
+    }
+}

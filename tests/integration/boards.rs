@@ -1,0 +1,266 @@
+//! Boards over real ports: the simulated board (the real binary's `sim` on a pty) and the
+//! RV32EC firmware in qemu, driven through board sessions exactly as the Monitor does.
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+use tinygen::deploy::firmware::{Rv32Board, build_rv32};
+use tinygen::deploy::qemu::QemuBoard;
+use tinygen::deploy::sim::SimBoard;
+use tinygen::deploy::{Deployable, model_for};
+use tinygen::link::proto::{BoardId, Hello, Msg, PROTOCOL_VERSION};
+use tinygen::link::session::{LinkCmd, LinkEvent, Opener, Session, serial_opener};
+use tinygen::project::Project;
+
+fn default_model() -> Deployable {
+    let p = Project::from_template(&tinygen::template::all()[0]);
+    model_for(&p, None).expect("the shipped die model")
+}
+
+fn start(port: &str, opener: Opener, expected: Option<u32>) -> (Session, Receiver<LinkEvent>) {
+    let (tx, rx) = mpsc::channel();
+    let s = Session::start(port.to_string(), opener, expected, move |e| {
+        let _ = tx.send(e);
+    });
+    (s, rx)
+}
+
+/// Waits for the first event `pick` accepts; panics with what came instead.
+fn wait_for<T>(
+    rx: &Receiver<LinkEvent>,
+    secs: u64,
+    mut pick: impl FnMut(&LinkEvent) -> Option<T>,
+) -> (T, Vec<LinkEvent>) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(e) = rx.recv_timeout(Duration::from_millis(50)) {
+            if let Some(v) = pick(&e) {
+                return (v, seen);
+            }
+            seen.push(e);
+        }
+    }
+    panic!("timed out; events: {seen:?}");
+}
+
+fn hello(rx: &Receiver<LinkEvent>) -> Hello {
+    wait_for(rx, 20, |e| match e {
+        LinkEvent::Hello(h) => Some(*h),
+        _ => None,
+    })
+    .0
+}
+
+/// Everything the board streamed for one GENERATE: its IMAGE frames in order.
+fn generate(s: &Session, rx: &Receiver<LinkEvent>) -> (Vec<LinkEvent>, usize) {
+    s.send(LinkCmd::Generate {
+        label: 0,
+        count: 3,
+        seed: 11,
+        temperature: 40,
+    });
+    let mut rows = Vec::new();
+    let mut whole = 0;
+    wait_for(rx, 60, |e| match e {
+        LinkEvent::Rows { .. } => {
+            rows.push(e.clone());
+            None
+        }
+        LinkEvent::Image(_) => {
+            whole += 1;
+            None
+        }
+        LinkEvent::Done { count } => Some(*count),
+        _ => None,
+    });
+    (rows, whole)
+}
+
+fn write_model(dir: &Path, m: &Deployable) -> std::path::PathBuf {
+    let path = dir.join("model.bin");
+    std::fs::write(&path, &m.blob).unwrap();
+    path
+}
+
+fn sim(dir: &Path, m: &Deployable, link: Option<&Path>) -> SimBoard {
+    SimBoard::spawn_with(
+        Path::new(env!("CARGO_BIN_EXE_tinygen")),
+        &write_model(dir, m),
+        0,
+        link,
+    )
+    .expect("the simulated board starts")
+}
+
+/// Issue #5, item 6: the RV32EC firmware under qemu streams the very bytes the simulated
+/// board does.
+#[test]
+fn qemu_rv32ec_streams_the_same_images_as_the_simulated_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = default_model();
+
+    let board = sim(dir.path(), &m, None);
+    let (s, rx) = start(
+        &board.port,
+        serial_opener(board.port.clone(), 115_200),
+        Some(m.hash()),
+    );
+    let h = hello(&rx);
+    assert_eq!(
+        (h.board, h.model_hash, h.image_h),
+        (BoardId::Sim, m.hash(), 32)
+    );
+    let (sim_rows, sim_whole) = generate(&s, &rx);
+    drop(s);
+
+    let header = m.header("test", "qemu-rv32").unwrap();
+    let built = build_rv32(Rv32Board::QemuRv32, &header, m.row_bytes(), dir.path())
+        .unwrap_or_else(|e| panic!("building the RV32EC firmware: {e}"));
+    let q = std::sync::Arc::new(
+        QemuBoard::spawn(&built.elf, dir.path()).unwrap_or_else(|e| panic!("qemu: {e}")),
+    );
+    let qb = q.clone();
+    let mut inner = serial_opener(q.port.clone(), 115_200);
+    let opener: Opener = Box::new(move || {
+        let p = inner()?;
+        qb.start_cpu().map_err(std::io::Error::other)?;
+        Ok(p)
+    });
+    let (s, rx) = start(&q.port, opener, Some(m.hash()));
+    let h = hello(&rx);
+    assert_eq!((h.board, h.model_hash), (BoardId::QemuRv32, m.hash()));
+    let (qemu_rows, qemu_whole) = generate(&s, &rx);
+
+    assert_eq!((sim_whole, qemu_whole), (3, 3));
+    assert_eq!(sim_rows.len(), 3 * 4, "32 rows in frames of 8");
+    assert_eq!(
+        qemu_rows, sim_rows,
+        "the IMAGE frames differ between qemu and the sim"
+    );
+}
+
+/// Issue #5, item 9: garbage on the line, a board killed mid-frame, and a board that
+/// comes back, each as the Monitor sees it.
+#[test]
+fn garbage_a_killed_board_and_a_board_that_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = default_model();
+    let link = dir.path().join("board");
+    let mut board = sim(dir.path(), &m, Some(&link));
+    let port = link.display().to_string();
+    let (s, rx) = start(&port, serial_opener(port.clone(), 115_200), Some(m.hash()));
+    hello(&rx);
+
+    // Garbage on the line: the board says so, and then serves as before.
+    s.send(LinkCmd::Raw(vec![0x42, 0x13, 0x37, 0x99, 0x00]));
+    let (code, _) = wait_for(&rx, 10, |e| match e {
+        LinkEvent::BoardError { code, .. } => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code, 1, "bad frame");
+    let (_, whole) = generate(&s, &rx);
+    assert_eq!(whole, 3);
+
+    // Killed mid-stream: whatever image was in flight is reported cut, never whole.
+    s.send(LinkCmd::Generate {
+        label: 2,
+        count: 500,
+        seed: 1,
+        temperature: 64,
+    });
+    wait_for(&rx, 10, |e| {
+        matches!(e, LinkEvent::Rows { first_row: 8, .. }).then_some(())
+    });
+    board.kill();
+    let (_, seen) = wait_for(&rx, 10, |e| {
+        matches!(e, LinkEvent::Disconnected { .. }).then_some(())
+    });
+    // Every image reported whole has all its 1,024 pixels; an image in flight at the cut
+    // is reported as cut (unless the kill fell exactly between two images).
+    assert!(
+        seen.iter()
+            .all(|e| !matches!(e, LinkEvent::Image(i) if i.pixels.len() != 1024)),
+        "a cut image passed off as whole"
+    );
+    let last_rows_end = seen.iter().rev().find_map(|e| match e {
+        LinkEvent::Rows {
+            first_row, rows, ..
+        } => Some(first_row + rows),
+        _ => None,
+    });
+    let cut = seen
+        .iter()
+        .any(|e| matches!(e, LinkEvent::Incomplete { .. }));
+    assert!(cut || last_rows_end == Some(32), "{seen:?}");
+    wait_for(&rx, 10, |e| {
+        matches!(e, LinkEvent::Reconnecting { .. }).then_some(())
+    });
+
+    // It comes back (a new pty behind the same link): the session reconnects by itself.
+    let _board = sim(dir.path(), &m, Some(&link));
+    let h = hello(&rx);
+    assert_eq!(h.model_hash, m.hash());
+    let (_, whole) = generate(&s, &rx);
+    assert_eq!(whole, 3);
+}
+
+/// Issue #5, item 9: a board on another protocol version, or with another model, is named
+/// as such, and no GENERATE is sent to a board that speaks another version.
+#[test]
+fn version_and_model_mismatches_are_reported() {
+    use serialport::{SerialPort, TTYPort};
+    use std::io::{Read, Write};
+    let (mut ours, theirs) = TTYPort::pair().expect("a pty pair");
+    let mut slot = Some(theirs);
+    let opener: Opener = Box::new(move || {
+        slot.take()
+            .map(|p| Box::new(p) as Box<dyn tinygen::link::session::Port>)
+            .ok_or_else(|| std::io::Error::other("gone"))
+    });
+    let (s, rx) = start("pair", opener, Some(0x1111_1111));
+    let mut reply = |protocol: u8, hash: u32| {
+        let h = Hello {
+            protocol,
+            board: BoardId::Ch32v003,
+            firmware: 0x0100,
+            model_hash: hash,
+            max_frame: 32,
+            arena_bytes: 544,
+            image_h: 32,
+            image_w: 32,
+            latent: 4,
+            classes: 6,
+        };
+        ours.write_all(&Msg::Hello(h).encode()).unwrap();
+    };
+    reply(PROTOCOL_VERSION, 0x2222_2222);
+    let (got, _) = wait_for(&rx, 5, |e| match e {
+        LinkEvent::HashMismatch { board, expected } => Some((*board, *expected)),
+        _ => None,
+    });
+    assert_eq!(got, (0x2222_2222, 0x1111_1111));
+
+    reply(PROTOCOL_VERSION + 1, 0x1111_1111);
+    wait_for(&rx, 5, |e| {
+        matches!(e, LinkEvent::VersionMismatch { .. }).then_some(())
+    });
+    // Drain what the host sent so far (its HELLO request), then ask for dice: nothing goes out.
+    ours.set_timeout(Duration::from_millis(200)).unwrap();
+    let mut buf = [0u8; 256];
+    let _ = ours.read(&mut buf);
+    s.send(LinkCmd::Generate {
+        label: 1,
+        count: 1,
+        seed: 1,
+        temperature: 64,
+    });
+    wait_for(&rx, 5, |e| {
+        matches!(e, LinkEvent::VersionMismatch { .. }).then_some(())
+    });
+    let n = ours.read(&mut buf).unwrap_or(0);
+    assert_eq!(
+        n, 0,
+        "a GENERATE went to a board on another protocol version"
+    );
+}
