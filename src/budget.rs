@@ -781,8 +781,8 @@ mod tests {
         // int32 accumulators for a row.
         assert_eq!(b.arena.tiled_bytes, 128 + 128 + 128 + 32 + 128);
         assert!(b.arena.tiled_streams);
-        // Weights: fc 1,280 at 4 bits, unpadded (640 B), up1 8 * 36 B, up2 4 * 36 B, out 36 B.
-        assert_eq!(b.flash.weight_bytes, 640 + 288 + 144 + 36);
+        // Weights: fc 1,024 at 4 bits, unpadded (512 B), up1 8 * 36 B, up2 4 * 36 B, out 36 B.
+        assert_eq!(b.flash.weight_bytes, 512 + 288 + 144 + 36);
         // Biases (4 B per channel) + 16 B per layer + the 256 B sigmoid table.
         assert_eq!(b.flash.const_bytes, (128 + 8 + 4 + 1) * 4 + 4 * 16 + 256);
         assert!(!b.fits, "2,048 B of arena cannot fit 2 KB with the stack");

@@ -256,8 +256,9 @@ mod tests {
             let spec = die_spec(bits, seed);
             let blob = crate::export::blob(&spec, "test").unwrap();
             let mut engine = Engine::load(&blob).unwrap();
+            let latent = spec.input.elements() as u8 - 6;
             let inputs: Vec<Vec<i8>> = (0..12u16)
-                .map(|i| latent_input(99, i, 64 + i as u8 * 8, (i % 6) as u8 + 1, 4, 6))
+                .map(|i| latent_input(99, i, 64 + i as u8 * 8, (i % 6) as u8 + 1, latent, 6))
                 .collect();
             let want = int::forward(&spec, &inputs, &device).unwrap();
             let mut distinct = std::collections::BTreeSet::new();

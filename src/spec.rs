@@ -395,12 +395,12 @@ mod tests {
     #[test]
     fn hand_computed_die_decoder() {
         let s = spec("cvae-die");
-        // fc: (4 + 6) -> 8x4x4 = 128 outputs of 10 weights at 4 bits, one unpadded stream.
+        // fc: (2 + 6) -> 8x4x4 = 128 outputs of 8 weights at 4 bits, one unpadded stream.
         let fc = &s.layers[0];
-        assert_eq!((fc.rows(), fc.row_len()), (128, 10));
-        assert_eq!(fc.weight_bits_packed(), 1280 * 4);
-        assert_eq!(fc.params(), 1280 + 128);
-        assert_eq!(fc.macs(), 1280);
+        assert_eq!((fc.rows(), fc.row_len()), (128, 8));
+        assert_eq!(fc.weight_bits_packed(), 1024 * 4);
+        assert_eq!(fc.params(), 1024 + 128);
+        assert_eq!(fc.macs(), 1024);
         // up1: 8 -> 8 channels at 8x8: rows of 72 weights at 4 bits = 288 bits (9 words).
         let up1 = &s.layers[1];
         assert_eq!(up1.weight_bytes(), 8 * 36);

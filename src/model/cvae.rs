@@ -324,9 +324,9 @@ mod tests {
         let x = images_tensor(&refs, &device);
         let y = onehot_tensor(&[1, 2], &device);
         let (mu, logvar) = m.encode(x, y.clone());
-        assert_eq!(mu.dims(), [2, 4]);
-        assert_eq!(logvar.dims(), [2, 4]);
-        let logits = m.decode_logits(normal_tensor(2, 4, &mut rng, &device), y);
+        assert_eq!(mu.dims(), [2, 2]);
+        assert_eq!(logvar.dims(), [2, 2]);
+        let logits = m.decode_logits(normal_tensor(2, 2, &mut rng, &device), y);
         assert_eq!(logits.dims(), [2, 1, 32, 32]);
         let spec = m.export_spec(&p).unwrap();
         assert!(spec.layers.iter().all(|l| l.weights.is_some()));
