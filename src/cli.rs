@@ -104,6 +104,10 @@ pub enum Command {
         /// Scale of the latent draws: below 1 trades variety for cleaner dice.
         #[arg(long, default_value_t = 1.0, value_parser = parse_temperature)]
         temperature: f32,
+        /// Score the device path instead: the C engine on the board's own latent draws,
+        /// side by side with the burn integer model on the same inputs.
+        #[arg(long)]
+        engine: bool,
     },
     /// Write the model for a board: the C header (packed weights, per-layer defines, model
     /// hash) and the model blob, after checking it fits the target.
@@ -424,6 +428,28 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             count,
             seed,
             temperature,
+            engine: true,
+        }) => {
+            let p = project::load(&path)?;
+            let m = crate::deploy::model_for(&p, Some(&path)).map_err(|e| CliError {
+                code: exit::FAILURE,
+                error: e.into(),
+            })?;
+            let t64 = (temperature * 64.0).round().clamp(0.0, 255.0) as u8;
+            let report =
+                crate::eval::score_engine(&m.blob, &m.spec, count as usize, seed as u32, t64)
+                    .map_err(|e| CliError::from(anyhow::anyhow!(e)))?;
+            writeln!(out, "Model: {} (hash {:08x})", m.origin, m.hash())
+                .map_err(anyhow::Error::from)?;
+            out.write_all(report.to_text().as_bytes())
+                .map_err(anyhow::Error::from)?;
+        }
+        Some(Command::Eval {
+            path,
+            count,
+            seed,
+            temperature,
+            engine: false,
         }) => {
             let p = project::load(&path)?;
             let report = crate::eval::evaluate(&p, &path, count as usize, seed, temperature)

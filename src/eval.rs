@@ -146,3 +146,102 @@ pub fn classifier_accuracy(n: usize) -> Result<f64, String> {
         &device,
     ))
 }
+
+/// Pip accuracy of dice drawn on the device path: the board's own latent draws
+/// (`tg_latent`), decoded by the C engine, and, on the same inputs, by the burn integer
+/// model. The two must agree byte for byte; the report says whether they did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineReport {
+    pub per_class: usize,
+    pub engine_confusion: [[u32; CLASSES]; CLASSES],
+    /// `None` when the model has no weights outside its blob (the shipped model).
+    pub burn_accuracy: Option<f64>,
+    pub identical_bytes: Option<bool>,
+}
+
+fn accuracy_of(c: &[[u32; CLASSES]; CLASSES], per_class: usize) -> f64 {
+    let right: u32 = (0..CLASSES).map(|i| c[i][i]).sum();
+    f64::from(right) / (per_class * CLASSES) as f64
+}
+
+impl EngineReport {
+    pub fn engine_accuracy(&self) -> f64 {
+        accuracy_of(&self.engine_confusion, self.per_class)
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "Device path: {} dice per pip count, the board's latent draws, read by the pip classifier\n\
+             C engine (integer, as on the board): {:.2}%\n",
+            self.per_class,
+            self.engine_accuracy() * 100.0
+        );
+        match (self.burn_accuracy, self.identical_bytes) {
+            (Some(b), Some(same)) => {
+                s += &format!(
+                    "burn integer model, same inputs:      {:.2}%  (difference {:.2} points; images {})\n",
+                    b * 100.0,
+                    (self.engine_accuracy() - b).abs() * 100.0,
+                    if same { "byte-identical" } else { "DIFFER" }
+                );
+            }
+            _ => s += "burn integer model: not available for the shipped model (no checkpoint)\n",
+        }
+        s
+    }
+}
+
+/// Scores a model blob through the C engine (and the burn integer model when `spec` has
+/// weights). `temperature` is in 1/64, as the board takes it.
+pub fn score_engine(
+    blob: &[u8],
+    spec: &crate::spec::ModelSpec,
+    per_class: usize,
+    seed: u32,
+    temperature: u8,
+) -> Result<EngineReport, String> {
+    let device = Device::flex();
+    let classifier = PipClassifier::shipped(&device)?;
+    let mut engine = crate::engine::Engine::load(blob).map_err(|e| e.to_string())?;
+    let latent = (engine.input_len() - CLASSES) as u8;
+    let mut engine_confusion = [[0u32; CLASSES]; CLASSES];
+    let mut burn_confusion = [[0u32; CLASSES]; CLASSES];
+    let trained = spec.layers.iter().all(|l| l.weights.is_some());
+    let mut identical = true;
+    for pips in 1..=CLASSES as u8 {
+        let inputs: Vec<Vec<i8>> = (0..per_class)
+            .map(|i| {
+                let index = (usize::from(pips - 1) * per_class + i) as u16;
+                crate::engine::latent_input(seed, index, temperature, pips, latent, CLASSES as u8)
+            })
+            .collect();
+        let images: Vec<Vec<u8>> = inputs
+            .iter()
+            .map(|x| engine.run(x).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        for read in classifier.classify(&refs, &device) {
+            engine_confusion[usize::from(pips - 1)][usize::from(read.clamp(1, 6) - 1)] += 1;
+        }
+        if trained {
+            let out = crate::model::int::forward(spec, &inputs, &device).map_err(|e| e.to_string())?;
+            let burn_images: Vec<Vec<u8>> = out
+                .into_iter()
+                .map(|o| match o {
+                    crate::model::int::IntOutput::Image(p) | crate::model::int::IntOutput::Scores(p) => p,
+                })
+                .collect();
+            identical &= burn_images == images;
+            let refs: Vec<&[u8]> = burn_images.iter().map(Vec::as_slice).collect();
+            for read in classifier.classify(&refs, &device) {
+                burn_confusion[usize::from(pips - 1)][usize::from(read.clamp(1, 6) - 1)] += 1;
+            }
+        }
+    }
+    Ok(EngineReport {
+        per_class,
+        engine_confusion,
+        burn_accuracy: trained.then(|| accuracy_of(&burn_confusion, per_class)),
+        identical_bytes: trained.then_some(identical),
+    })
+}
