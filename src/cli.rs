@@ -80,6 +80,10 @@ pub enum Command {
         /// Print the report as JSON (documented in docs/budget-json.md).
         #[arg(long)]
         json: bool,
+        /// Build the real firmware and put predicted and measured flash, SRAM, stack and
+        /// instructions per image side by side (needs the RISC-V compiler and qemu).
+        #[arg(long, conflicts_with = "json")]
+        verify: bool,
     },
     /// Train a project with burn on the CPU; resumes from the last checkpoint.
     Train {
@@ -388,6 +392,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             target,
             plan,
             json,
+            verify,
         }) => {
             let p = project::load(&path)?;
             let t = match &target {
@@ -407,6 +412,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             };
             out.write_all(text.as_bytes())
                 .map_err(anyhow::Error::from)?;
+            if verify {
+                let m = crate::deploy::model_for(&p, Some(&path)).map_err(|e| CliError {
+                    code: exit::FAILURE,
+                    error: e.into(),
+                })?;
+                let b = budget::compute(&m.spec, t, plan.into());
+                let dir =
+                    std::env::temp_dir().join(format!("tinygen-verify-{}", std::process::id()));
+                let v = crate::verify::verify(&m, &b, &p.name, &dir, 4);
+                let _ = std::fs::remove_dir_all(&dir);
+                let v = v.map_err(|e| CliError::from(anyhow::anyhow!(e)))?;
+                writeln!(out, "\n{}", v.to_text(&t.id)).map_err(anyhow::Error::from)?;
+            }
             if !b.fits {
                 return Err(CliError {
                     code: exit::DOES_NOT_FIT,

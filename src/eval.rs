@@ -224,11 +224,13 @@ pub fn score_engine(
             engine_confusion[usize::from(pips - 1)][usize::from(read.clamp(1, 6) - 1)] += 1;
         }
         if trained {
-            let out = crate::model::int::forward(spec, &inputs, &device).map_err(|e| e.to_string())?;
+            let out =
+                crate::model::int::forward(spec, &inputs, &device).map_err(|e| e.to_string())?;
             let burn_images: Vec<Vec<u8>> = out
                 .into_iter()
                 .map(|o| match o {
-                    crate::model::int::IntOutput::Image(p) | crate::model::int::IntOutput::Scores(p) => p,
+                    crate::model::int::IntOutput::Image(p)
+                    | crate::model::int::IntOutput::Scores(p) => p,
                 })
                 .collect();
             identical &= burn_images == images;

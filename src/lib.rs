@@ -22,3 +22,4 @@ pub mod target;
 pub mod template;
 pub mod train;
 pub mod tui;
+pub mod verify;

@@ -1,0 +1,160 @@
+//! `tinygen budget --verify`: the budget's predictions beside measurements of the real
+//! firmware. Flash and static SRAM come from the CH32V003 ELF (the `size` report), the
+//! arena from the engine's own plan, instructions per image and the stack high-water mark
+//! from the same firmware built for qemu's RV32EC CPU with `-icount shift=0`.
+
+use crate::budget::Budget;
+use crate::deploy::Deployable;
+use crate::deploy::firmware::{Rv32Board, build_rv32};
+use crate::deploy::qemu::QemuBoard;
+use crate::link::proto::Stats;
+use crate::link::session::{LinkCmd, LinkEvent, Opener, Session, serial_opener};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub flash_predicted: u64,
+    pub flash_measured: u64,
+    pub static_predicted: u64,
+    pub static_measured: u64,
+    pub arena_predicted: u64,
+    pub arena_measured: u64,
+    pub stack_predicted: u64,
+    pub stack_measured: u64,
+    pub instructions_predicted: u64,
+    /// Mean over the measured images.
+    pub instructions_measured: u64,
+    pub images: usize,
+}
+
+impl Verified {
+    pub fn sram_predicted(&self) -> u64 {
+        self.static_predicted + self.arena_predicted + self.stack_predicted
+    }
+
+    /// Static data (arena included, it is a static buffer) plus the deepest stack seen.
+    pub fn sram_measured(&self) -> u64 {
+        self.static_measured + self.stack_measured
+    }
+
+    pub fn to_text(&self, target: &str) -> String {
+        let row = |name: &str, p: u64, m: u64| {
+            let d = m as f64 / p.max(1) as f64 * 100.0 - 100.0;
+            format!("{name:<26}{p:>12}{m:>12}{d:>+9.1}%\n")
+        };
+        let mut s = format!(
+            "Predicted vs measured on {target} (firmware built with riscv64-unknown-elf-gcc; \
+             instructions from qemu -icount shift=0 over {} images)\n\n",
+            self.images
+        );
+        s += &format!(
+            "{:<26}{:>12}{:>12}{:>10}\n",
+            "", "predicted", "measured", "diff"
+        );
+        s += &row("flash bytes", self.flash_predicted, self.flash_measured);
+        s += &row(
+            "static SRAM (incl. arena)",
+            self.static_predicted + self.arena_predicted,
+            self.static_measured,
+        );
+        s += &row(
+            "  of which arena",
+            self.arena_predicted,
+            self.arena_measured,
+        );
+        s += &row("stack bytes", self.stack_predicted, self.stack_measured);
+        s += &row("SRAM bytes", self.sram_predicted(), self.sram_measured());
+        s += &row(
+            "instructions per image",
+            self.instructions_predicted,
+            self.instructions_measured,
+        );
+        s
+    }
+}
+
+/// Builds both ELFs in `dir`, runs the qemu one for `images` images, and compares.
+pub fn verify(
+    m: &Deployable,
+    b: &Budget,
+    project: &str,
+    dir: &Path,
+    images: u16,
+) -> Result<Verified, String> {
+    let engine = crate::engine::Engine::load(&m.blob).map_err(|e| e.to_string())?;
+    let header = m.header(project, "ch32v003").map_err(|e| e.to_string())?;
+    let chip = build_rv32(
+        Rv32Board::Ch32v003,
+        &header,
+        m.row_bytes(),
+        &dir.join("ch32v003"),
+    )
+    .map_err(|e| e.to_string())?;
+    let qemu = build_rv32(
+        Rv32Board::QemuRv32,
+        &header,
+        m.row_bytes(),
+        &dir.join("qemu"),
+    )
+    .map_err(|e| e.to_string())?;
+    let stats = run_qemu(&qemu.elf, dir, images)?;
+    let n = stats.len().max(1) as u64;
+    Ok(Verified {
+        flash_predicted: b.flash.total_bytes,
+        flash_measured: chip.sizes.flash_bytes(),
+        static_predicted: b.sram.static_bytes,
+        static_measured: chip.sizes.static_sram_bytes(),
+        arena_predicted: b.sram.arena_bytes,
+        arena_measured: u64::from(engine.arena_bytes()),
+        stack_predicted: b.sram.stack_bytes,
+        stack_measured: stats
+            .iter()
+            .map(|s| u64::from(s.stack_bytes))
+            .max()
+            .unwrap_or(0),
+        instructions_predicted: b.instructions,
+        instructions_measured: stats.iter().map(|s| u64::from(s.cycles)).sum::<u64>() / n,
+        images: stats.len(),
+    })
+}
+
+/// Runs an RV32EC ELF in qemu, asks for `images` dice and returns their STATS frames.
+pub fn run_qemu(elf: &Path, dir: &Path, images: u16) -> Result<Vec<Stats>, String> {
+    let board = std::sync::Arc::new(QemuBoard::spawn(elf, dir).map_err(|e| e.to_string())?);
+    let b2 = board.clone();
+    let mut inner = serial_opener(board.port.clone(), 115_200);
+    let opener: Opener = Box::new(move || {
+        let p = inner()?;
+        b2.start_cpu().map_err(std::io::Error::other)?;
+        Ok(p)
+    });
+    let (tx, rx) = mpsc::channel();
+    let session = Session::start(board.port.clone(), opener, None, move |e| {
+        let _ = tx.send(e);
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut stats = Vec::new();
+    let mut asked = false;
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(LinkEvent::Hello(_)) if !asked => {
+                asked = true;
+                session.send(LinkCmd::Generate {
+                    label: 0,
+                    count: images,
+                    seed: 1,
+                    temperature: 32,
+                });
+            }
+            Ok(LinkEvent::Stats(s)) => stats.push(s),
+            Ok(LinkEvent::Done { .. }) => return Ok(stats),
+            Ok(LinkEvent::BoardError { text, .. }) => {
+                return Err(format!("the board said: {text}"));
+            }
+            _ => {}
+        }
+    }
+    Err("qemu did not finish within 120 s".into())
+}
