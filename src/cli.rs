@@ -865,21 +865,6 @@ pub fn summary(p: &Project, path: &Path) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn no_color_is_respected() {
-        assert!(!use_color(false));
-    }
-}
-
 fn export_cmd(
     p: &Project,
     path: &Path,
@@ -937,4 +922,19 @@ fn export_cmd(
     )
     .map_err(anyhow::Error::from)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_color_is_respected() {
+        assert!(!use_color(false));
+    }
 }

@@ -293,6 +293,22 @@ mod tests {
         assert_eq!(b, vec![0b01_00_11, 0, 0, 0]);
     }
 
+    /// Golden file: the header (and so every byte of the blob in it) of a seeded die model.
+    #[test]
+    fn die_header_golden() {
+        use crate::project::Project;
+        let mut p = Project::from_template(crate::template::find("cvae-die").unwrap());
+        // Small widths keep the golden file readable; every layer kind and width is here.
+        p.model.layers[0].width = 2;
+        p.model.layers[1].width = 2;
+        p.model.layers[2].width = 2;
+        let m = crate::model::cvae::Cvae::new(&p, 5, &burn::prelude::Device::flex());
+        let spec = m.export_spec(&p).unwrap();
+        let b = blob(&spec, "golden").unwrap();
+        let arena = crate::engine::Engine::load(&b).unwrap().arena_bytes();
+        insta::assert_snapshot!(header(&spec, &b, "golden", u64::from(arena), "ch32v003"));
+    }
+
     #[test]
     fn crc_is_the_zlib_one() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);

@@ -242,10 +242,10 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                 match self.commands.try_recv() {
                     Ok(LinkCmd::Quit) | Err(TryRecvError::Disconnected) => return Step::Quit,
                     Ok(cmd) => {
-                        if let Some(bytes) = self.command_bytes(cmd) {
-                            if let Err(e) = port.write_all(&bytes).and_then(|_| port.flush()) {
-                                return self.lost(e.to_string());
-                            }
+                        if let Some(bytes) = self.command_bytes(cmd)
+                            && let Err(e) = port.write_all(&bytes).and_then(|_| port.flush())
+                        {
+                            return self.lost(e.to_string());
                         }
                     }
                     Err(TryRecvError::Empty) => break,
