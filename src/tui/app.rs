@@ -4,8 +4,10 @@
 
 use super::dialog::{self, DialogAnswer, DialogKind};
 use super::form::{self, FieldId};
+use super::monitor::MonitorView;
 use super::picker::{Picker, PickerMode, PickerOutcome};
 use crate::budget::{self, Budget, Plan};
+use crate::link::session::{LinkCmd, LinkEvent};
 use crate::project::{self, Project};
 use crate::template;
 use crate::train::{Control, EpochLoss, TrainEvent, TrainOptions};
@@ -71,6 +73,9 @@ pub enum Msg {
     Tick,
     Dialog(DialogAnswer),
     Train(TrainEvent),
+    Link(LinkEvent),
+    /// The link worker could not start the board (no model, a missing tool, ...).
+    LinkFailed(String),
 }
 
 /// Work the event loop must start on the app's behalf.
@@ -86,6 +91,13 @@ pub enum Effect {
         project: Box<Project>,
         options: TrainOptions,
     },
+    /// Start (or restart) the project's board and its link.
+    Connect {
+        project: Box<Project>,
+        path: Option<PathBuf>,
+    },
+    /// Send a command to the board.
+    Link(LinkCmd),
 }
 
 /// What the Train screen shows: the worker's reports, as they arrive.
@@ -195,6 +207,7 @@ pub struct App {
     /// The folder file pickers start in.
     pub cwd: PathBuf,
     pub train: TrainView,
+    pub monitor: MonitorView,
     /// The execution plan the Budget screen shows.
     pub plan: Plan,
     /// The budget of `project` under `plan`, recomputed whenever either changes.
@@ -215,6 +228,7 @@ impl App {
         let budget = budget::for_project(&project, project.target_profile(), plan);
         App {
             train: TrainView::default(),
+            monitor: MonitorView::with_baud(project.board.baud),
             budget,
             budget_of: (project.clone(), plan),
             plan,
@@ -468,6 +482,12 @@ fn update_state(app: &mut App, msg: Msg) -> Option<Effect> {
         }
         Msg::Train(event) => {
             on_train(app, event);
+            None
+        }
+        Msg::Link(event) => on_link(app, event),
+        Msg::LinkFailed(reason) => {
+            app.monitor.log(reason.clone());
+            app.monitor.state = super::monitor::LinkState::Failed(reason);
             None
         }
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(app, key),
@@ -762,10 +782,10 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         KeyCode::Char('?') | KeyCode::F(1) => app.popup = Some(Popup::Help),
         KeyCode::Char('q') => quit(app),
         KeyCode::Char(c @ '1'..='5') => {
-            app.screen = Screen::ALL[(c as u8 - b'1') as usize];
+            return show_screen(app, Screen::ALL[(c as u8 - b'1') as usize]);
         }
-        KeyCode::Tab => app.screen = Screen::ALL[(app.screen.index() + 1) % 5],
-        KeyCode::BackTab => app.screen = Screen::ALL[(app.screen.index() + 4) % 5],
+        KeyCode::Tab => return show_screen(app, Screen::ALL[(app.screen.index() + 1) % 5]),
+        KeyCode::BackTab => return show_screen(app, Screen::ALL[(app.screen.index() + 4) % 5]),
         KeyCode::Char('o') => {
             if app.dirty {
                 app.popup = Some(Popup::Discard(AfterDiscard::Open));
@@ -782,9 +802,94 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         _ if app.screen == Screen::Project => on_project_key(app, key),
         _ if app.screen == Screen::Budget => on_budget_key(app, key),
         _ if app.screen == Screen::Train => return on_train_key(app, key),
+        _ if app.screen == Screen::Monitor => return on_monitor_key(app, key),
         _ => {}
     }
     None
+}
+
+/// Switches screen; the Monitor connects to the board the first time it is shown.
+pub fn show_screen(app: &mut App, screen: Screen) -> Option<Effect> {
+    app.screen = screen;
+    if screen == Screen::Monitor && !app.monitor.started {
+        return connect(app);
+    }
+    None
+}
+
+fn connect(app: &mut App) -> Option<Effect> {
+    app.monitor.started = true;
+    app.monitor.baud = app.project.board.baud;
+    app.monitor.hello = None;
+    app.monitor.other_model = None;
+    app.monitor.state = super::monitor::LinkState::Starting(format!(
+        "starting the {} board",
+        app.project.board.kind
+    ));
+    Some(Effect::Connect {
+        project: Box::new(app.project.clone()),
+        path: app.path.clone(),
+    })
+}
+
+fn on_link(app: &mut App, event: LinkEvent) -> Option<Effect> {
+    let first_hello = matches!(event, LinkEvent::Hello(_))
+        && app.monitor.gallery.is_empty()
+        && app.monitor.drawing.is_none();
+    app.monitor.on_event(event, Instant::now());
+    // A newcomer sees dice at once: the first HELLO rolls six.
+    if first_hello && app.monitor.can_generate() {
+        return Some(Effect::Link(app.monitor.roll(6)));
+    }
+    None
+}
+
+fn on_monitor_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    match key.code {
+        KeyCode::Char('r') | KeyCode::Char(' ') => {
+            if app.monitor.can_generate() {
+                return Some(Effect::Link(app.monitor.roll(1)));
+            }
+            app.info("No board to roll on; 'c' connects.");
+        }
+        KeyCode::Char('g') if app.monitor.can_generate() => {
+            return Some(Effect::Link(app.monitor.roll(6)));
+        }
+        KeyCode::Char('x') => return Some(Effect::Link(LinkCmd::Stop)),
+        KeyCode::Char('c') => return connect(app),
+        KeyCode::Char('v') => {
+            app.monitor.cycle_style();
+            let name = app.monitor.style.name();
+            app.info(format!("Previews drawn as {name}."));
+        }
+        KeyCode::Char('p') => save_gallery(app),
+        _ => {}
+    }
+    None
+}
+
+/// Saves the gallery as a PNG next to the project (or in the working folder).
+fn save_gallery(app: &mut App) {
+    let Some((px, w, h)) = app.monitor.gallery_png() else {
+        app.info("No dice yet to save.");
+        return;
+    };
+    let dir = app.start_dir();
+    let path = (1..1000)
+        .map(|n| dir.join(format!("dice-{n:03}.png")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join("dice.png"));
+    match crate::preview::write_png(&path, &px, w, h) {
+        Ok(()) => app.info(format!(
+            "Saved {} dice to {}",
+            app.monitor.gallery.len(),
+            path.display()
+        )),
+        Err(e) => app.error(
+            "Could not save the dice",
+            format!("{}: {e}", path.display()),
+        ),
+    }
 }
 
 fn on_budget_key(app: &mut App, key: KeyEvent) {
@@ -1042,9 +1147,9 @@ fn on_mouse(app: &mut App, m: MouseEvent) -> Option<Effect> {
         None => {}
     }
     if let Some((_, s)) = a.tab_hits.iter().find(|(r, _)| r.contains(at)) {
-        app.screen = *s;
+        let s = *s;
         app.editing = None;
-        return None;
+        return show_screen(app, s);
     }
     if a.status.contains(at) && at.x + 12 >= a.status.right() {
         app.popup = Some(Popup::Help);

@@ -8,6 +8,8 @@
 pub mod app;
 pub mod dialog;
 pub mod form;
+pub mod link;
+pub mod monitor;
 pub mod picker;
 pub mod ui;
 
@@ -103,8 +105,23 @@ fn spawn_input(tx: Sender<Msg>) {
     });
 }
 
-fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>) {
+fn run_effect(
+    app: &mut App,
+    effect: Effect,
+    tx: &Sender<Msg>,
+    link: &mut Option<link::LinkWorker>,
+) {
     match effect {
+        Effect::Connect { project, path } => {
+            // Dropping the old worker stops its board first.
+            *link = None;
+            *link = Some(link::LinkWorker::start(*project, path, tx.clone()));
+        }
+        Effect::Link(cmd) => {
+            if let Some(l) = link {
+                l.send(cmd);
+            }
+        }
         Effect::Train { project, options } => {
             app.train.control = Some(crate::train::spawn(
                 *project,
@@ -139,6 +156,8 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
 
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());
+    let mut link: Option<link::LinkWorker> = None;
+    app.monitor.sixel_ok = link::terminal_has_sixel();
     let debug_panic = std::env::var_os("TINYGEN_DEBUG_PANIC").is_some();
 
     guard.terminal.draw(|f| ui::render(&app, f))?;
@@ -157,12 +176,12 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             Ok(msg) => {
                 needs_draw = true;
                 if let Some(effect) = update(&mut app, msg) {
-                    run_effect(&mut app, effect, &tx);
+                    run_effect(&mut app, effect, &tx, &mut link);
                 }
                 // Drain whatever else is pending before drawing: latest state wins.
                 while let Ok(msg) = rx.try_recv() {
                     if let Some(effect) = update(&mut app, msg) {
-                        run_effect(&mut app, effect, &tx);
+                        run_effect(&mut app, effect, &tx, &mut link);
                     }
                 }
             }
@@ -178,6 +197,7 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             needs_draw = false;
         }
     }
+    drop(link);
     drop(guard);
     Ok(())
 }

@@ -106,7 +106,11 @@ fn render_tabs(app: &App, t: Theme, f: &mut Frame, a: &super::app::Areas) {
 }
 
 fn render_status(app: &App, t: Theme, f: &mut Frame, area: Rect) {
-    let board = format!(" {} · not connected ", app.project.board.kind);
+    let board = format!(
+        " {} · {} ",
+        app.project.board.kind,
+        app.monitor.short_state()
+    );
     let right = " ? help  q quit ";
     let (middle, style) = match &app.status {
         Some(s) if s.is_error => (s.text.clone(), t.error()),
@@ -799,30 +803,201 @@ fn render_deploy(app: &App, t: Theme, f: &mut Frame, area: Rect) {
 }
 
 fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
-    let b = &app.project.board;
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("Board  ", t.dim()),
-            Span::raw(format!(
-                "{} · {} · {} baud · not connected",
-                b.kind,
-                b.port.as_deref().unwrap_or("auto"),
-                b.baud
-            )),
-        ]),
-        Line::raw(""),
-        not_built(t, "The serial monitor"),
-        Line::styled(
-            "Streamed images (ASCII, half-block, sixel), frames per second and the link log will appear here.",
-            t.dim(),
+    use super::monitor::{LinkState, PreviewStyle};
+    use ratatui::layout::{Constraint, Layout};
+    let m = &app.monitor;
+    let block = t.block("Monitor", true);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let now = std::time::Instant::now();
+
+    // Line 1: the link; then the dice and a side panel; the log at the bottom.
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(4),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .split(inner);
+    let (state, style) = match &m.state {
+        LinkState::Off => ("not connected".to_string(), t.dim()),
+        LinkState::Starting(what) => (format!("{what}…"), t.dim()),
+        LinkState::Live => (
+            match (&m.hello, &m.port) {
+                (Some(h), Some(p)) => {
+                    format!("{} on {p} · model {:08x}", h.board.name(), h.model_hash)
+                }
+                (_, Some(p)) => format!("connected on {p}, waiting for HELLO"),
+                _ => "connected".into(),
+            },
+            t.ok(),
         ),
-    ];
+        LinkState::Disconnected(r) => (format!("disconnected: {r}"), t.error()),
+        LinkState::Reconnecting(n) => (format!("disconnected; reconnecting (try {n})"), t.error()),
+        LinkState::VersionError { board } => (
+            format!(
+                "version error: the board speaks protocol {board}, tinygen {}; update the firmware",
+                crate::link::proto::PROTOCOL_VERSION
+            ),
+            t.error(),
+        ),
+        LinkState::Failed(r) => (format!("could not start the board: {r}"), t.error()),
+    };
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(t.block("Monitor", true)),
-        area,
+        Paragraph::new(Line::styled(
+            truncate(&state, rows[0].width as usize),
+            style,
+        )),
+        rows[0],
     );
+
+    let cols = Layout::horizontal([Constraint::Min(20), Constraint::Length(24)]).split(rows[1]);
+    render_dice(app, t, f, cols[0]);
+
+    let mut side = vec![
+        Line::from(vec![
+            Span::styled("dice/s    ", t.dim()),
+            Span::raw(format!("{:.1}", m.fps(now))),
+        ]),
+        Line::from(vec![
+            Span::styled("bytes/s   ", t.dim()),
+            Span::raw(format!("{:.0}", m.bytes_per_second(now))),
+        ]),
+        Line::from(vec![
+            Span::styled("link use  ", t.dim()),
+            Span::raw(format!("{:.0}% of {}", m.link_use(now) * 100.0, m.baud)),
+        ]),
+        Line::from(vec![
+            Span::styled("received  ", t.dim()),
+            Span::raw(budget::bytes(m.total_bytes)),
+        ]),
+        Line::from(vec![
+            Span::styled("damaged   ", t.dim()),
+            Span::raw(format!("{} frames", m.damaged_frames)),
+        ]),
+    ];
+    if let Some(c) = m.last_cycles {
+        side.push(Line::from(vec![
+            Span::styled("counter   ", t.dim()),
+            Span::raw(budget::count(u64::from(c))),
+        ]));
+    }
+    if m.stack_bytes > 0 {
+        side.push(Line::from(vec![
+            Span::styled("stack     ", t.dim()),
+            Span::raw(format!("{} B", m.stack_bytes)),
+        ]));
+    }
+    side.push(Line::from(vec![
+        Span::styled("preview   ", t.dim()),
+        Span::raw(m.style.name()),
+    ]));
+    if let Some((board, want)) = m.other_model {
+        side.push(Line::styled(format!("board model {board:08x}"), t.error()));
+        side.push(Line::styled(format!("project's   {want:08x}"), t.error()));
+    }
+    f.render_widget(Paragraph::new(side), cols[1]);
+
+    let log: Vec<Line> = m
+        .log
+        .iter()
+        .rev()
+        .take(rows[2].height as usize)
+        .rev()
+        .map(|l| Line::styled(truncate(l, rows[2].width as usize), t.dim()))
+        .collect();
+    f.render_widget(Paragraph::new(log), rows[2]);
+    let keys = if m.style == PreviewStyle::Sixel {
+        "r roll · g six · x stop · v view · p save PNG · c reconnect (sixel drawn over the dice)"
+    } else {
+        "r roll · g six · x stop · v view · p save PNG · c reconnect"
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            truncate(keys, rows[3].width as usize),
+            t.dim(),
+        )),
+        rows[3],
+    );
+}
+
+/// The die being drawn (rows so far) and then the gallery, newest first, as many as fit.
+fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    use super::monitor::PreviewStyle;
+    let m = &app.monitor;
+    let mut tiles: Vec<(String, Vec<u8>, usize, usize)> = Vec::new();
+    if let Some(d) = &m.drawing {
+        // Rows so far on a blank die of the full height.
+        let height = m.hello.map_or(d.width, |h| usize::from(h.image_h));
+        tiles.push((
+            format!("{} pips…", d.label),
+            d.pixels.clone(),
+            d.width,
+            height,
+        ));
+    }
+    for img in m.gallery.iter().rev() {
+        tiles.push((
+            format!("{} pip{}", img.label, if img.label == 1 { "" } else { "s" }),
+            img.pixels.clone(),
+            img.width,
+            img.height,
+        ));
+    }
+    if tiles.is_empty() {
+        let msg = if m.can_generate() {
+            "No dice yet: press r to roll."
+        } else {
+            "Dice appear here as the board streams them."
+        };
+        f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), area);
+        return;
+    }
+    let (w, h) = (34u16, 17u16);
+    let per_row = (area.width / w).max(1);
+    let rows = (area.height / h).max(1);
+    for (k, (label, px, width, height)) in tiles
+        .into_iter()
+        .take((per_row * rows) as usize)
+        .enumerate()
+    {
+        let k = k as u16;
+        let cell = Rect {
+            x: area.x + (k % per_row) * w,
+            y: area.y + (k / per_row) * h,
+            width: w.min(area.width),
+            height: h.min(area.height.saturating_sub((k / per_row) * h)),
+        };
+        if cell.height == 0 {
+            break;
+        }
+        let mut lines = vec![Line::styled(label, t.dim())];
+        // A die still being drawn shows its rows so far; the rest stays blank. The
+        // half-block drawing takes square images.
+        let side = width.max(height).max(1);
+        let mut full = px;
+        full.resize(width * height, 0);
+        if width != height {
+            let mut square = vec![0u8; side * side];
+            for (y, row) in full.chunks(width.max(1)).enumerate() {
+                square[y * side..y * side + row.len()].copy_from_slice(row);
+            }
+            full = square;
+        }
+        let width = side;
+        if m.style == PreviewStyle::Sixel {
+            lines.push(Line::styled("(sixel)", t.dim()));
+        } else if m.style == PreviewStyle::Ascii || !t.color {
+            lines.extend(
+                crate::preview::ascii(&full, width)
+                    .into_iter()
+                    .map(Line::raw),
+            );
+        } else {
+            lines.extend(image_lines(&full, width, 1, t));
+        }
+        f.render_widget(Paragraph::new(lines), cell);
+    }
 }
 
 /// Every key, for the help overlay (and the README).
@@ -842,6 +1017,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("t  e", "focus templates / settings"),
     ("p  t/T", "Budget: switch plan / target"),
     ("Enter f space c", "Train: start/resume, fresh, pause, stop"),
+    (
+        "r g x v p c",
+        "Monitor: roll, six, stop, view, PNG, reconnect",
+    ),
     ("", ""),
     ("file picker", "↑↓ move, Enter open, Backspace up, Esc"),
     ("mouse", "click tabs, templates, fields; wheel"),
@@ -1014,6 +1193,126 @@ mod tests {
 
     fn key(app: &mut App, code: KeyCode) {
         update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    /// Regression: a die still being drawn (8 of 32 rows) used to panic the half-block
+    /// renderer, which takes square images.
+    #[test]
+    fn a_die_half_drawn_renders() {
+        use crate::link::session::LinkEvent;
+        let mut a = app(80, 24);
+        a.color = true;
+        a.screen = Screen::Monitor;
+        update(
+            &mut a,
+            Msg::Link(LinkEvent::Rows {
+                index: 0,
+                label: 4,
+                first_row: 0,
+                rows: 8,
+                width: 32,
+                data: vec![200; 256],
+            }),
+        );
+        assert!(draw(&a).contains("4 pips…"));
+        a.monitor.cycle_style();
+        assert!(draw(&a).contains("4 pips…"));
+    }
+
+    /// The Monitor with real dice: the shipped model run by the C engine, delivered as the
+    /// link worker delivers them (HELLO, rows, whole images, traffic, a cut image).
+    #[test]
+    fn monitor_with_streamed_dice() {
+        use crate::link::proto::{BoardId, Hello};
+        use crate::link::session::{Image, LinkEvent};
+        let mut engine = crate::engine::Engine::load(crate::deploy::DEFAULT_DIE_BLOB).unwrap();
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app(w, h);
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE)),
+            );
+            assert!(
+                matches!(effect, Some(super::super::app::Effect::Connect { .. })),
+                "connects on first view"
+            );
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Connected {
+                    port: "/dev/pts/7".into(),
+                }),
+            );
+            let hello = Hello {
+                protocol: 1,
+                board: BoardId::Sim,
+                firmware: 0x0100,
+                model_hash: 0x4e89_3e4c,
+                max_frame: 32,
+                arena_bytes: 544,
+                image_h: 32,
+                image_w: 32,
+                latent: 2,
+                classes: 6,
+            };
+            let effect = update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
+            assert!(
+                matches!(
+                    effect,
+                    Some(super::super::app::Effect::Link(
+                        crate::link::session::LinkCmd::Generate { count: 6, .. }
+                    ))
+                ),
+                "the first HELLO rolls six dice"
+            );
+            for (i, pips) in [3u8, 6, 1].into_iter().enumerate() {
+                let x = crate::engine::latent_input(5, i as u16, 32, pips, 2, 6);
+                let pixels = engine.run(&x).unwrap();
+                update(
+                    &mut a,
+                    Msg::Link(LinkEvent::Image(Image {
+                        index: i as u16,
+                        label: pips,
+                        width: 32,
+                        height: 32,
+                        pixels,
+                    })),
+                );
+            }
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Incomplete { index: 3, rows: 16 }),
+            );
+            insta::assert_snapshot!(format!("monitor_live_{w}x{h}"), draw(&a));
+            // 'r' rolls one die; 'v' switches the preview to ASCII.
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            );
+            assert!(matches!(
+                effect,
+                Some(super::super::app::Effect::Link(
+                    crate::link::session::LinkCmd::Generate {
+                        label: 0,
+                        count: 1,
+                        ..
+                    }
+                ))
+            ));
+            // The board goes away: the Monitor says so, and 'r' sends nothing.
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Disconnected {
+                    reason: "Input/output error".into(),
+                }),
+            );
+            update(&mut a, Msg::Link(LinkEvent::Reconnecting { attempt: 2 }));
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            );
+            assert_eq!(effect, None);
+            assert!(draw(&a).contains("reconnecting (try 2)"));
+        }
     }
 
     #[test]

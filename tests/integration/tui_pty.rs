@@ -151,7 +151,11 @@ fn switches_screens_by_key_and_mouse_then_quits_cleanly() {
     s.send(b"x");
     // A left click on the "5 Monitor" tab (SGR mouse: 1-based column 57, row 1).
     s.send(b"\x1b[<0;57;1M\x1b[<0;57;1m");
-    s.wait_for("The serial monitor is not built yet.");
+    // The Monitor starts the simulated board and the first HELLO rolls six dice, which
+    // stream in from the real firmware loop over a pty.
+    s.wait_for("sim · live");
+    s.wait_for(" pip");
+    s.send(b"r");
     s.send(b"1");
     s.wait_for("Settings · CVAE die");
     // Mid-session the terminal is raw.
