@@ -239,6 +239,8 @@ pub enum LocalBoard {
 pub enum StyleArg {
     Ascii,
     Half,
+    /// Sixel graphics (terminals such as xterm -ti vt340, mlterm, foot, WezTerm).
+    Sixel,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -516,11 +518,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     label,
                     seed,
                     temperature: (temperature * 64.0).round().clamp(0.0, 255.0) as u8,
-                    ascii: style.unwrap_or(if use_color(std::io::stdout().is_terminal()) {
+                    style: style.unwrap_or(if use_color(std::io::stdout().is_terminal()) {
                         StyleArg::Half
                     } else {
                         StyleArg::Ascii
-                    }) == StyleArg::Ascii,
+                    }),
                     png,
                     timeout: std::time::Duration::from_secs(timeout),
                 },
@@ -738,6 +740,11 @@ pub fn data_preview(
             .map(|smp| match style {
                 StyleArg::Ascii => crate::preview::ascii(&smp.pixels, die::SIZE),
                 StyleArg::Half => crate::preview::half_blocks_ansi(&smp.pixels, die::SIZE),
+                // One sixel per die, on a line of its own (sixels do not sit side by side
+                // in plain output).
+                StyleArg::Sixel => {
+                    vec![crate::preview::sixel(&smp.pixels, die::SIZE, die::SIZE, 2)]
+                }
             })
             .collect();
         for line in 0..drawn[0].len() {

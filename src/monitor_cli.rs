@@ -22,7 +22,7 @@ pub struct Options {
     pub seed: u32,
     /// In 1/64.
     pub temperature: u8,
-    pub ascii: bool,
+    pub style: crate::cli::StyleArg,
     pub png: Option<PathBuf>,
     pub timeout: Duration,
 }
@@ -183,10 +183,14 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
                 last_progress = Instant::now();
                 first_image_at.get_or_insert_with(Instant::now);
                 let _ = writeln!(out, "die {}: {} pips", img.index + 1, img.label);
-                let lines = if o.ascii {
-                    crate::preview::ascii(&img.pixels, img.width)
-                } else {
-                    crate::preview::half_blocks_ansi(&img.pixels, img.width)
+                let lines = match o.style {
+                    crate::cli::StyleArg::Ascii => crate::preview::ascii(&img.pixels, img.width),
+                    crate::cli::StyleArg::Half => {
+                        crate::preview::half_blocks_ansi(&img.pixels, img.width)
+                    }
+                    crate::cli::StyleArg::Sixel => {
+                        vec![crate::preview::sixel(&img.pixels, img.width, img.height, 3)]
+                    }
                 };
                 for l in lines {
                     let _ = writeln!(out, "{l}");

@@ -139,6 +139,21 @@ fn run_effect(
     }
 }
 
+/// Writes the Monitor's sixel images over the cells just drawn (ratatui draws text only).
+fn paint_sixels(app: &App) -> io::Result<()> {
+    use std::io::Write;
+    let sixels = ui::monitor_sixels(app);
+    if sixels.is_empty() {
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    for (x, y, seq) in sixels {
+        crossterm::queue!(out, crossterm::cursor::MoveTo(x, y))?;
+        out.write_all(seq.as_bytes())?;
+    }
+    out.flush()
+}
+
 /// Runs the workbench until the user quits.
 pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
@@ -193,6 +208,7 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
         }
         if needs_draw && last_draw.elapsed() >= FRAME {
             guard.terminal.draw(|f| ui::render(&app, f))?;
+            paint_sixels(&app)?;
             last_draw = Instant::now();
             needs_draw = false;
         }

@@ -807,18 +807,9 @@ fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     use ratatui::layout::{Constraint, Layout};
     let m = &app.monitor;
     let block = t.block("Monitor", true);
-    let inner = block.inner(area);
     f.render_widget(block, area);
     let now = std::time::Instant::now();
-
-    // Line 1: the link; then the dice and a side panel; the log at the bottom.
-    let rows = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(4),
-        Constraint::Length(3),
-        Constraint::Length(1),
-    ])
-    .split(inner);
+    let rows = monitor_rows(area);
     let (state, style) = match &m.state {
         LinkState::Off => ("not connected".to_string(), t.dim()),
         LinkState::Starting(what) => (format!("{what}…"), t.dim()),
@@ -921,9 +912,47 @@ fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     );
 }
 
-/// The die being drawn (rows so far) and then the gallery, newest first, as many as fit.
-fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
-    use super::monitor::PreviewStyle;
+/// The Monitor's rows inside its border: the link line, the dice and side panel, the log,
+/// the keys.
+fn monitor_rows(area: Rect) -> std::rc::Rc<[Rect]> {
+    use ratatui::layout::{Constraint, Layout};
+    let inner = Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(4),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .split(inner)
+}
+
+/// Size of one die tile on the Monitor, in cells.
+const TILE: (u16, u16) = (34, 17);
+
+/// Where the dice go: one tile each, row by row, as many as `area` holds.
+fn dice_tiles(area: Rect, n: usize) -> Vec<Rect> {
+    let (w, h) = TILE;
+    let per_row = (area.width / w).max(1);
+    let rows = (area.height / h).max(1);
+    (0..n.min((per_row * rows) as usize) as u16)
+        .map(|k| Rect {
+            x: area.x + (k % per_row) * w,
+            y: area.y + (k / per_row) * h,
+            width: w.min(area.width),
+            height: h.min(area.height.saturating_sub((k / per_row) * h)),
+        })
+        .filter(|r| r.height > 0)
+        .collect()
+}
+
+/// The images the Monitor shows, in tile order: the die being drawn, then the gallery,
+/// newest first. `(label, pixels, width, height)`.
+fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
     let m = &app.monitor;
     let mut tiles: Vec<(String, Vec<u8>, usize, usize)> = Vec::new();
     if let Some(d) = &m.drawing {
@@ -944,6 +973,43 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             img.height,
         ));
     }
+    tiles
+}
+
+/// Sixel images to write over the Monitor after a frame: `(column, row, sequence)`.
+pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
+    use super::monitor::PreviewStyle;
+    if app.screen != Screen::Monitor
+        || app.monitor.style != PreviewStyle::Sixel
+        || app.popup.is_some()
+    {
+        return Vec::new();
+    }
+    let body = areas(Rect::new(0, 0, app.size.0, app.size.1)).body;
+    let rows = monitor_rows(body);
+    let dice = ratatui::layout::Layout::horizontal([
+        ratatui::layout::Constraint::Min(20),
+        ratatui::layout::Constraint::Length(24),
+    ])
+    .split(rows[1])[0];
+    let images = monitor_images(app);
+    dice_tiles(dice, images.len())
+        .into_iter()
+        .zip(images)
+        .filter(|(r, _)| r.height > 8)
+        .map(|(r, (_, px, w, h))| {
+            let mut full = px;
+            full.resize(w * h, 0);
+            (r.x, r.y + 1, crate::preview::sixel(&full, w, h, 3))
+        })
+        .collect()
+}
+
+/// The die being drawn (rows so far) and then the gallery, newest first, as many as fit.
+fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    use super::monitor::PreviewStyle;
+    let m = &app.monitor;
+    let tiles = monitor_images(app);
     if tiles.is_empty() {
         let msg = if m.can_generate() {
             "No dice yet: press r to roll."
@@ -953,24 +1019,8 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), area);
         return;
     }
-    let (w, h) = (34u16, 17u16);
-    let per_row = (area.width / w).max(1);
-    let rows = (area.height / h).max(1);
-    for (k, (label, px, width, height)) in tiles
-        .into_iter()
-        .take((per_row * rows) as usize)
-        .enumerate()
-    {
-        let k = k as u16;
-        let cell = Rect {
-            x: area.x + (k % per_row) * w,
-            y: area.y + (k / per_row) * h,
-            width: w.min(area.width),
-            height: h.min(area.height.saturating_sub((k / per_row) * h)),
-        };
-        if cell.height == 0 {
-            break;
-        }
+    let cells = dice_tiles(area, tiles.len());
+    for (cell, (label, px, width, height)) in cells.into_iter().zip(tiles) {
         let mut lines = vec![Line::styled(label, t.dim())];
         // A die still being drawn shows its rows so far; the rest stays blank. The
         // half-block drawing takes square images.
@@ -1193,6 +1243,39 @@ mod tests {
 
     fn key(app: &mut App, code: KeyCode) {
         update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn sixel_dice_are_painted_only_when_asked_and_inside_the_dice_area() {
+        use crate::link::session::{Image, LinkEvent};
+        let mut a = app(120, 40);
+        a.screen = Screen::Monitor;
+        for i in 0..3u16 {
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Image(Image {
+                    index: i,
+                    label: 2,
+                    width: 32,
+                    height: 32,
+                    pixels: crate::data::die::sample(1, u64::from(i)).pixels,
+                })),
+            );
+        }
+        assert!(monitor_sixels(&a).is_empty(), "half-blocks by default");
+        a.monitor.sixel_ok = true;
+        a.monitor.cycle_style();
+        a.monitor.cycle_style();
+        assert_eq!(a.monitor.style, super::super::monitor::PreviewStyle::Sixel);
+        let six = monitor_sixels(&a);
+        assert_eq!(six.len(), 2, "two tiles fit 120x40");
+        for (x, y, seq) in &six {
+            assert!(*x < 120 - 24 && *y < 40, "({x},{y})");
+            assert!(seq.starts_with("\x1bP") && seq.ends_with("\x1b\\"));
+        }
+        assert!(draw(&a).contains("(sixel)"));
+        a.popup = Some(Popup::Help);
+        assert!(monitor_sixels(&a).is_empty(), "no sixel over a popup");
     }
 
     /// Regression: a die still being drawn (8 of 32 rows) used to panic the half-block
