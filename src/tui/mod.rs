@@ -172,7 +172,11 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());
     let mut link: Option<link::LinkWorker> = None;
+    // Sixel where the terminal says it has it; 'v' on the Monitor switches.
     app.monitor.sixel_ok = link::terminal_has_sixel();
+    if app.monitor.sixel_ok {
+        app.monitor.style = monitor::PreviewStyle::Sixel;
+    }
     let debug_panic = std::env::var_os("TINYGEN_DEBUG_PANIC").is_some();
 
     guard.terminal.draw(|f| ui::render(&app, f))?;
