@@ -163,6 +163,20 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         timeout: u64,
     },
+    /// Put the project's model on a board. For a Raspberry Pi running tinygen-runner: upload
+    /// it over the serial link (chunked, each chunk checked, the whole verified by the
+    /// runner's new model hash).
+    Flash {
+        path: PathBuf,
+        /// The board: pi.
+        #[arg(long, value_enum)]
+        board: FlashBoard,
+        /// The board's serial port, e.g. /dev/ttyUSB0.
+        #[arg(long)]
+        port: String,
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+    },
     /// Run a simulated board: the firmware built for this machine, serving MODEL (a blob
     /// from 'tinygen export') on a new pseudo-terminal, whose path it prints.
     Sim {
@@ -227,6 +241,11 @@ pub enum DataAction {
         #[arg(long, value_enum)]
         style: Option<StyleArg>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlashBoard {
+    Pi,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -527,6 +546,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     timeout: std::time::Duration::from_secs(timeout),
                 },
             )?;
+        }
+        Some(Command::Flash {
+            path,
+            board: FlashBoard::Pi,
+            port,
+            baud,
+        }) => {
+            let p = project::load(&path)?;
+            drop(out);
+            flash_pi(&p, &path, &port, baud)?;
         }
         Some(Command::Sim { model, baud, link }) => {
             let blob = if model == "default" {
@@ -928,6 +957,73 @@ fn export_cmd(
         h.display()
     )
     .map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// Uploads the project's model to a Pi runner on `port`, with a progress bar.
+fn flash_pi(p: &Project, path: &Path, port: &str, baud: u32) -> Result<(), CliError> {
+    use crate::link::session::{LinkEvent, Session, serial_opener};
+    use indicatif::{ProgressBar, ProgressStyle};
+    let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
+        code: exit::FAILURE,
+        error: e.into(),
+    })?;
+    let t = crate::target::find("pi-zero-2w").expect("a built-in target");
+    let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
+    if !b.fits {
+        return Err(CliError {
+            code: exit::DOES_NOT_FIT,
+            error: anyhow::anyhow!("the model does not fit a Pi Zero 2 W; see 'tinygen budget'"),
+        });
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let session = Session::start(
+        port.to_string(),
+        serial_opener(port.to_string(), baud),
+        None,
+        move |e| {
+            let _ = tx.send(e);
+        },
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let hello = loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(LinkEvent::Hello(h)) => break h,
+            _ if std::time::Instant::now() > deadline => {
+                return Err(CliError::from(anyhow::anyhow!(
+                    "no runner answered on {port}; start it on the Pi ('tinygen-runner --port \
+                     /dev/serial0 ~/tinygen') and check the wiring and the baud rate ({baud})"
+                )));
+            }
+            _ => {}
+        }
+    };
+    eprintln!(
+        "{} on {port}: firmware {}.{}, model {:08x}; uploading {} ({} bytes, model {:08x})",
+        hello.board.name(),
+        hello.firmware >> 8,
+        hello.firmware & 0xff,
+        hello.model_hash,
+        m.origin,
+        m.blob.len(),
+        m.hash()
+    );
+    let bar = ProgressBar::new(m.blob.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("upload [{bar:30}] {bytes}/{total_bytes}  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let chunk = usize::from(hello.max_frame).saturating_sub(5);
+    let result = crate::deploy::pi::upload(&session, &rx, &m.blob, chunk, |pr| {
+        bar.set_position(pr.sent);
+        if pr.attempt > 1 {
+            bar.set_message(format!("attempt {}", pr.attempt));
+        }
+    });
+    bar.finish_and_clear();
+    let hash = result.map_err(|e| CliError::from(anyhow::Error::from(e)))?;
+    eprintln!("Verified: the runner now serves model {hash:08x}.");
     Ok(())
 }
 

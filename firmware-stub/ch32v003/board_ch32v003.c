@@ -76,3 +76,11 @@ uint32_t board_cycles(void) { return STK_CNT; }
 uint32_t board_micros(void) { return (STK_CNT >> 4) / 3u; }
 
 uint8_t board_id(void) { return TG_BOARD_CH32V003; }
+
+/* No board-specific messages. */
+int board_message(const uint8_t *frame, uint16_t len)
+{
+    (void)frame;
+    (void)len;
+    return 0;
+}

@@ -22,5 +22,7 @@ uint32_t board_micros(void);
 uint16_t board_stack_used(void);
 /* Which board this is (TG_BOARD_*). */
 uint8_t board_id(void);
+/* A message the shared loop does not know (type first): 1 if the board handled it. */
+int board_message(const uint8_t *frame, uint16_t len);
 
 #endif

@@ -198,12 +198,31 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
     }
 }
 
+static uint32_t arena_cap;
+
+void tg_firmware_send(uint8_t type, const uint8_t *payload, uint16_t len)
+{
+    send(type, payload, len);
+}
+
+static void open_model(const uint8_t *blob, uint32_t len)
+{
+    model_status = blob ? tg_model_open(&model, blob, len) : TG_E_MAGIC;
+    if (model_status == TG_OK && model.arena_bytes > arena_cap) model_status = TG_E_ARENA;
+}
+
+void tg_firmware_load(const uint8_t *blob, uint32_t len)
+{
+    open_model(blob, len);
+    send_hello();
+}
+
 void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t arena_len,
                      int (*keep_going)(void))
 {
     tg_rx_init(&rx, rx_buf, sizeof rx_buf);
-    model_status = tg_model_open(&model, blob, len);
-    if (model_status == TG_OK && model.arena_bytes > arena_len) model_status = TG_E_ARENA;
+    arena_cap = arena_len;
+    open_model(blob, len);
     /* A lone delimiter first: ends whatever half frame the host holds from before a reset. */
     board_putc(0);
     send_hello();
@@ -232,7 +251,10 @@ void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t
         case TG_MSG_HELLO_REQ: send_hello(); break;
         case TG_MSG_GENERATE: generate(rx_buf + 1, (uint16_t)(n - 1), arena, arena_len); break;
         case TG_MSG_STOP: break;
-        default: send_text(TG_MSG_ERROR, TG_ERR_UNKNOWN, "unknown message"); break;
+        default:
+            if (!board_message(rx_buf, (uint16_t)n))
+                send_text(TG_MSG_ERROR, TG_ERR_UNKNOWN, "unknown message");
+            break;
         }
     }
 }

@@ -7,8 +7,16 @@
 #define TG_FIRMWARE_VERSION 0x0100u /* 1.0 */
 /* Image rows sent per IMAGE frame: the same on every board, so their streams match. */
 #define TG_ROWS_PER_FRAME 8u
-/* The longest frame a board accepts (type + payload, before COBS). */
+/* The longest frame a board accepts (type + payload, before COBS); the Pi runner takes
+ * upload chunks and builds with a larger one. */
+#ifndef TG_RX_MAX
 #define TG_RX_MAX 32u
+#endif
+
+/* Swaps in another model blob (after an upload) and announces it with a HELLO. */
+void tg_firmware_load(const uint8_t *blob, uint32_t len);
+/* Sends one frame (for board code answering its own messages). */
+void tg_firmware_send(uint8_t type, const uint8_t *payload, uint16_t len);
 
 /* Runs forever on a board; on the host it returns when `keep_going` says so. */
 void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t arena_len,

@@ -11,6 +11,9 @@
 #define TG_MSG_HELLO_REQ 0x01u
 #define TG_MSG_GENERATE 0x02u
 #define TG_MSG_STOP 0x03u
+#define TG_MSG_UPLOAD_BEGIN 0x05u /* total u32, crc32 u32 */
+#define TG_MSG_UPLOAD_CHUNK 0x06u /* offset u32, bytes */
+#define TG_MSG_UPLOAD_END 0x07u
 /* board -> host */
 #define TG_MSG_HELLO 0x81u
 #define TG_MSG_IMAGE 0x82u
@@ -18,6 +21,7 @@
 #define TG_MSG_LOG 0x84u
 #define TG_MSG_ERROR 0x85u
 #define TG_MSG_DONE 0x86u
+#define TG_MSG_ACK 0x87u /* the message acknowledged u8, next offset u32 */
 
 /* Error codes carried by ERROR frames. */
 #define TG_ERR_BAD_FRAME 1u    /* CRC or COBS failure */
@@ -25,6 +29,8 @@
 #define TG_ERR_BAD_ARGS 3u     /* a known message with a wrong payload */
 #define TG_ERR_NO_MODEL 4u     /* the model blob did not open */
 #define TG_ERR_TOO_LONG 5u     /* a frame longer than this board's receive buffer */
+#define TG_ERR_UPLOAD 6u       /* an upload out of order, too large, or failing its check */
+#define TG_ERR_STORAGE 7u      /* the board could not write the model file */
 
 /* Boards, as HELLO names them. */
 #define TG_BOARD_SIM 0u

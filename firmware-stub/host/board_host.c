@@ -108,7 +108,17 @@ uint32_t board_micros(void)
 }
 
 uint16_t board_stack_used(void) { return 0; }
-uint8_t board_id(void) { return TG_BOARD_SIM; }
+
+/* The Pi runner reuses this file as its board: it sets its own id and message hook. */
+uint8_t tg_host_board_id = TG_BOARD_SIM;
+int (*tg_host_message_hook)(const uint8_t *frame, uint16_t len) = 0;
+
+uint8_t board_id(void) { return tg_host_board_id; }
+
+int board_message(const uint8_t *frame, uint16_t len)
+{
+    return tg_host_message_hook ? tg_host_message_hook(frame, len) : 0;
+}
 
 static int keep_going(void) { return !stop; }
 

@@ -35,3 +35,11 @@ uint32_t board_cycles(void)
 uint32_t board_micros(void) { return 0; }
 
 uint8_t board_id(void) { return TG_BOARD_QEMU_RV32; }
+
+/* No board-specific messages. */
+int board_message(const uint8_t *frame, uint16_t len)
+{
+    (void)frame;
+    (void)len;
+    return 0;
+}

@@ -68,7 +68,54 @@ pub const SOURCES: &[(&str, &str)] = &[
         "ch32v003/board_ch32v003.c",
         include_str!("../../firmware-stub/ch32v003/board_ch32v003.c"),
     ),
+    (
+        "host/board_host.c",
+        include_str!("../../firmware-stub/host/board_host.c"),
+    ),
+    (
+        "pi/runner.c",
+        include_str!("../../firmware-stub/pi/runner.c"),
+    ),
 ];
+
+pub const AARCH64_GCC: &str = "aarch64-linux-gnu-gcc";
+/// The runner's receive buffer: upload chunks of 1 KB plus their header.
+pub const PI_RX_MAX: u32 = 1100;
+
+/// Builds the Pi runner (Linux, aarch64) in `dir`.
+pub fn build_pi_runner(dir: &Path) -> Result<PathBuf, BuildError> {
+    tool(AARCH64_GCC, "gcc-aarch64-linux-gnu")?;
+    let src = dir.join("src");
+    for (path, text) in SOURCES {
+        write(&src.join(path), text.as_bytes())?;
+    }
+    let exe = dir.join("tinygen-runner");
+    let mut cmd = Command::new(AARCH64_GCC);
+    cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra"])
+        .arg(format!("-DTG_RX_MAX={PI_RX_MAX}u"))
+        .arg("-o")
+        .arg(&exe);
+    for f in [
+        "pi/runner.c",
+        "host/board_host.c",
+        "common/tg_firmware.c",
+        "common/tg_proto.c",
+        "engine/tg_engine.c",
+    ] {
+        cmd.arg(src.join(f));
+    }
+    let out = cmd.output().map_err(|_| BuildError::MissingTool {
+        tool: AARCH64_GCC,
+        package: "gcc-aarch64-linux-gnu",
+    })?;
+    if !out.status.success() {
+        return Err(BuildError::Compile {
+            board: "pi",
+            log: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(exe)
+}
 
 /// The RV32EC boards tinygen builds firmware for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! on a pseudo-terminal), and later the qemu boards, probe-rs and the Pi upload.
 
 pub mod firmware;
+pub mod pi;
 pub mod qemu;
 pub mod sim;
 

@@ -96,13 +96,20 @@ impl SimBoard {
         if let Some(l) = link {
             cmd.arg("--link").arg(l);
         }
+        SimBoard::spawn_command(cmd)
+    }
+
+    /// Starts any board program that makes its own pty and prints [`PORT_LINE`] first
+    /// (the simulated board, the Pi runner with `--pty`).
+    pub fn spawn_command(mut cmd: Command) -> Result<SimBoard, SimError> {
+        let exe = cmd.get_program().to_string_lossy().into_owned();
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| SimError::Spawn {
-                program: exe.display().to_string(),
+                program: exe.clone(),
                 reason: e.to_string(),
             })?;
         let stdout = child.stdout.take().expect("piped");

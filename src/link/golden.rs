@@ -77,6 +77,28 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
             },
         ),
         ("done", Msg::Done { count: 2 }),
+        (
+            "upload_begin",
+            Msg::UploadBegin {
+                total: 1884,
+                crc: 0x4e89_3e4c,
+            },
+        ),
+        (
+            "upload_chunk",
+            Msg::UploadChunk {
+                offset: 256,
+                data: vec![0x54, 0x47, 0x00, 0x4d, 0x31],
+            },
+        ),
+        ("upload_end", Msg::UploadEnd),
+        (
+            "ack",
+            Msg::Ack {
+                what: 0x06,
+                next: 261,
+            },
+        ),
         // 300 non-zero payload bytes: crosses a full 254-byte COBS block.
         ("log_long", Msg::Log(long)),
     ]

@@ -9,12 +9,16 @@ pub mod kind {
     pub const HELLO_REQ: u8 = 0x01;
     pub const GENERATE: u8 = 0x02;
     pub const STOP: u8 = 0x03;
+    pub const UPLOAD_BEGIN: u8 = 0x05;
+    pub const UPLOAD_CHUNK: u8 = 0x06;
+    pub const UPLOAD_END: u8 = 0x07;
     pub const HELLO: u8 = 0x81;
     pub const IMAGE: u8 = 0x82;
     pub const STATS: u8 = 0x83;
     pub const LOG: u8 = 0x84;
     pub const ERROR: u8 = 0x85;
     pub const DONE: u8 = 0x86;
+    pub const ACK: u8 = 0x87;
 }
 
 /// Boards as HELLO names them.
@@ -117,6 +121,22 @@ pub enum Msg {
     Done {
         count: u16,
     },
+    /// Start a model upload: its length and CRC-32.
+    UploadBegin {
+        total: u32,
+        crc: u32,
+    },
+    /// Bytes of the model at `offset` (the frame's CRC protects each chunk).
+    UploadChunk {
+        offset: u32,
+        data: Vec<u8>,
+    },
+    UploadEnd,
+    /// The board took message `what`; for uploads, the next offset it expects.
+    Ack {
+        what: u8,
+        next: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,13 +178,29 @@ impl Msg {
             Msg::Log(_) => kind::LOG,
             Msg::Error { .. } => kind::ERROR,
             Msg::Done { .. } => kind::DONE,
+            Msg::UploadBegin { .. } => kind::UPLOAD_BEGIN,
+            Msg::UploadChunk { .. } => kind::UPLOAD_CHUNK,
+            Msg::UploadEnd => kind::UPLOAD_END,
+            Msg::Ack { .. } => kind::ACK,
         }
     }
 
     pub fn payload(&self) -> Vec<u8> {
         let mut p = Vec::new();
         match self {
-            Msg::HelloReq | Msg::Stop => {}
+            Msg::HelloReq | Msg::Stop | Msg::UploadEnd => {}
+            Msg::UploadBegin { total, crc } => {
+                p.extend(total.to_le_bytes());
+                p.extend(crc.to_le_bytes());
+            }
+            Msg::UploadChunk { offset, data } => {
+                p.extend(offset.to_le_bytes());
+                p.extend(data);
+            }
+            Msg::Ack { what, next } => {
+                p.push(*what);
+                p.extend(next.to_le_bytes());
+            }
             Msg::Generate {
                 label,
                 count,
@@ -285,6 +321,31 @@ impl Msg {
                     arena_bytes: u16_at(p, 14),
                 })
             }
+            kind::UPLOAD_BEGIN => {
+                need(k, p, 8, true)?;
+                Msg::UploadBegin {
+                    total: u32_at(p, 0),
+                    crc: u32_at(p, 4),
+                }
+            }
+            kind::UPLOAD_CHUNK => {
+                need(k, p, 4, false)?;
+                Msg::UploadChunk {
+                    offset: u32_at(p, 0),
+                    data: p[4..].to_vec(),
+                }
+            }
+            kind::UPLOAD_END => {
+                need(k, p, 0, true)?;
+                Msg::UploadEnd
+            }
+            kind::ACK => {
+                need(k, p, 5, true)?;
+                Msg::Ack {
+                    what: p[0],
+                    next: u32_at(p, 1),
+                }
+            }
             kind::LOG => Msg::Log(String::from_utf8_lossy(p).into_owned()),
             kind::ERROR => {
                 need(k, p, 1, false)?;
@@ -360,6 +421,19 @@ mod tests {
             text: "unknown message".into(),
         });
         round(Msg::Done { count: 7 });
+        round(Msg::UploadBegin {
+            total: 1884,
+            crc: 0xdead_beef,
+        });
+        round(Msg::UploadChunk {
+            offset: 1024,
+            data: vec![0, 1, 2, 0],
+        });
+        round(Msg::UploadEnd);
+        round(Msg::Ack {
+            what: kind::UPLOAD_CHUNK,
+            next: 2048,
+        });
     }
 
     #[test]

@@ -73,6 +73,11 @@ pub enum LinkEvent {
         board: u32,
         expected: u32,
     },
+    /// The board acknowledged message `what` (uploads: the next offset it expects).
+    Ack {
+        what: u8,
+        next: u32,
+    },
     /// The session has ended (asked to quit).
     Closed,
 }
@@ -394,8 +399,14 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                 self.report(true); // the traffic so far belongs before the end
                 (self.sink)(LinkEvent::Done { count });
             }
+            Msg::Ack { what, next } => (self.sink)(LinkEvent::Ack { what, next }),
             // Host-to-board messages echoed back mean a loop or a confused peer.
-            Msg::HelloReq | Msg::Generate { .. } | Msg::Stop => self.garbage += 1,
+            Msg::HelloReq
+            | Msg::Generate { .. }
+            | Msg::Stop
+            | Msg::UploadBegin { .. }
+            | Msg::UploadChunk { .. }
+            | Msg::UploadEnd => self.garbage += 1,
         }
     }
 

@@ -289,7 +289,7 @@ impl MonitorView {
             }
             LinkEvent::Log(t) => self.log(format!("board: {t}")),
             LinkEvent::BoardError { code, text } => self.log(format!("board error {code}: {text}")),
-            LinkEvent::Done { .. } => {}
+            LinkEvent::Done { .. } | LinkEvent::Ack { .. } => {}
             LinkEvent::Garbage { frames } => {
                 self.damaged_frames += u64::from(frames);
                 self.log(format!("{frames} damaged frame(s) skipped"));

@@ -1,0 +1,222 @@
+//! The Raspberry Pi: the runner (`firmware-stub/pi/runner.c`, built with
+//! `aarch64-linux-gnu-gcc`) and the model upload over its serial link. The upload is
+//! stop-and-wait: each chunk travels in a CRC-checked frame and is acknowledged with the
+//! next offset the runner expects; a lost or damaged chunk is sent again, and a cut link
+//! starts the upload over once the runner is back (it keeps its old model meanwhile). The
+//! upload counts as done only when the runner says HELLO with the new model's hash.
+
+use crate::link::proto::{Msg, kind};
+use crate::link::session::{LinkCmd, LinkEvent, Session};
+use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+pub const QEMU_AARCH64: &str = "qemu-aarch64";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum UploadError {
+    #[error("the runner did not answer within {0} s; is it running on that port?")]
+    NoAnswer(u64),
+    #[error("the runner refused the upload: {0}")]
+    Refused(String),
+    #[error(
+        "the upload did not verify: the runner reports model {board:08x}, expected {expected:08x}"
+    )]
+    Verify { board: u32, expected: u32 },
+    #[error("gave up after {0} tries; the runner keeps its previous model")]
+    GaveUp(u32),
+}
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub sent: u64,
+    pub total: u64,
+    /// 1 for the first attempt; higher after the link was cut.
+    pub attempt: u32,
+}
+
+/// The command that runs the aarch64 runner here, under qemu user mode, on its own pty.
+pub fn qemu_runner_command(runner: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(QEMU_AARCH64);
+    c.arg("-L")
+        .arg("/usr/aarch64-linux-gnu")
+        .arg(runner)
+        .arg("--pty")
+        .arg(dir);
+    c
+}
+
+const STEP: Duration = Duration::from_secs(3);
+/// ERROR codes (docs/protocol.md).
+const ERR_BAD_FRAME: u8 = 1;
+const ERR_BAD_ARGS: u8 = 3;
+const ERR_UPLOAD: u8 = 6;
+const ERR_STORAGE: u8 = 7;
+const TRIES: u32 = 5;
+
+/// Uploads `blob` through a session already started on the runner's port, whose events
+/// arrive on `events`. `chunk` is the payload per frame (the runner's max_frame − 5).
+pub fn upload(
+    session: &Session,
+    events: &Receiver<LinkEvent>,
+    blob: &[u8],
+    chunk: usize,
+    mut progress: impl FnMut(UploadProgress),
+) -> Result<u32, UploadError> {
+    let expected = crate::export::blob_hash(blob).unwrap_or(0);
+    let crc = crate::export::crc32(blob);
+    let total = blob.len() as u32;
+    let chunk = chunk.max(16);
+    // What arrived before the upload (a boot HELLO, a "no model" error) is not about it.
+    while events.try_recv().is_ok() {}
+    for attempt in 1..=TRIES {
+        match try_once(
+            session,
+            events,
+            blob,
+            total,
+            crc,
+            chunk,
+            attempt,
+            &mut progress,
+        ) {
+            Ok(()) => {}
+            Err(Attempt::Again) => continue,
+            Err(Attempt::Fatal(e)) => return Err(e),
+        }
+        // The runner re-announces itself with the new model.
+        let deadline = Instant::now() + STEP * 2;
+        while Instant::now() < deadline {
+            match events.recv_timeout(Duration::from_millis(100)) {
+                Ok(LinkEvent::Hello(h)) if h.model_hash == expected => return Ok(expected),
+                Ok(LinkEvent::Hello(h)) => {
+                    return Err(UploadError::Verify {
+                        board: h.model_hash,
+                        expected,
+                    });
+                }
+                _ => {}
+            }
+        }
+        return Err(UploadError::NoAnswer(STEP.as_secs() * 2));
+    }
+    Err(UploadError::GaveUp(TRIES))
+}
+
+enum Attempt {
+    /// The link was cut or the runner lost its place: start over.
+    Again,
+    Fatal(UploadError),
+}
+
+/// Sends a frame after a lone delimiter.
+fn send(session: &Session, m: Msg) {
+    let mut bytes = vec![0];
+    bytes.extend(m.encode());
+    session.send(LinkCmd::Raw(bytes));
+}
+
+/// Waits for an ACK of `what`; `Again` when the link dropped.
+fn wait_ack(events: &Receiver<LinkEvent>, what: u8) -> Result<Option<u32>, Attempt> {
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        match events.recv_timeout(Duration::from_millis(50)) {
+            Ok(LinkEvent::Ack { what: w, next }) if w == what => return Ok(Some(next)),
+            Ok(LinkEvent::BoardError { code, text }) => match code {
+                // A damaged frame is simply sent again.
+                ERR_BAD_FRAME => return Ok(None),
+                ERR_BAD_ARGS | ERR_UPLOAD | ERR_STORAGE => {
+                    return Err(Attempt::Fatal(UploadError::Refused(text)));
+                }
+                // Not about the upload (say, "no model" at the runner's boot).
+                _ => {}
+            },
+            Ok(LinkEvent::Disconnected { .. }) => return Err(Attempt::Again),
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Attempt::Fatal(UploadError::NoAnswer(STEP.as_secs())));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn try_once(
+    session: &Session,
+    events: &Receiver<LinkEvent>,
+    blob: &[u8],
+    total: u32,
+    crc: u32,
+    chunk: usize,
+    attempt: u32,
+    progress: &mut impl FnMut(UploadProgress),
+) -> Result<(), Attempt> {
+    if attempt > 1 {
+        // Wait for the runner to be back (its HELLO), then start over.
+        let deadline = Instant::now() + STEP * 4;
+        loop {
+            match events.recv_timeout(Duration::from_millis(100)) {
+                Ok(LinkEvent::Hello(_)) => break,
+                _ if Instant::now() > deadline => {
+                    return Err(Attempt::Fatal(UploadError::NoAnswer(STEP.as_secs() * 4)));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut tries = 0;
+    loop {
+        send(session, Msg::UploadBegin { total, crc });
+        if wait_ack(events, kind::UPLOAD_BEGIN)?.is_some() {
+            break;
+        }
+        tries += 1;
+        if tries == TRIES {
+            return Err(Attempt::Fatal(UploadError::NoAnswer(STEP.as_secs())));
+        }
+    }
+    let mut offset = 0u32;
+    let mut stalled = 0;
+    while offset < total {
+        let end = (offset as usize + chunk).min(blob.len());
+        send(
+            session,
+            Msg::UploadChunk {
+                offset,
+                data: blob[offset as usize..end].to_vec(),
+            },
+        );
+        match wait_ack(events, kind::UPLOAD_CHUNK)? {
+            Some(next) if next > offset && next <= total => {
+                offset = next;
+                stalled = 0;
+                progress(UploadProgress {
+                    sent: u64::from(offset),
+                    total: u64::from(total),
+                    attempt,
+                });
+            }
+            // No answer, a damaged frame, or the runner wants another offset: resend.
+            other => {
+                if let Some(next) = other
+                    && next <= total
+                {
+                    offset = next;
+                }
+                stalled += 1;
+                if stalled == TRIES {
+                    return Err(Attempt::Again);
+                }
+            }
+        }
+    }
+    send(session, Msg::UploadEnd);
+    match wait_ack(events, kind::UPLOAD_END)? {
+        Some(_) => Ok(()),
+        None => Err(Attempt::Again),
+    }
+}
