@@ -163,17 +163,18 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         timeout: u64,
     },
-    /// Put the project's model on a board. For a Raspberry Pi running tinygen-runner: upload
-    /// it over the serial link (chunked, each chunk checked, the whole verified by the
-    /// runner's new model hash).
+    /// Put the project's model on a board. CH32V003: check the budget, build the firmware,
+    /// then erase, program, verify and reset through a WCH-LinkE (probe-rs). Raspberry Pi
+    /// running tinygen-runner: upload over the serial link (chunked, each chunk checked, the
+    /// whole verified by the runner's new model hash).
     Flash {
         path: PathBuf,
-        /// The board: pi.
+        /// The board: ch32v003 or pi.
         #[arg(long, value_enum)]
         board: FlashBoard,
-        /// The board's serial port, e.g. /dev/ttyUSB0.
-        #[arg(long)]
-        port: String,
+        /// The Pi's serial port, e.g. /dev/ttyUSB0.
+        #[arg(long, required_if_eq("board", "pi"))]
+        port: Option<String>,
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
     },
@@ -245,6 +246,7 @@ pub enum DataAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FlashBoard {
+    Ch32v003,
     Pi,
 }
 
@@ -549,13 +551,21 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Flash {
             path,
-            board: FlashBoard::Pi,
+            board,
             port,
             baud,
         }) => {
             let p = project::load(&path)?;
             drop(out);
-            flash_pi(&p, &path, &port, baud)?;
+            match (board, port) {
+                (FlashBoard::Pi, Some(port)) => flash_pi(&p, &path, &port, baud)?,
+                (FlashBoard::Pi, None) => {
+                    return Err(CliError::bad_input(anyhow::anyhow!(
+                        "flashing a Pi needs its serial port: --port /dev/ttyUSB0"
+                    )));
+                }
+                (FlashBoard::Ch32v003, _) => flash_ch32(&p, &path)?,
+            }
         }
         Some(Command::Sim { model, baud, link }) => {
             let blob = if model == "default" {
@@ -958,6 +968,78 @@ fn export_cmd(
     )
     .map_err(anyhow::Error::from)?;
     Ok(())
+}
+
+/// Budget check, firmware build, then erase/program/verify/reset through probe-rs.
+fn flash_ch32(p: &Project, path: &Path) -> Result<(), CliError> {
+    use crate::deploy::firmware::{Rv32Board, build_rv32};
+    use crate::deploy::probe::{self, ProbeError, Stage};
+    use indicatif::{ProgressBar, ProgressStyle};
+    let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
+        code: exit::FAILURE,
+        error: e.into(),
+    })?;
+    let t = crate::target::find("ch32v003").expect("a built-in target");
+    let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
+    if !b.fits {
+        eprint!("{}", budget::report(&b, &p.name));
+        return Err(CliError {
+            code: exit::DOES_NOT_FIT,
+            error: anyhow::anyhow!(
+                "not flashing: the model is {} B over the flash and {} B over the SRAM of a CH32V003",
+                b.flash_over_bytes().max(0),
+                b.sram_over_bytes().max(0)
+            ),
+        });
+    }
+    let header = m
+        .header(&p.name, &t.id)
+        .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
+    let dir = p.resolve(path, &p.artifacts.export).join("ch32v003");
+    eprintln!("Building the CH32V003 firmware in {} …", dir.display());
+    let built = build_rv32(Rv32Board::Ch32v003, &header, m.row_bytes(), &dir)
+        .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
+    eprintln!(
+        "  {}: {} B flash of 16,384, {} B static SRAM of 2,048",
+        built.elf.display(),
+        built.sizes.flash_bytes(),
+        built.sizes.static_sram_bytes()
+    );
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:8} [{bar:30}] {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let result = probe::flash(&built.elf, |stage, done, total| {
+        bar.set_prefix(match stage {
+            Stage::Erase => "erase",
+            Stage::Program => "program",
+            Stage::Verify => "verify",
+        });
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(()) => {
+            eprintln!(
+                "Flashed, verified and reset. Watch it: tinygen monitor {} --port /dev/ttyACM0",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(ProbeError::NoProbe) => {
+            let mut msg = String::from("no debug probe found. To flash a CH32V003:");
+            for h in probe::SETUP_HINTS {
+                msg += "\n  - ";
+                msg += h;
+            }
+            msg += &format!("\nThe firmware is built: {}", built.elf.display());
+            Err(CliError::from(anyhow::anyhow!(msg)))
+        }
+        Err(e) => Err(CliError::from(anyhow::Error::from(e))),
+    }
 }
 
 /// Uploads the project's model to a Pi runner on `port`, with a progress bar.

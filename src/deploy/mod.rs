@@ -4,6 +4,7 @@
 
 pub mod firmware;
 pub mod pi;
+pub mod probe;
 pub mod qemu;
 pub mod sim;
 
