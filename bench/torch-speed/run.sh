@@ -6,13 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 epochs=${1:-3}
-[ -x venv/bin/python ] || { python3 -m venv venv && venv/bin/pip install -q --upgrade pip && venv/bin/pip install -q torch; }
-(cd ../.. && cargo build --release --bin tinygen -q)
+[ -x venv/bin/python ] || { python3 -m venv venv && venv/bin/pip install -q --upgrade pip && venv/bin/pip install -q torch numpy; }
+# TINYGEN=path uses that binary (the dev profile builds dependencies at opt-level 3, so it
+# trains at about release speed); otherwise a release build.
+bin=${TINYGEN:-../../target/release/tinygen}
+[ -n "${TINYGEN:-}" ] || (cd ../.. && cargo build --release --bin tinygen -q)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed -e "s/epochs: 30/epochs: $epochs/" ../../projects/die.ron > "$work/die.ron"
-echo "== burn (tinygen train, release build, flex backend)"
-../../target/release/tinygen train "$work/die.ron" | tee "$work/burn.log" | grep '^epoch'
+echo "== burn (tinygen train, $bin, flex backend)"
+"$bin" train "$work/die.ron" | tee "$work/burn.log" | grep '^epoch'
 echo "== PyTorch"
 venv/bin/python cvae_torch.py "$epochs" | tee "$work/torch.log"
 # Epoch 1 includes warm-up on both sides; compare the mean of the others.
