@@ -2,13 +2,14 @@
 //! (`ui.rs`) reads it. Side effects that need the event loop (spawning a desktop dialog)
 //! come back as an [`Effect`].
 
+use super::deploy::{DeployEvent, DeployView};
 use super::dialog::{self, DialogAnswer, DialogKind};
 use super::form::{self, FieldId};
 use super::monitor::MonitorView;
 use super::picker::{Picker, PickerMode, PickerOutcome};
 use crate::budget::{self, Budget, Plan};
 use crate::link::session::{LinkCmd, LinkEvent};
-use crate::project::{self, Project};
+use crate::project::{self, BoardKind, Project};
 use crate::template;
 use crate::train::{Control, EpochLoss, TrainEvent, TrainOptions};
 use crossterm::event::{
@@ -76,6 +77,7 @@ pub enum Msg {
     Link(LinkEvent),
     /// The link worker could not start the board (no model, a missing tool, ...).
     LinkFailed(String),
+    Deploy(DeployEvent),
 }
 
 /// Work the event loop must start on the app's behalf.
@@ -98,6 +100,14 @@ pub enum Effect {
     },
     /// Send a command to the board.
     Link(LinkCmd),
+    /// List the boards (serial ports, debug probes, local boards).
+    ScanBoards,
+    /// Put the model on a board: build, flash, verify.
+    Deploy {
+        board: super::deploy::BoardEntry,
+        project: Box<Project>,
+        path: Option<PathBuf>,
+    },
 }
 
 /// What the Train screen shows: the worker's reports, as they arrive.
@@ -208,6 +218,7 @@ pub struct App {
     pub cwd: PathBuf,
     pub train: TrainView,
     pub monitor: MonitorView,
+    pub deploy: DeployView,
     /// The execution plan the Budget screen shows.
     pub plan: Plan,
     /// The budget of `project` under `plan`, recomputed whenever either changes.
@@ -229,6 +240,7 @@ impl App {
         App {
             train: TrainView::default(),
             monitor: MonitorView::with_baud(project.board.baud),
+            deploy: DeployView::default(),
             budget,
             budget_of: (project.clone(), plan),
             plan,
@@ -485,6 +497,7 @@ fn update_state(app: &mut App, msg: Msg) -> Option<Effect> {
             None
         }
         Msg::Link(event) => on_link(app, event),
+        Msg::Deploy(event) => on_deploy(app, event),
         Msg::LinkFailed(reason) => {
             app.monitor.log(reason.clone());
             app.monitor.state = super::monitor::LinkState::Failed(reason);
@@ -803,6 +816,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         _ if app.screen == Screen::Budget => on_budget_key(app, key),
         _ if app.screen == Screen::Train => return on_train_key(app, key),
         _ if app.screen == Screen::Monitor => return on_monitor_key(app, key),
+        _ if app.screen == Screen::Deploy => return on_deploy_key(app, key),
         _ => {}
     }
     None
@@ -813,6 +827,84 @@ pub fn show_screen(app: &mut App, screen: Screen) -> Option<Effect> {
     app.screen = screen;
     if screen == Screen::Monitor && !app.monitor.started {
         return connect(app);
+    }
+    if screen == Screen::Deploy && !app.deploy.scanned {
+        app.deploy.scanned = true;
+        return Some(Effect::ScanBoards);
+    }
+    None
+}
+
+fn on_deploy_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    let n = app.deploy.boards.len();
+    match key.code {
+        KeyCode::Down | KeyCode::Char('j') if n > 0 => app.deploy.sel = (app.deploy.sel + 1) % n,
+        KeyCode::Up | KeyCode::Char('k') if n > 0 => app.deploy.sel = (app.deploy.sel + n - 1) % n,
+        KeyCode::Char('r') => return Some(Effect::ScanBoards),
+        KeyCode::Enter => {
+            let board = app.deploy.selected()?.clone();
+            if app.deploy.running {
+                app.info("A deploy is running; wait for it to finish.");
+                return None;
+            }
+            if let Some(why) = &board.unavailable {
+                app.error(
+                    "Cannot deploy there",
+                    format!(
+                        "{}: {why}.\n{}",
+                        board.label,
+                        crate::deploy::probe::SETUP_HINTS.join("\n")
+                    ),
+                );
+                return None;
+            }
+            if app.project.board.kind != board.kind {
+                app.project.board.kind = board.kind;
+                app.dirty = true;
+            }
+            match board.kind {
+                BoardKind::Sim | BoardKind::QemuRv32 => {
+                    // These load the model as they start: start them and watch.
+                    app.screen = Screen::Monitor;
+                    return connect(app);
+                }
+                BoardKind::Ch32v003 | BoardKind::Pi => {
+                    if board.kind == BoardKind::Pi {
+                        app.project.board.port = board.port.clone();
+                    }
+                    app.deploy.running = true;
+                    app.deploy.stages.clear();
+                    app.deploy.log.clear();
+                    app.deploy.result = None;
+                    return Some(Effect::Deploy {
+                        board,
+                        project: Box::new(app.project.clone()),
+                        path: app.path.clone(),
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+fn on_deploy(app: &mut App, event: DeployEvent) -> Option<Effect> {
+    let finished = matches!(event, DeployEvent::Finished(_));
+    app.deploy.on_event(event);
+    if finished {
+        match app.deploy.result.clone() {
+            Some(Ok(msg)) => {
+                app.info(format!("Deployed: {msg}."));
+                // A board with a serial port to watch: land on the Monitor.
+                if app.project.board.port.is_some() {
+                    app.screen = Screen::Monitor;
+                    return connect(app);
+                }
+            }
+            Some(Err(msg)) => app.error("Deploy failed", msg),
+            None => {}
+        }
     }
     None
 }

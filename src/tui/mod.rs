@@ -6,6 +6,7 @@
 //! 16 ms.
 
 pub mod app;
+pub mod deploy;
 pub mod dialog;
 pub mod form;
 pub mod link;
@@ -121,6 +122,17 @@ fn run_effect(
             if let Some(l) = link {
                 l.send(cmd);
             }
+        }
+        Effect::ScanBoards => deploy::scan(tx.clone()),
+        Effect::Deploy {
+            board,
+            project,
+            path,
+        } => {
+            // The board's port may be the one the Monitor holds: let it go first.
+            *link = None;
+            app.monitor.started = false;
+            deploy::start(board, *project, path, tx.clone());
         }
         Effect::Train { project, options } => {
             app.train.control = Some(crate::train::spawn(

@@ -287,13 +287,6 @@ fn board_summary(kind: BoardKind) -> &'static str {
     }
 }
 
-fn not_built(t: Theme, what: &str) -> Line<'static> {
-    Line::styled(
-        format!("{what} is not built yet."),
-        t.dim().add_modifier(Modifier::ITALIC),
-    )
-}
-
 fn fmt_duration(secs: f32) -> String {
     let s = secs.round() as u64;
     if s >= 3600 {
@@ -774,24 +767,62 @@ fn render_budget(app: &App, t: Theme, f: &mut Frame, area: Rect) {
 }
 
 fn render_deploy(app: &App, t: Theme, f: &mut Frame, area: Rect) {
-    let mut lines = vec![Line::styled("Boards", t.dim())];
-    for kind in BoardKind::ALL {
-        let chosen = kind == app.project.board.kind;
-        let mark = if chosen { "● " } else { "  " };
-        let style = if chosen {
+    let d = &app.deploy;
+    let mut lines = vec![Line::styled(
+        format!("Boards (project board: {})", app.project.board.kind),
+        t.dim(),
+    )];
+    if !d.scanned || d.boards.is_empty() {
+        lines.push(Line::styled("Looking for boards…", t.dim()));
+    }
+    for (i, b) in d.boards.iter().enumerate() {
+        let mark = if i == d.sel { "▶ " } else { "  " };
+        let style = if b.unavailable.is_some() {
+            t.dim()
+        } else if i == d.sel {
             Style::new().add_modifier(Modifier::BOLD)
         } else {
             Style::new()
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{mark}{:<10}", kind.name()), style),
-            Span::styled(board_summary(kind), t.dim()),
-        ]));
+        let mut spans = vec![Span::styled(format!("{mark}{}", b.label), style)];
+        if let Some(why) = &b.unavailable {
+            spans.push(Span::styled(format!(" — {why}"), t.error()));
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
-    lines.push(not_built(t, "Build, flash and verify"));
+    for (name, done, total) in &d.stages {
+        let width = 24usize;
+        let filled = if *total > 0 {
+            ((*done as f64 / *total as f64) * width as f64).round() as usize
+        } else {
+            0
+        }
+        .min(width);
+        lines.push(Line::from(vec![
+            Span::styled(format!("{name:<8} "), t.dim()),
+            Span::raw(format!(
+                "[{}{}]",
+                "█".repeat(filled),
+                "░".repeat(width - filled)
+            )),
+            Span::styled(format!(" {done}/{total}"), t.dim()),
+        ]));
+    }
+    for l in &d.log {
+        lines.push(Line::styled(l.clone(), t.dim()));
+    }
+    match &d.result {
+        Some(Ok(msg)) => lines.push(Line::styled(format!("Done: {msg}."), t.ok())),
+        Some(Err(msg)) => lines.push(Line::styled(
+            format!("Failed: {}", msg.lines().next().unwrap_or("")),
+            t.error(),
+        )),
+        None if d.running => lines.push(Line::styled("Working…", t.dim())),
+        None => {}
+    }
     lines.push(Line::styled(
-        "Pick the board on the Project screen (1).",
+        "↑↓ pick · Enter build, flash and verify (sim/qemu: start and watch) · r rescan",
         t.dim(),
     ));
     f.render_widget(
@@ -1276,6 +1307,94 @@ mod tests {
         assert!(draw(&a).contains("(sixel)"));
         a.popup = Some(Popup::Help);
         assert!(monitor_sixels(&a).is_empty(), "no sixel over a popup");
+    }
+
+    #[test]
+    fn deploy_lists_boards_and_acts_on_the_pick() {
+        use super::super::app::Effect;
+        use super::super::deploy::{BoardEntry, DeployEvent};
+        use crate::project::BoardKind;
+        let mut a = app(80, 24);
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('4'), KeyModifiers::NONE)),
+        );
+        assert_eq!(
+            e,
+            Some(Effect::ScanBoards),
+            "the first visit looks for boards"
+        );
+        let boards = vec![
+            BoardEntry {
+                kind: BoardKind::Sim,
+                port: None,
+                label: "simulated board".into(),
+                unavailable: None,
+            },
+            BoardEntry {
+                kind: BoardKind::QemuRv32,
+                port: None,
+                label: "qemu rv32ec".into(),
+                unavailable: None,
+            },
+            BoardEntry {
+                kind: BoardKind::Ch32v003,
+                port: None,
+                label: "CH32V003 through a WCH-LinkE".into(),
+                unavailable: Some("no debug probe found".into()),
+            },
+            BoardEntry {
+                kind: BoardKind::Pi,
+                port: Some("/dev/ttyUSB0".into()),
+                label: "Raspberry Pi runner on /dev/ttyUSB0".into(),
+                unavailable: None,
+            },
+        ];
+        update(&mut a, Msg::Deploy(DeployEvent::Boards(boards)));
+        // The CH32V003 without a probe: Enter explains instead of trying.
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Down);
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert_eq!(e, None);
+        assert!(matches!(a.popup, Some(Popup::Error { .. })));
+        a.popup = None;
+        // The Pi: an upload starts; its stages show as gauges.
+        key(&mut a, KeyCode::Down);
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(matches!(e, Some(Effect::Deploy { .. })));
+        update(
+            &mut a,
+            Msg::Deploy(DeployEvent::Stage {
+                name: "upload",
+                done: 942,
+                total: 1884,
+            }),
+        );
+        insta::assert_snapshot!("deploy_uploading_80x24", draw(&a));
+        // A failed verify is reported as a failure, never as done.
+        update(
+            &mut a,
+            Msg::Deploy(DeployEvent::Finished(Err(
+                "the upload did not verify".into()
+            ))),
+        );
+        assert!(matches!(a.popup, Some(Popup::Error { .. })));
+        assert!(!draw(&a).contains("Done:"));
+        a.popup = None;
+        // The simulated board: Enter starts it and lands on the Monitor.
+        key(&mut a, KeyCode::Down);
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(matches!(e, Some(Effect::Connect { .. })));
+        assert_eq!(a.screen, Screen::Monitor);
     }
 
     /// Regression: a die still being drawn (8 of 32 rows) used to panic the half-block
