@@ -178,6 +178,12 @@ pub enum Command {
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
     },
+    /// Build the Raspberry Pi runner (aarch64 Linux) into a folder, to copy to the Pi.
+    Runner {
+        /// Where to put `tinygen-runner`.
+        #[arg(long, short, default_value = "build/pi")]
+        out: PathBuf,
+    },
     /// Run a simulated board: the firmware built for this machine, serving MODEL (a blob
     /// from 'tinygen export') on a new pseudo-terminal, whose path it prints.
     Sim {
@@ -566,6 +572,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 (FlashBoard::Ch32v003, _) => flash_ch32(&p, &path)?,
             }
+        }
+        Some(Command::Runner { out: dir }) => {
+            let exe = crate::deploy::firmware::build_pi_runner(&dir)
+                .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
+            writeln!(
+                out,
+                "Built {}.\nOn the Pi: copy it over (scp {} pi@raspberrypi:), then run\n  \
+                 ./tinygen-runner --port /dev/serial0 ~/tinygen\nand from here: tinygen flash PROJECT --board pi --port /dev/ttyUSB0",
+                exe.display(),
+                exe.display()
+            )
+            .map_err(anyhow::Error::from)?;
         }
         Some(Command::Sim { model, baud, link }) => {
             let blob = if model == "default" {

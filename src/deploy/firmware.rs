@@ -91,7 +91,8 @@ pub fn build_pi_runner(dir: &Path) -> Result<PathBuf, BuildError> {
     }
     let exe = dir.join("tinygen-runner");
     let mut cmd = Command::new(AARCH64_GCC);
-    cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra"])
+    // Static, so it runs on any 64-bit Pi OS whatever its C library.
+    cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra", "-static"])
         .arg(format!("-DTG_RX_MAX={PI_RX_MAX}u"))
         .arg("-o")
         .arg(&exe);
