@@ -990,70 +990,51 @@ fn export_cmd(
 
 /// Budget check, firmware build, then erase/program/verify/reset through probe-rs.
 fn flash_ch32(p: &Project, path: &Path) -> Result<(), CliError> {
-    use crate::deploy::firmware::{Rv32Board, build_rv32};
-    use crate::deploy::probe::{self, ProbeError, Stage};
+    use crate::deploy::probe::{self, FlashProjectError, ProbeError};
     use indicatif::{ProgressBar, ProgressStyle};
-    let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
-        code: exit::FAILURE,
-        error: e.into(),
-    })?;
-    let t = crate::target::find("ch32v003").expect("a built-in target");
-    let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
-    if !b.fits {
-        eprint!("{}", budget::report(&b, &p.name));
-        return Err(CliError {
-            code: exit::DOES_NOT_FIT,
-            error: anyhow::anyhow!(
-                "not flashing: the model is {} B over the flash and {} B over the SRAM of a CH32V003",
-                b.flash_over_bytes().max(0),
-                b.sram_over_bytes().max(0)
-            ),
-        });
-    }
-    let header = m
-        .header(&p.name, &t.id)
-        .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
     let dir = p.resolve(path, &p.artifacts.export).join("ch32v003");
-    eprintln!("Building the CH32V003 firmware in {} …", dir.display());
-    let built = build_rv32(Rv32Board::Ch32v003, &header, m.row_bytes(), &dir)
-        .map_err(|e| CliError::from(anyhow::Error::from(e)))?;
-    eprintln!(
-        "  {}: {} B flash of 16,384, {} B static SRAM of 2,048",
-        built.elf.display(),
-        built.sizes.flash_bytes(),
-        built.sizes.static_sram_bytes()
-    );
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:8} [{bar:30}] {bytes}/{total_bytes}")
+        ProgressStyle::with_template("{prefix:8} [{bar:30}] {pos}/{len}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let result = probe::flash(&built.elf, |stage, done, total| {
-        bar.set_prefix(match stage {
-            Stage::Erase => "erase",
-            Stage::Program => "program",
-            Stage::Verify => "verify",
-        });
-        bar.set_length(total);
-        bar.set_position(done);
-    });
+    let result = probe::flash_project(
+        p,
+        Some(path),
+        &dir,
+        |stage, done, total| {
+            bar.set_prefix(stage);
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+        |line| bar.suspend(|| eprintln!("{line}")),
+    );
     bar.finish_and_clear();
     match result {
-        Ok(()) => {
+        Ok(_) => {
             eprintln!(
                 "Flashed, verified and reset. Watch it: tinygen monitor {} --port /dev/ttyACM0",
                 path.display()
             );
             Ok(())
         }
-        Err(ProbeError::NoProbe) => {
+        Err(e @ FlashProjectError::DoesNotFit { .. }) => {
+            if let FlashProjectError::DoesNotFit { report, .. } = &e {
+                eprint!("{report}");
+            }
+            Err(CliError {
+                code: exit::DOES_NOT_FIT,
+                error: e.into(),
+            })
+        }
+        Err(FlashProjectError::Probe(ProbeError::NoProbe)) => {
             let mut msg = String::from("no debug probe found. To flash a CH32V003:");
             for h in probe::SETUP_HINTS {
                 msg += "\n  - ";
                 msg += h;
             }
-            msg += &format!("\nThe firmware is built: {}", built.elf.display());
+            msg += &format!("\nThe firmware is built in {}", dir.display());
             Err(CliError::from(anyhow::anyhow!(msg)))
         }
         Err(e) => Err(CliError::from(anyhow::Error::from(e))),
@@ -1062,7 +1043,6 @@ fn flash_ch32(p: &Project, path: &Path) -> Result<(), CliError> {
 
 /// Uploads the project's model to a Pi runner on `port`, with a progress bar.
 fn flash_pi(p: &Project, path: &Path, port: &str, baud: u32) -> Result<(), CliError> {
-    use crate::link::session::{LinkEvent, Session, serial_opener};
     use indicatif::{ProgressBar, ProgressStyle};
     let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
         code: exit::FAILURE,
@@ -1076,34 +1056,8 @@ fn flash_pi(p: &Project, path: &Path, port: &str, baud: u32) -> Result<(), CliEr
             error: anyhow::anyhow!("the model does not fit a Pi Zero 2 W; see 'tinygen budget'"),
         });
     }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let session = Session::start(
-        port.to_string(),
-        serial_opener(port.to_string(), baud),
-        None,
-        move |e| {
-            let _ = tx.send(e);
-        },
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let hello = loop {
-        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(LinkEvent::Hello(h)) => break h,
-            _ if std::time::Instant::now() > deadline => {
-                return Err(CliError::from(anyhow::anyhow!(
-                    "no runner answered on {port}; start it on the Pi ('tinygen-runner --port \
-                     /dev/serial0 ~/tinygen') and check the wiring and the baud rate ({baud})"
-                )));
-            }
-            _ => {}
-        }
-    };
     eprintln!(
-        "{} on {port}: firmware {}.{}, model {:08x}; uploading {} ({} bytes, model {:08x})",
-        hello.board.name(),
-        hello.firmware >> 8,
-        hello.firmware & 0xff,
-        hello.model_hash,
+        "Uploading {} ({} bytes, model {:08x}) to {port}",
         m.origin,
         m.blob.len(),
         m.hash()
@@ -1114,15 +1068,15 @@ fn flash_pi(p: &Project, path: &Path, port: &str, baud: u32) -> Result<(), CliEr
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let chunk = usize::from(hello.max_frame).saturating_sub(5);
-    let result = crate::deploy::pi::upload(&session, &rx, &m.blob, chunk, |pr| {
+    let result = crate::deploy::pi::flash(port, baud, &m.blob, |pr| {
         bar.set_position(pr.sent);
         if pr.attempt > 1 {
             bar.set_message(format!("attempt {}", pr.attempt));
         }
     });
     bar.finish_and_clear();
-    let hash = result.map_err(|e| CliError::from(anyhow::Error::from(e)))?;
+    let (board, before, hash) = result.map_err(|e| CliError::from(anyhow::anyhow!(e)))?;
+    eprintln!("{board} on {port} ran model {before:08x}.");
     eprintln!("Verified: the runner now serves model {hash:08x}.");
     Ok(())
 }

@@ -220,3 +220,41 @@ fn try_once(
         None => Err(Attempt::Again),
     }
 }
+
+/// Opens the runner's port, waits for its HELLO and uploads `blob`: what `tinygen flash
+/// --board pi` and the Deploy screen both do. Returns the runner's board name, its model
+/// before, and the verified new hash.
+pub fn flash(
+    port: &str,
+    baud: u32,
+    blob: &[u8],
+    progress: impl FnMut(UploadProgress),
+) -> Result<(String, u32, u32), String> {
+    use crate::link::session::serial_opener;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let session = Session::start(
+        port.to_string(),
+        serial_opener(port.to_string(), baud),
+        None,
+        move |e| {
+            let _ = tx.send(e);
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let hello = loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(LinkEvent::Hello(h)) => break h,
+            _ if Instant::now() > deadline => {
+                return Err(format!(
+                    "no tinygen runner answered on {port}; start it on the Pi \
+                     ('tinygen-runner --port /dev/serial0 ~/tinygen') and check the wiring and \
+                     the baud rate ({baud})"
+                ));
+            }
+            _ => {}
+        }
+    };
+    let chunk = usize::from(hello.max_frame).saturating_sub(5);
+    let hash = upload(&session, &rx, blob, chunk, progress).map_err(|e| e.to_string())?;
+    Ok((hello.board.name(), hello.model_hash, hash))
+}

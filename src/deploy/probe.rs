@@ -207,6 +207,20 @@ mod tests {
         assert!(flash >= 16 * 1024, "{flash}");
     }
 
+    /// The CH32V003 firmware of the shipped die model.
+    fn default_firmware(dir: &Path) -> crate::deploy::firmware::Built {
+        let p = crate::project::Project::from_template(&crate::template::all()[0]);
+        let m = crate::deploy::model_for(&p, None).unwrap();
+        let header = m.header("test", "ch32v003").unwrap();
+        crate::deploy::firmware::build_rv32(
+            crate::deploy::firmware::Rv32Board::Ch32v003,
+            &header,
+            m.row_bytes(),
+            dir,
+        )
+        .unwrap()
+    }
+
     /// Without hardware (this machine, CI) the probe list is empty and flashing stops at
     /// "no probe found" after the image was built; the hardware suite runs with a probe.
     #[test]
@@ -215,16 +229,7 @@ mod tests {
             return; // a probe is attached: this is the hardware suite's machine
         }
         let dir = tempfile::tempdir().unwrap();
-        let p = crate::project::Project::from_template(&crate::template::all()[0]);
-        let m = crate::deploy::model_for(&p, None).unwrap();
-        let header = m.header("test", "ch32v003").unwrap();
-        let built = crate::deploy::firmware::build_rv32(
-            crate::deploy::firmware::Rv32Board::Ch32v003,
-            &header,
-            m.row_bytes(),
-            dir.path(),
-        )
-        .unwrap();
+        let built = default_firmware(dir.path());
         let err = flash(&built.elf, |_, _, _| {}).unwrap_err();
         assert!(matches!(err, ProbeError::NoProbe), "{err}");
     }
@@ -233,16 +238,7 @@ mod tests {
     #[test]
     fn the_loader_holds_exactly_the_elf_segments() {
         let dir = tempfile::tempdir().unwrap();
-        let p = crate::project::Project::from_template(&crate::template::all()[0]);
-        let m = crate::deploy::model_for(&p, None).unwrap();
-        let header = m.header("test", "ch32v003").unwrap();
-        let built = crate::deploy::firmware::build_rv32(
-            crate::deploy::firmware::Rv32Board::Ch32v003,
-            &header,
-            m.row_bytes(),
-            dir.path(),
-        )
-        .unwrap();
+        let built = default_firmware(dir.path());
         let segments = loadable_segments(&std::fs::read(&built.elf).unwrap()).unwrap();
         let loader = loader_for(&built.elf, &target().unwrap()).unwrap();
         let mut staged: Vec<(u64, Vec<u8>)> = loader.data().map(|(a, d)| (a, d.to_vec())).collect();
@@ -287,4 +283,67 @@ mod tests {
         assert!(loadable_segments(b"nope").is_err());
         assert!(loadable_segments(&e[..60]).is_err());
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlashProjectError {
+    #[error(
+        "not flashing: the model is {flash_over} B over the flash and {sram_over} B over the SRAM of a CH32V003"
+    )]
+    DoesNotFit {
+        flash_over: i64,
+        sram_over: i64,
+        report: String,
+    },
+    #[error("{0}")]
+    Prepare(String),
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+}
+
+/// Budget check, firmware build in `dir`, then erase/program/verify/reset: the whole
+/// CH32V003 deploy, shared by `tinygen flash` and the Deploy screen. `stage(name, done,
+/// total)` reports progress ("build", "erase", "program", "verify"); `log` the firmware size.
+pub fn flash_project(
+    p: &crate::project::Project,
+    file: Option<&Path>,
+    dir: &Path,
+    mut stage: impl FnMut(&'static str, u64, u64),
+    mut log: impl FnMut(String),
+) -> Result<std::path::PathBuf, FlashProjectError> {
+    use crate::deploy::firmware::{Rv32Board, build_rv32};
+    let prep = |e: &dyn std::fmt::Display| FlashProjectError::Prepare(e.to_string());
+    let m = crate::deploy::model_for(p, file).map_err(|e| prep(&e))?;
+    let t = crate::target::find("ch32v003").ok_or_else(|| prep(&"no ch32v003 target"))?;
+    let b = crate::budget::compute(&m.spec, t, crate::budget::Plan::Tiled);
+    if !b.fits {
+        return Err(FlashProjectError::DoesNotFit {
+            flash_over: b.flash_over_bytes().max(0),
+            sram_over: b.sram_over_bytes().max(0),
+            report: crate::budget::report(&b, &p.name),
+        });
+    }
+    stage("build", 0, 1);
+    let header = m.header(&p.name, &t.id).map_err(|e| prep(&e))?;
+    let built =
+        build_rv32(Rv32Board::Ch32v003, &header, m.row_bytes(), dir).map_err(|e| prep(&e))?;
+    stage("build", 1, 1);
+    log(format!(
+        "{}: {} B flash of 16,384, {} B static SRAM of 2,048",
+        built.elf.display(),
+        built.sizes.flash_bytes(),
+        built.sizes.static_sram_bytes()
+    ));
+    flash(&built.elf, |s, done, total| {
+        stage(
+            match s {
+                Stage::Erase => "erase",
+                Stage::Program => "program",
+                Stage::Verify => "verify",
+            },
+            done,
+            total,
+        )
+    })?;
+    Ok(built.elf)
 }

@@ -142,51 +142,18 @@ fn flash_ch32(
     file: Option<&std::path::Path>,
     send: &dyn Fn(DeployEvent),
 ) -> Result<String, String> {
-    use crate::deploy::firmware::{Rv32Board, build_rv32};
-    use crate::deploy::probe::{self, ProbeError, Stage};
-    let m = crate::deploy::model_for(p, file).map_err(|e| e.to_string())?;
-    let t = crate::target::find("ch32v003").ok_or("no ch32v003 target")?;
-    let b = crate::budget::compute(&m.spec, t, crate::budget::Plan::Tiled);
-    if !b.fits {
-        return Err(format!(
-            "the model does not fit a CH32V003: {} B over the flash, {} B over the SRAM",
-            b.flash_over_bytes().max(0),
-            b.sram_over_bytes().max(0)
-        ));
-    }
-    send(DeployEvent::Stage {
-        name: "build",
-        done: 0,
-        total: 1,
-    });
-    let header = m.header(&p.name, &t.id).map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("tinygen-ch32-{:08x}", m.hash()));
-    let built =
-        build_rv32(Rv32Board::Ch32v003, &header, m.row_bytes(), &dir).map_err(|e| e.to_string())?;
-    send(DeployEvent::Stage {
-        name: "build",
-        done: 1,
-        total: 1,
-    });
-    send(DeployEvent::Log(format!(
-        "firmware: {} B flash, {} B static SRAM",
-        built.sizes.flash_bytes(),
-        built.sizes.static_sram_bytes()
-    )));
-    let r = probe::flash(&built.elf, |stage, done, total| {
-        send(DeployEvent::Stage {
-            name: match stage {
-                Stage::Erase => "erase",
-                Stage::Program => "program",
-                Stage::Verify => "verify",
-            },
-            done,
-            total,
-        })
-    });
+    use crate::deploy::probe::{self, FlashProjectError, ProbeError};
+    let dir = std::env::temp_dir().join(format!("tinygen-ch32-{}", std::process::id()));
+    let r = probe::flash_project(
+        p,
+        file,
+        &dir,
+        |name, done, total| send(DeployEvent::Stage { name, done, total }),
+        |line| send(DeployEvent::Log(line)),
+    );
     match r {
-        Ok(()) => Ok("flashed, verified and reset".into()),
-        Err(ProbeError::NoProbe) => {
+        Ok(_) => Ok("flashed, verified and reset".into()),
+        Err(FlashProjectError::Probe(ProbeError::NoProbe)) => {
             let mut s = String::from("no debug probe found.");
             for h in probe::SETUP_HINTS {
                 s += "\n- ";
@@ -204,42 +171,20 @@ fn upload_pi(
     port: &str,
     send: &dyn Fn(DeployEvent),
 ) -> Result<String, String> {
-    use crate::link::session::{LinkEvent, Session, serial_opener};
     let m = crate::deploy::model_for(p, file).map_err(|e| e.to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let session = Session::start(
-        port.to_string(),
-        serial_opener(port.to_string(), p.board.baud),
-        None,
-        move |e| {
-            let _ = tx.send(e);
-        },
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let hello = loop {
-        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(LinkEvent::Hello(h)) => break h,
-            _ if std::time::Instant::now() > deadline => {
-                return Err(format!("no tinygen runner answered on {port}"));
-            }
-            _ => {}
-        }
-    };
-    let total = m.blob.len() as u64;
     send(DeployEvent::Stage {
         name: "upload",
         done: 0,
-        total,
+        total: m.blob.len() as u64,
     });
-    let chunk = usize::from(hello.max_frame).saturating_sub(5);
-    let hash = crate::deploy::pi::upload(&session, &rx, &m.blob, chunk, |pr| {
+    let (board, before, hash) = crate::deploy::pi::flash(port, p.board.baud, &m.blob, |pr| {
         send(DeployEvent::Stage {
             name: "upload",
             done: pr.sent,
             total: pr.total,
         })
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
+    send(DeployEvent::Log(format!("{board} ran model {before:08x}")));
     send(DeployEvent::Stage {
         name: "verify",
         done: 1,
