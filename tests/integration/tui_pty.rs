@@ -6,7 +6,8 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(20);
+/// An upper bound only: generous, because CI runs these beside training and qemu tests.
+const WAIT: Duration = Duration::from_secs(60);
 
 struct Session {
     /// The terminal's local modes before tinygen started.
@@ -15,6 +16,8 @@ struct Session {
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     output: Arc<Mutex<Vec<u8>>>,
+    /// Set once the reader has seen the end of the output.
+    eof: Arc<std::sync::atomic::AtomicBool>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,6 +55,8 @@ impl Session {
         let writer = pair.master.take_writer().unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
         let sink = output.clone();
+        let eof = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = eof.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = reader.read(&mut buf) {
@@ -60,6 +65,7 @@ impl Session {
                 }
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         Session {
             cooked,
@@ -67,6 +73,7 @@ impl Session {
             writer,
             child,
             output,
+            eof,
             _dir: dir,
         }
     }
@@ -101,8 +108,14 @@ impl Session {
         let start = Instant::now();
         while start.elapsed() < WAIT {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread collect the last bytes.
-                std::thread::sleep(Duration::from_millis(200));
+                // Let the reader thread collect the last bytes: until it sees the end of
+                // the output (the pty closes with the child), or a few seconds at most.
+                let until = Instant::now() + Duration::from_secs(5);
+                while !self.eof.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < until
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                std::thread::sleep(Duration::from_millis(100));
                 return status;
             }
             std::thread::sleep(Duration::from_millis(30));
