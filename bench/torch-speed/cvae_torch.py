@@ -76,8 +76,9 @@ class Cvae(nn.Module):
 
 def main():
     epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 64
     torch.manual_seed(42)
-    n, batch = 12000, 64
+    n = 12000
     images = torch.rand(n, 1, 32, 32)
     labels = torch.randint(0, 6, (n,))
     model = Cvae()
