@@ -96,12 +96,7 @@ extern "C" fn collect_rows(ctx: *mut c_void, _row: u16, data: *const u8, len: u1
 
 impl Engine {
     pub fn load(blob: &[u8]) -> Result<Engine, EngineError> {
-        let mut words = vec![0u32; blob.len().div_ceil(4)];
-        for (w, chunk) in words.iter_mut().zip(blob.chunks(4)) {
-            let mut b = [0u8; 4];
-            b[..chunk.len()].copy_from_slice(chunk);
-            *w = u32::from_le_bytes(b);
-        }
+        let words = aligned_words(blob);
         let mut raw = RawModel {
             blob: std::ptr::null(),
             len: 0,
@@ -164,6 +159,18 @@ impl Engine {
         })?;
         Ok(out)
     }
+}
+
+/// A blob copied into 32-bit words (little-endian), so the C side's word reads are
+/// aligned whatever the source buffer was.
+pub fn aligned_words(blob: &[u8]) -> Vec<u32> {
+    blob.chunks(4)
+        .map(|c| {
+            let mut b = [0u8; 4];
+            b[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(b)
+        })
+        .collect()
 }
 
 /// The generator input a board makes for `(seed, index)`: latent draws at

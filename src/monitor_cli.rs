@@ -77,16 +77,7 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
             let port = board.port.clone();
             let board = std::sync::Arc::new(board);
             qemu_board = Some(board.clone());
-            let mut inner = serial_opener(port.clone(), o.baud);
-            let mut started = false;
-            let opener: crate::link::session::Opener = Box::new(move || {
-                let p = inner()?;
-                if !started {
-                    board.start_cpu().map_err(std::io::Error::other)?;
-                    started = true;
-                }
-                Ok(p)
-            });
+            let opener = board.opener(o.baud);
             (None, None, port, Some(m.hash()), opener)
         }
         None => {

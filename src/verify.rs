@@ -8,7 +8,7 @@ use crate::deploy::Deployable;
 use crate::deploy::firmware::{Rv32Board, build_rv32};
 use crate::deploy::qemu::QemuBoard;
 use crate::link::proto::Stats;
-use crate::link::session::{LinkCmd, LinkEvent, Opener, Session, serial_opener};
+use crate::link::session::{LinkCmd, LinkEvent, Session};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -123,13 +123,7 @@ pub fn verify(
 /// Runs an RV32EC ELF in qemu, asks for `images` dice and returns their STATS frames.
 pub fn run_qemu(elf: &Path, dir: &Path, images: u16) -> Result<Vec<Stats>, String> {
     let board = std::sync::Arc::new(QemuBoard::spawn(elf, dir).map_err(|e| e.to_string())?);
-    let b2 = board.clone();
-    let mut inner = serial_opener(board.port.clone(), 115_200);
-    let opener: Opener = Box::new(move || {
-        let p = inner()?;
-        b2.start_cpu().map_err(std::io::Error::other)?;
-        Ok(p)
-    });
+    let opener = board.clone().opener(115_200);
     let (tx, rx) = mpsc::channel();
     let session = Session::start(board.port.clone(), opener, None, move |e| {
         let _ = tx.send(e);

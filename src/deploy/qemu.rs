@@ -153,6 +153,21 @@ impl QemuBoard {
         Ok(())
     }
 
+    /// An opener for the board's port that lets the CPU run once the port is first open
+    /// (so no byte of the boot HELLO is lost). It keeps the board alive as long as it lives.
+    pub fn opener(self: std::sync::Arc<Self>, baud: u32) -> crate::link::session::Opener {
+        let mut inner = crate::link::session::serial_opener(self.port.clone(), baud);
+        let mut started = false;
+        Box::new(move || {
+            let port = inner()?;
+            if !started {
+                self.start_cpu().map_err(std::io::Error::other)?;
+                started = true;
+            }
+            Ok(port)
+        })
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -54,13 +54,7 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
     println!("{PORT_LINE}{path}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    // The blob in words, so the engine's 32-bit reads are aligned.
-    let mut words = vec![0u32; blob.len().div_ceil(4)];
-    for (w, c) in words.iter_mut().zip(blob.chunks(4)) {
-        let mut b = [0u8; 4];
-        b[..c.len()].copy_from_slice(c);
-        *w = u32::from_le_bytes(b);
-    }
+    let words = crate::engine::aligned_words(blob);
     // SAFETY: `words` holds the blob and lives until the call returns.
     unsafe { tg_sim_run(master, words.as_ptr().cast(), blob.len() as u32, baud) };
     Ok(())

@@ -129,17 +129,7 @@ impl Board {
                 let q = std::sync::Arc::new(
                     QemuBoard::spawn(&built.elf, &dir).map_err(|e| e.to_string())?,
                 );
-                let q2 = q.clone();
-                let mut inner = serial_opener(q.port.clone(), baud);
-                let mut started = false;
-                let opener: Opener = Box::new(move || {
-                    let port = inner()?;
-                    if !started {
-                        q2.start_cpu().map_err(std::io::Error::other)?;
-                        started = true;
-                    }
-                    Ok(port)
-                });
+                let opener = q.clone().opener(baud);
                 Ok(Board {
                     port: q.port.clone(),
                     opener,

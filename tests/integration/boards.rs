@@ -120,13 +120,7 @@ fn qemu_rv32ec_streams_the_same_images_as_the_simulated_board() {
     let q = std::sync::Arc::new(
         QemuBoard::spawn(&built.elf, dir.path()).unwrap_or_else(|e| panic!("qemu: {e}")),
     );
-    let qb = q.clone();
-    let mut inner = serial_opener(q.port.clone(), 115_200);
-    let opener: Opener = Box::new(move || {
-        let p = inner()?;
-        qb.start_cpu().map_err(std::io::Error::other)?;
-        Ok(p)
-    });
+    let opener = q.clone().opener(115_200);
     let (s, rx) = start(&q.port, opener, Some(m.hash()));
     let h = hello(&rx);
     assert_eq!((h.board, h.model_hash), (BoardId::QemuRv32, m.hash()));

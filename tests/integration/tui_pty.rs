@@ -109,8 +109,9 @@ impl Session {
         while start.elapsed() < WAIT {
             if let Some(status) = self.child.try_wait().unwrap() {
                 // Let the reader thread collect the last bytes: until it sees the end of
-                // the output (the pty closes with the child), or a few seconds at most.
-                let until = Instant::now() + Duration::from_secs(5);
+                // the output (the pty closes with the child); on a loaded machine that can
+                // take a while, so the bound is the same generous one.
+                let until = Instant::now() + WAIT;
                 while !self.eof.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < until
                 {
                     std::thread::sleep(Duration::from_millis(20));
