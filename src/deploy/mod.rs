@@ -97,7 +97,12 @@ pub fn checkpoint_dir(p: &Project, file: Option<&Path>) -> PathBuf {
 /// default when the project describes exactly the default die model.
 pub fn model_for(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelError> {
     let dir = checkpoint_dir(p, file);
-    match crate::train::load_trained_spec(p, &dir) {
+    let trained = if dir.join("weights.ron").exists() {
+        crate::train::load_trained_spec(p, &dir).map_err(|e| e.to_string())
+    } else {
+        Err(format!("no checkpoint in '{}'", dir.display()))
+    };
+    match trained {
         Ok(spec) => {
             let blob = crate::export::blob(&spec, &p.name)?;
             Ok(Deployable {
@@ -117,7 +122,7 @@ pub fn model_for(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelEr
             Err(ModelError::Untrained {
                 project: p.name.clone(),
                 file: file.map_or("PROJECT.ron".into(), |f| f.display().to_string()),
-                reason: e.to_string(),
+                reason: e,
             })
         }
     }

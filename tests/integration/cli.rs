@@ -290,3 +290,49 @@ fn train_then_eval_through_the_binary() {
     );
     assert_eq!(std::fs::read(ck.join("model.bpk")).unwrap(), b"garbage");
 }
+
+/// Bad input to the device commands: each a clear error with its exit code, no panic.
+#[test]
+fn device_commands_refuse_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("g.bin");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let out = run(&["sim", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a usable model"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A project without a checkpoint (and not the shipped die) has nothing to export.
+    let mnist = dir.path().join("mnist.ron");
+    std::fs::copy(repo("projects/mnist.ron"), &mnist).unwrap();
+    let out = run(&["export", mnist.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("has no trained model yet") && err.contains("no checkpoint"),
+        "{err}"
+    );
+    assert!(err.contains("tinygen train"), "{err}");
+
+    let out = run(&[
+        "monitor",
+        "--port",
+        "/dev/tinygen-no-such-port",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("/dev/tinygen-no-such-port"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(&["flash", mnist.to_str().unwrap(), "--board", "pi"]);
+    assert_eq!(out.status.code(), Some(2), "a Pi needs --port");
+    let out = run(&["monitor", "--label", "9"]);
+    assert_eq!(out.status.code(), Some(2), "pip counts are 0-6");
+}
