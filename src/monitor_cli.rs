@@ -221,7 +221,7 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
             LinkEvent::Closed => break,
             LinkEvent::Connected { .. }
             | LinkEvent::Ack { .. }
-            | LinkEvent::Rows { .. }
+            | LinkEvent::Rows(_)
             | LinkEvent::Reconnecting { .. } => {}
         }
     }

@@ -3,7 +3,7 @@
 //! (`firmware-stub/tests/test_proto.c`) both check their codec against that file, so the
 //! two sides cannot drift apart.
 
-use super::proto::{BoardId, Hello, Msg, Stats};
+use super::proto::{BoardId, Hello, ImageRows, Msg, Stats};
 
 pub const PATH: &str = "firmware-stub/tests/golden-frames.txt";
 
@@ -48,14 +48,14 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
         ),
         (
             "image_two_rows",
-            Msg::Image {
+            Msg::Image(ImageRows {
                 index: 0,
                 label: 5,
                 first_row: 8,
                 rows: 2,
                 width: 4,
                 data: vec![0, 128, 255, 0, 7, 0, 0, 9],
-            },
+            }),
         ),
         (
             "stats",

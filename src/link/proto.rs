@@ -92,6 +92,19 @@ pub struct Stats {
     pub arena_bytes: u16,
 }
 
+/// Rows of one image, as an IMAGE frame carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRows {
+    /// The image within its GENERATE.
+    pub index: u16,
+    pub label: u8,
+    pub first_row: u8,
+    pub rows: u8,
+    /// Bytes per row.
+    pub width: u8,
+    pub data: Vec<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     HelloReq,
@@ -104,14 +117,7 @@ pub enum Msg {
     },
     Stop,
     Hello(Hello),
-    Image {
-        index: u16,
-        label: u8,
-        first_row: u8,
-        rows: u8,
-        width: u8,
-        data: Vec<u8>,
-    },
+    Image(ImageRows),
     Stats(Stats),
     Log(String),
     Error {
@@ -173,7 +179,7 @@ impl Msg {
             Msg::Generate { .. } => kind::GENERATE,
             Msg::Stop => kind::STOP,
             Msg::Hello(_) => kind::HELLO,
-            Msg::Image { .. } => kind::IMAGE,
+            Msg::Image(_) => kind::IMAGE,
             Msg::Stats(_) => kind::STATS,
             Msg::Log(_) => kind::LOG,
             Msg::Error { .. } => kind::ERROR,
@@ -220,17 +226,10 @@ impl Msg {
                 p.extend(h.arena_bytes.to_le_bytes());
                 p.extend([h.image_h, h.image_w, h.latent, h.classes]);
             }
-            Msg::Image {
-                index,
-                label,
-                first_row,
-                rows,
-                width,
-                data,
-            } => {
-                p.extend(index.to_le_bytes());
-                p.extend([*label, *first_row, *rows, *width]);
-                p.extend(data);
+            Msg::Image(r) => {
+                p.extend(r.index.to_le_bytes());
+                p.extend([r.label, r.first_row, r.rows, r.width]);
+                p.extend(&r.data);
             }
             Msg::Stats(s) => {
                 p.extend(s.index.to_le_bytes());
@@ -301,14 +300,14 @@ impl Msg {
                 need(k, p, 6, false)?;
                 let (rows, width) = (p[4], p[5]);
                 need(k, p, 6 + usize::from(rows) * usize::from(width), true)?;
-                Msg::Image {
+                Msg::Image(ImageRows {
                     index: u16_at(p, 0),
                     label: p[2],
                     first_row: p[3],
                     rows,
                     width,
                     data: p[6..].to_vec(),
-                }
+                })
             }
             kind::STATS => {
                 need(k, p, 16, true)?;
@@ -399,14 +398,14 @@ mod tests {
             latent: 4,
             classes: 6,
         }));
-        round(Msg::Image {
+        round(Msg::Image(ImageRows {
             index: 1,
             label: 6,
             first_row: 8,
             rows: 2,
             width: 3,
             data: vec![0, 1, 2, 3, 0, 255],
-        });
+        }));
         round(Msg::Stats(Stats {
             index: 9,
             label: 2,

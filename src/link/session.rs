@@ -4,7 +4,7 @@
 //! TUI and the CLI consume them the same way.
 
 use super::frame::{Decoder, FrameError};
-use super::proto::{Hello, Msg, PROTOCOL_VERSION, Stats};
+use super::proto::{Hello, ImageRows, Msg, PROTOCOL_VERSION, Stats};
 use std::io::{ErrorKind, Read, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::JoinHandle;
@@ -28,14 +28,7 @@ pub enum LinkEvent {
     },
     Hello(Hello),
     /// Rows of the image being drawn (for a live preview; not yet an image).
-    Rows {
-        index: u16,
-        label: u8,
-        first_row: u8,
-        rows: u8,
-        width: u8,
-        data: Vec<u8>,
-    },
+    Rows(ImageRows),
     Image(Image),
     /// An image that stopped part-way (a lost frame, a cut cable); it is not shown as done.
     Incomplete {
@@ -372,23 +365,9 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                     });
                 }
             }
-            Msg::Image {
-                index,
-                label,
-                first_row,
-                rows,
-                width,
-                data,
-            } => {
-                self.on_rows(index, label, first_row, rows, width, &data);
-                (self.sink)(LinkEvent::Rows {
-                    index,
-                    label,
-                    first_row,
-                    rows,
-                    width,
-                    data,
-                });
+            Msg::Image(r) => {
+                self.on_rows(&r);
+                (self.sink)(LinkEvent::Rows(r));
                 self.finish_if_whole();
             }
             Msg::Stats(s) => (self.sink)(LinkEvent::Stats(s)),
@@ -410,31 +389,31 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
         }
     }
 
-    fn on_rows(&mut self, index: u16, label: u8, first: u8, rows: u8, width: u8, data: &[u8]) {
+    fn on_rows(&mut self, r: &ImageRows) {
         let continues = self
             .partial
             .as_ref()
-            .is_some_and(|p| p.index == index && p.next_row == usize::from(first));
+            .is_some_and(|p| p.index == r.index && p.next_row == usize::from(r.first_row));
         if !continues {
             self.drop_partial();
-            if first != 0 {
+            if r.first_row != 0 {
                 return; // joined mid-image: wait for the next one
             }
             self.partial = Some(Partial {
-                index,
-                label,
-                width: usize::from(width),
+                index: r.index,
+                label: r.label,
+                width: usize::from(r.width),
                 next_row: 0,
                 pixels: Vec::new(),
             });
         }
         let p = self.partial.as_mut().expect("just set");
-        if p.width != usize::from(width) {
+        if p.width != usize::from(r.width) {
             self.drop_partial();
             return;
         }
-        p.pixels.extend_from_slice(data);
-        p.next_row += usize::from(rows);
+        p.pixels.extend_from_slice(&r.data);
+        p.next_row += usize::from(r.rows);
     }
 
     fn finish_if_whole(&mut self) {

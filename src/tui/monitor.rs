@@ -237,30 +237,23 @@ impl MonitorView {
                     self.state = LinkState::Live;
                 }
             }
-            LinkEvent::Rows {
-                index,
-                label,
-                first_row,
-                rows,
-                width,
-                data,
-            } => {
+            LinkEvent::Rows(r) => {
                 let continues = self
                     .drawing
                     .as_ref()
-                    .is_some_and(|d| d.index == index && d.rows == usize::from(first_row));
+                    .is_some_and(|d| d.index == r.index && d.rows == usize::from(r.first_row));
                 if !continues {
-                    self.drawing = (first_row == 0).then(|| Drawing {
-                        index,
-                        label,
-                        width: usize::from(width),
+                    self.drawing = (r.first_row == 0).then(|| Drawing {
+                        index: r.index,
+                        label: r.label,
+                        width: usize::from(r.width),
                         rows: 0,
                         pixels: Vec::new(),
                     });
                 }
                 if let Some(d) = &mut self.drawing {
-                    d.pixels.extend_from_slice(&data);
-                    d.rows += usize::from(rows);
+                    d.pixels.extend_from_slice(&r.data);
+                    d.rows += usize::from(r.rows);
                 }
             }
             LinkEvent::Image(img) => {
@@ -387,14 +380,14 @@ mod tests {
         let now = Instant::now();
         let mut m = MonitorView::default();
         m.on_event(
-            LinkEvent::Rows {
+            LinkEvent::Rows(crate::link::proto::ImageRows {
                 index: 0,
                 label: 3,
                 first_row: 0,
                 rows: 8,
                 width: 32,
                 data: vec![9; 256],
-            },
+            }),
             now,
         );
         assert_eq!(m.drawing.as_ref().map(|d| d.rows), Some(8));

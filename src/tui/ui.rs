@@ -1407,14 +1407,14 @@ mod tests {
         a.screen = Screen::Monitor;
         update(
             &mut a,
-            Msg::Link(LinkEvent::Rows {
+            Msg::Link(LinkEvent::Rows(crate::link::proto::ImageRows {
                 index: 0,
                 label: 4,
                 first_row: 0,
                 rows: 8,
                 width: 32,
                 data: vec![200; 256],
-            }),
+            })),
         );
         assert!(draw(&a).contains("4 pips…"));
         a.monitor.cycle_style();

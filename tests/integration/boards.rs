@@ -63,7 +63,7 @@ fn generate(s: &Session, rx: &Receiver<LinkEvent>) -> (Vec<LinkEvent>, usize) {
     let mut rows = Vec::new();
     let mut whole = 0;
     wait_for(rx, 60, |e| match e {
-        LinkEvent::Rows { .. } => {
+        LinkEvent::Rows(_) => {
             rows.push(e.clone());
             None
         }
@@ -164,7 +164,7 @@ fn garbage_a_killed_board_and_a_board_that_comes_back() {
         temperature: 64,
     });
     wait_for(&rx, 10, |e| {
-        matches!(e, LinkEvent::Rows { first_row: 8, .. }).then_some(())
+        matches!(e, LinkEvent::Rows(r) if r.first_row == 8).then_some(())
     });
     board.kill();
     let (_, seen) = wait_for(&rx, 10, |e| {
@@ -178,9 +178,7 @@ fn garbage_a_killed_board_and_a_board_that_comes_back() {
         "a cut image passed off as whole"
     );
     let last_rows_end = seen.iter().rev().find_map(|e| match e {
-        LinkEvent::Rows {
-            first_row, rows, ..
-        } => Some(first_row + rows),
+        LinkEvent::Rows(r) => Some(r.first_row + r.rows),
         _ => None,
     });
     let cut = seen
