@@ -2,6 +2,7 @@
 //! deterministic for a given seed.
 
 pub mod die;
+pub mod mnist;
 
 /// A small, fast, seedable generator (SplitMix64). Datasets derive one per item from the
 /// seed and the item's index, so any sample can be rendered on its own.
