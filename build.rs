@@ -13,7 +13,10 @@ fn main() {
         .std("c99")
         .warnings(true)
         .extra_warnings(true)
-        .opt_level(2);
+        .opt_level(2)
+        // The simulated board takes any model: frames long enough for a CLASSIFY of a
+        // 16x16 digit (and more).
+        .define("TG_RX_MAX", "1100u");
     for f in files {
         build.file(f);
         println!("cargo:rerun-if-changed={f}");

@@ -23,8 +23,13 @@ fn main() {
 
     // Instructions per image on the RV32EC firmware.
     let header = m.header("bench", "qemu-rv32").expect("header");
-    let built = build_rv32(Rv32Board::QemuRv32, &header, m.row_bytes(), dir.path())
-        .expect("building the RV32EC firmware (run ./scripts/setup)");
+    let built = build_rv32(
+        Rv32Board::QemuRv32,
+        &header,
+        &m.firmware_config(),
+        dir.path(),
+    )
+    .expect("building the RV32EC firmware (run ./scripts/setup)");
     let stats = tinygen::verify::run_qemu(&built.elf, dir.path(), 12).expect("qemu runs");
     let instr: Vec<u64> = stats.iter().map(|s| u64::from(s.cycles)).collect();
     let mean = instr.iter().sum::<u64>() as f64 / instr.len() as f64;

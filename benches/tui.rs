@@ -147,6 +147,7 @@ fn main() {
             epoch: e,
             recon: 500.0 - e as f32,
             kl: 8.0,
+            ..Default::default()
         })
         .collect();
     app.train.samples = (1..=6u8)

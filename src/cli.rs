@@ -679,6 +679,7 @@ fn train_headless(
         checkpoints: checkpoints.clone(),
         fresh,
         epochs,
+        data: p.dataset.path.as_ref().map(|d| p.resolve(path, d)),
     };
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -713,7 +714,30 @@ fn train_headless(
             loss,
             seconds,
             samples,
+            confusion,
         } => {
+            let _ = std::fs::create_dir_all(&checkpoints);
+            if let Some(acc) = loss.accuracy {
+                let test = loss.test_accuracy.map_or("no test set".to_string(), |t| {
+                    format!("test {:6.2}%", t * 100.0)
+                });
+                bar.suspend(|| {
+                    println!(
+                        "epoch {:>3}/{total_epochs}  loss {:7.4}  train {:6.2}%  {test}  {seconds:5.1} s",
+                        loss.epoch,
+                        loss.recon,
+                        acc * 100.0
+                    )
+                });
+                if loss.epoch == total_epochs && !confusion.is_empty() {
+                    bar.suspend(|| print!("{}", crate::eval::confusion_text(&confusion)));
+                }
+                let images: Vec<&[u8]> = samples.iter().map(|(_, px)| px.as_slice()).collect();
+                let (px, w, h) = crate::preview::grid(&images, 16, 16, 6, 2);
+                let _ = crate::preview::write_png(&checkpoints.join("samples.png"), &px, w, h);
+                bar.reset();
+                return;
+            }
             bar.suspend(|| {
                 println!(
                     "epoch {:>3}/{total_epochs}  recon {:8.2}  kl {:6.2}  {seconds:5.1} s",
@@ -723,7 +747,6 @@ fn train_headless(
             // The generated dice, one row per pip count, for a look without the workbench.
             let images: Vec<&[u8]> = samples.iter().map(|(_, px)| px.as_slice()).collect();
             let (px, w, h) = crate::preview::grid(&images, 32, 32, train::SAMPLES_PER_CLASS, 2);
-            let _ = std::fs::create_dir_all(&checkpoints);
             let _ = crate::preview::write_png(&checkpoints.join("samples.png"), &px, w, h);
             bar.reset();
         }

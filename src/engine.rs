@@ -31,6 +31,7 @@ unsafe extern "C" {
         emit: EmitFn,
         ctx: *mut c_void,
     ) -> i32;
+    fn tg_argmax(m: *const RawModel, arena: *const u8) -> u16;
     fn tg_latent(
         seed: u32,
         index: u16,
@@ -161,6 +162,21 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// One run of a classifier: the class (the first largest accumulator of the last
+    /// layer, as the board answers) and the 8-bit scores.
+    pub fn classify(&mut self, input: &[u8]) -> Result<(u8, Vec<i8>), EngineError> {
+        let signed: Vec<i8> = input.iter().map(|&v| v as i8).collect();
+        let scores = self.run(&signed)?;
+        if self.is_generator() {
+            return Err(EngineError::Unsupported);
+        }
+        // SAFETY: the run above left the last layer's accumulators at the arena's start.
+        let class = unsafe { tg_argmax(&self.raw, self.arena.as_ptr()) };
+        Ok((class as u8, scores.into_iter().map(|v| v as i8).collect()))
+    }
+}
+
 /// A blob copied into 32-bit words (little-endian), so the C side's word reads are
 /// aligned whatever the source buffer was.
 pub fn aligned_words(blob: &[u8]) -> Vec<u32> {
@@ -283,6 +299,58 @@ mod tests {
                 "{bits:?}: only {} grey levels",
                 distinct.len()
             );
+        }
+    }
+
+    /// BitNet classifiers (ShiftNorm, unsigned pixels, every bit width, widths that do and
+    /// do not fill whole words) answer the same class and scores in C as in burn.
+    #[test]
+    fn c_engine_classifies_exactly_like_the_burn_integer_model() {
+        use crate::model::bitnet::BitMlp;
+        let device = Device::flex();
+        let mut rng = crate::data::Rng::new(5);
+        let inputs: Vec<Vec<i8>> = (0..40)
+            .map(|_| {
+                (0..256)
+                    .map(|_| {
+                        let v = rng.unit();
+                        if v < 0.6 {
+                            0
+                        } else {
+                            (rng.unit() * 255.0) as u8 as i8
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for (bits, width, seed) in [
+            (WeightBits::Four, 64, 1),
+            (WeightBits::Four, 60, 2),
+            (WeightBits::Binary, 64, 3),
+            (WeightBits::Ternary, 48, 4),
+            (WeightBits::Two, 32, 5),
+            (WeightBits::Eight, 24, 6),
+        ] {
+            let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
+            for l in p.model.layers.iter_mut().take(3) {
+                l.bits = bits;
+                l.width = width;
+            }
+            let spec = BitMlp::new(&p, seed, &device).export_spec(&p).unwrap();
+            let blob = crate::export::blob(&spec, "test").unwrap();
+            let mut engine = Engine::load(&blob).unwrap();
+            let want = int::forward(&spec, &inputs, &device).unwrap();
+            let mut classes = std::collections::BTreeSet::new();
+            for (x, w) in inputs.iter().zip(want) {
+                let bytes: Vec<u8> = x.iter().map(|&v| v as u8).collect();
+                let got = engine.classify(&bytes).unwrap();
+                let IntOutput::Class { class, scores } = w else {
+                    panic!("a classifier")
+                };
+                assert_eq!(got, (class, scores), "{bits:?} width {width}");
+                classes.insert(class);
+            }
+            assert!(classes.len() > 1, "{bits:?}: every input the same class");
         }
     }
 

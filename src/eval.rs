@@ -231,6 +231,9 @@ pub fn score_engine(
                 .map(|o| match o {
                     crate::model::int::IntOutput::Image(p)
                     | crate::model::int::IntOutput::Scores(p) => p,
+                    crate::model::int::IntOutput::Class { scores, .. } => {
+                        scores.iter().map(|&v| v as u8).collect()
+                    }
                 })
                 .collect();
             identical &= burn_images == images;
@@ -246,4 +249,25 @@ pub fn score_engine(
         burn_accuracy: trained.then(|| accuracy_of(&burn_confusion, per_class)),
         identical_bytes: trained.then_some(identical),
     })
+}
+
+/// A digit confusion matrix (`[true][predicted]`) as text, with the accuracy of each row.
+pub fn confusion_text(m: &[Vec<u32>]) -> String {
+    let mut s = String::from("true \\ predicted");
+    for c in 0..m.len() {
+        s += &format!("{c:>6}");
+    }
+    s += "   correct\n";
+    for (i, row) in m.iter().enumerate() {
+        s += &format!("{i:>17}");
+        for v in row {
+            s += &format!("{v:>6}");
+        }
+        let total: u32 = row.iter().sum();
+        s += &format!(
+            "   {:6.2}%\n",
+            f64::from(row[i]) * 100.0 / f64::from(total.max(1))
+        );
+    }
+    s
 }

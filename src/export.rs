@@ -15,9 +15,13 @@ pub const DESCRIPTOR_BYTES: usize = 16;
 pub const MAX_LAYERS: usize = 16;
 /// Model flag: the last layer's output indexes the sigmoid table.
 pub const FLAG_SIGMOID: u8 = 1;
+/// Model flag: the input is unsigned 8-bit.
+pub const FLAG_U8_INPUT: u8 = 2;
 /// Layer flags.
 pub const LAYER_RELU: u8 = 1;
 pub const LAYER_BIAS: u8 = 2;
+/// ShiftNorm: the device picks the requantization shift per run.
+pub const LAYER_NORM: u8 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -50,7 +54,7 @@ fn kind_code(k: LayerKind) -> u8 {
     }
 }
 
-fn bits_code(b: WeightBits) -> u8 {
+pub fn bits_code(b: WeightBits) -> u8 {
     match b {
         WeightBits::Binary => 1,
         WeightBits::Two => 2,
@@ -117,7 +121,14 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
     b.extend_from_slice(MAGIC);
     b.extend_from_slice(&[0; 8]); // length and hash, filled in at the end
     b.push(n as u8);
-    b.push(if spec.sigmoid_output { FLAG_SIGMOID } else { 0 });
+    let mut model_flags = 0;
+    if spec.sigmoid_output {
+        model_flags |= FLAG_SIGMOID;
+    }
+    if spec.u8_input {
+        model_flags |= FLAG_U8_INPUT;
+    }
+    b.push(model_flags);
     b.extend_from_slice(&[0, 0]);
     check("input", "channel count", u64::from(spec.input.c), 0xffff)?;
     check("input", "height", u64::from(spec.input.h), 255)?;
@@ -165,6 +176,9 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
         }
         if l.bias {
             flags |= LAYER_BIAS;
+        }
+        if spec.shift_norm {
+            flags |= LAYER_NORM;
         }
         let d = &mut b[descriptors + i * DESCRIPTOR_BYTES..][..DESCRIPTOR_BYTES];
         d[0] = kind_code(l.kind);

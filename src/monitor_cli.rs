@@ -61,7 +61,7 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
             let built = crate::deploy::firmware::build_rv32(
                 Rv32Board::QemuRv32,
                 &header,
-                m.row_bytes(),
+                &m.firmware_config(),
                 &dir,
             )
             .map_err(|e| fail(e.to_string()))?;
@@ -105,6 +105,31 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
         let _ = tx.send(e);
     });
 
+    // A classifier board gets digits instead of GENERATE: the test set's first `count`
+    // (or the training digits' when there is no test set), one at a time.
+    type Digits = (Vec<[u8; 256]>, Vec<u8>, &'static str);
+    let digits = || -> Result<Digits, CliError> {
+        use crate::data::mnist::{self, Split};
+        let dir = match (&p.dataset.path, file) {
+            (Some(d), Some(f)) => Some(p.resolve(f, d)),
+            (Some(d), None) => Some(d.clone()),
+            _ => None,
+        };
+        let (mut d, what) = match mnist::load(dir.as_deref(), Split::Test) {
+            Ok((d, _)) => (d, "test set"),
+            Err(_) => (
+                mnist::load(dir.as_deref(), Split::Train)
+                    .map_err(|e| fail(e.to_string()))?
+                    .0,
+                "training digits (no test set found)",
+            ),
+        };
+        d.truncate(usize::from(o.count));
+        Ok((mnist::inputs(&d), d.labels, what))
+    };
+    let mut to_classify: Option<(Vec<[u8; 256]>, Vec<u8>)> = None;
+    let mut answers: Vec<(u8, u8)> = Vec::new();
+
     let start = Instant::now();
     let mut last_progress = Instant::now();
     let mut asked = false;
@@ -142,6 +167,28 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
                     h.model_hash,
                     h.arena_bytes
                 );
+                if !asked
+                    && h.protocol == crate::link::proto::PROTOCOL_VERSION
+                    && h.model_hash != 0
+                    && h.latent == 0
+                    && h.classes > 0
+                {
+                    asked = true;
+                    let (inputs, labels, what) = digits()?;
+                    let needed = inputs.first().map_or(0, |i| i.len() + 3);
+                    if usize::from(h.max_frame) < needed {
+                        return Err(fail(format!(
+                            "the board takes frames of {} bytes, a digit needs {needed}; flash                              firmware built for this model ('tinygen flash')",
+                            h.max_frame
+                        )));
+                    }
+                    let _ = writeln!(out, "Classifying {} digits of the {what}", inputs.len());
+                    session.send(LinkCmd::Classify {
+                        tag: 0,
+                        input: inputs[0].to_vec(),
+                    });
+                    to_classify = Some((inputs, labels));
+                }
                 if !asked && h.protocol == crate::link::proto::PROTOCOL_VERSION {
                     if h.model_hash == 0 || h.image_h == 0 {
                         return Err(fail(format!(
@@ -218,6 +265,47 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
                 let _ = writeln!(out, "board done: {count} image(s)");
                 break;
             }
+            LinkEvent::Classified(r) => {
+                last_progress = Instant::now();
+                let Some((inputs, labels)) = &to_classify else {
+                    continue;
+                };
+                let i = usize::from(r.tag);
+                let (Some(input), Some(&truth)) = (inputs.get(i), labels.get(i)) else {
+                    let _ = writeln!(out, "an answer for digit {i}, which was not asked");
+                    continue;
+                };
+                let lines = match o.style {
+                    crate::cli::StyleArg::Half => crate::preview::half_blocks_ansi(input, 16),
+                    crate::cli::StyleArg::Sixel => vec![crate::preview::sixel(input, 16, 16, 4)],
+                    crate::cli::StyleArg::Ascii => crate::preview::ascii(input, 16),
+                };
+                for l in lines {
+                    let _ = writeln!(out, "{l}");
+                }
+                let _ = writeln!(
+                    out,
+                    "digit {}: labelled {truth}, board says {}{}  ({} counted, stack {} B)",
+                    i + 1,
+                    r.class,
+                    if r.class == truth { "" } else { "  (wrong)" },
+                    r.cycles,
+                    r.stack_bytes
+                );
+                if r.cycles > 0 {
+                    cycles.push(r.cycles);
+                }
+                stack = stack.max(r.stack_bytes);
+                answers.push((truth, r.class));
+                if i + 1 < inputs.len() {
+                    session.send(LinkCmd::Classify {
+                        tag: (i + 1) as u16,
+                        input: inputs[i + 1].to_vec(),
+                    });
+                } else {
+                    break;
+                }
+            }
             LinkEvent::Closed => break,
             LinkEvent::Connected { .. }
             | LinkEvent::Ack { .. }
@@ -227,6 +315,30 @@ pub fn run(p: &Project, file: Option<&Path>, o: &Options) -> Result<(), CliError
     }
     drop(session);
     drop(qemu_board);
+    if let Some((inputs, _)) = &to_classify {
+        let right = answers.iter().filter(|(t, c)| t == c).count();
+        let _ = writeln!(
+            out,
+            "\n{right} of {} digits classified as labelled ({:.1}%)",
+            answers.len(),
+            100.0 * right as f64 / answers.len().max(1) as f64
+        );
+        if !cycles.is_empty() {
+            let mean = cycles.iter().map(|&c| u64::from(c)).sum::<u64>() / cycles.len() as u64;
+            let _ = writeln!(
+                out,
+                "board counter per inference: {mean}; stack high-water {stack} B"
+            );
+        }
+        if answers.len() < inputs.len() {
+            return Err(fail(format!(
+                "only {} of {} answers arrived",
+                answers.len(),
+                inputs.len()
+            )));
+        }
+        return Ok(());
+    }
     let secs = start.elapsed().as_secs_f64();
     let payload: usize = images.iter().map(|i| i.pixels.len()).sum();
     let line_bytes_per_s = f64::from(o.baud) / 10.0;

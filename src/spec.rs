@@ -165,6 +165,11 @@ pub struct ModelSpec {
     pub repeat: Option<(u32, usize)>,
     /// Whether the output goes through the sigmoid table (images).
     pub sigmoid_output: bool,
+    /// ShiftNorm after every layer (BitNet): the requantization shift is chosen per run
+    /// from the largest accumulator instead of fixed at export.
+    pub shift_norm: bool,
+    /// The input is unsigned 8-bit (pixels) rather than signed.
+    pub u8_input: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -235,6 +240,8 @@ impl ModelSpec {
                     ],
                     repeat: None,
                     sigmoid_output: true,
+                    shift_norm: false,
+                    u8_input: false,
                 }
             }
             TemplateId::BitnetMnist => {
@@ -255,6 +262,8 @@ impl ModelSpec {
                     layers,
                     repeat: None,
                     sigmoid_output: false,
+                    shift_norm: true,
+                    u8_input: true,
                 }
             }
             TemplateId::StreamingSd => {
@@ -286,6 +295,8 @@ impl ModelSpec {
                     ],
                     repeat: Some((m.steps, 5)),
                     sigmoid_output: true,
+                    shift_norm: false,
+                    u8_input: false,
                 }
             }
         }
@@ -347,17 +358,22 @@ impl ModelSpec {
     }
 
     /// The right shift that takes layer `i`'s accumulator (units of weight scale x input
-    /// step) to its output grid; negative means a left shift. `None` before training.
+    /// step) to its output grid; negative means a left shift. `None` before training; 0
+    /// with ShiftNorm, where the device picks the shift per run.
     pub fn shift(&self, i: usize) -> Option<i32> {
         let w = self.layers[i].weights.as_ref()?;
+        if self.shift_norm {
+            return Some(0);
+        }
         let (input, output) = self.step_log2(i);
         let w_log2 = w.scale.log2().round() as i32;
         Some(output - (w_log2 + input))
     }
 
-    /// Whether layer `i` ends in ReLU (every layer but an image model's last).
+    /// Whether layer `i` ends in ReLU (every layer but the last: image logits, or class
+    /// scores).
     pub fn relu(&self, i: usize) -> bool {
-        !(i + 1 == self.layers.len() && self.sigmoid_output)
+        i + 1 < self.layers.len()
     }
 }
 

@@ -88,14 +88,14 @@ pub fn verify(
     let chip = build_rv32(
         Rv32Board::Ch32v003,
         &header,
-        m.row_bytes(),
+        &m.firmware_config(),
         &dir.join("ch32v003"),
     )
     .map_err(|e| e.to_string())?;
     let qemu = build_rv32(
         Rv32Board::QemuRv32,
         &header,
-        m.row_bytes(),
+        &m.firmware_config(),
         &dir.join("qemu"),
     )
     .map_err(|e| e.to_string())?;

@@ -20,7 +20,9 @@
 
 static tg_model model;
 static int model_status;
+#ifndef TG_NO_GENERATE
 static uint8_t tx[TX_MAX];
+#endif
 static uint8_t rx_buf[TG_RX_MAX + 8u];
 
 typedef struct {
@@ -75,11 +77,14 @@ static void send_hello(void)
         if (model.flags & TG_MODEL_SIGMOID) { /* a generator: latent + one-hot label */
             p[14] = (uint8_t)(model.in_c - 6u);
             p[15] = 6;
+        } else { /* a classifier: no latent, one score per class */
+            p[15] = p[13];
         }
     }
     send(TG_MSG_HELLO, p, sizeof p);
 }
 
+#ifndef TG_NO_GENERATE
 static void flush_rows(image_out *o)
 {
     if (!o->rows) return;
@@ -105,7 +110,21 @@ static void on_row(void *ctx, uint16_t row, const uint8_t *data, uint16_t len)
     for (k = 0; k < len; k++) dst[k] = data[k];
     if (++o->rows == TG_ROWS_PER_FRAME) flush_rows(o);
 }
+#endif
 
+#ifndef TG_NO_CLASSIFY
+/* The scores of a classifier run, into the RESULT being built. */
+static void on_scores(void *ctx, uint16_t row, const uint8_t *data, uint16_t len)
+{
+    uint8_t *dst = (uint8_t *)ctx;
+    uint16_t k;
+    (void)row;
+    if (len > TG_TX_ROW_BYTES) len = TG_TX_ROW_BYTES;
+    for (k = 0; k < len; k++) dst[k] = data[k];
+}
+#endif
+
+#ifndef TG_NO_GENERATE
 /* A pip count for "roll": 1..classes from the seed, by rejection (no divide). */
 static uint8_t roll(uint32_t seed, uint16_t index, uint8_t classes)
 {
@@ -120,11 +139,13 @@ static uint8_t roll(uint32_t seed, uint16_t index, uint8_t classes)
     } while (v >= classes);
     return (uint8_t)(v + 1u);
 }
+#endif
 
 /* Is a STOP (or any new command) waiting? Bytes read here are fed to the receiver. */
 static tg_rx rx;
 static int pending = 0;
 
+#ifndef TG_NO_GENERATE
 static int poll_rx(void)
 {
     int c;
@@ -197,6 +218,41 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         send(TG_MSG_DONE, d, 2);
     }
 }
+#endif
+
+#ifndef TG_NO_CLASSIFY
+/* CLASSIFY: the input is read where it arrived, in the receive buffer. */
+static void classify(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t arena_len)
+{
+    uint8_t s[14 + TG_TX_ROW_BYTES];
+    uint32_t c0, t0, c1, t1;
+    uint16_t k;
+    tg_layer last;
+    if (model_status != TG_OK || (model.flags & TG_MODEL_SIGMOID)) {
+        send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no classifier on this board");
+        return;
+    }
+    if (len != 2u + (uint32_t)model.in_c * model.in_h * model.in_w) {
+        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "CLASSIFY input length");
+        return;
+    }
+    tg_layer_get(&model, (uint8_t)(model.n_layers - 1u), &last);
+    t0 = board_micros();
+    c0 = board_cycles();
+    tg_run(&model, (const int8_t *)(p + 2), arena, arena_len, on_scores, s + 14);
+    c1 = board_cycles();
+    t1 = board_micros();
+    s[0] = p[0];
+    s[1] = p[1];
+    s[2] = (uint8_t)tg_argmax(&model, arena);
+    s[3] = last.out_c > TG_TX_ROW_BYTES ? TG_TX_ROW_BYTES : (uint8_t)last.out_c;
+    put32(s + 4, c1 - c0);
+    put32(s + 8, t1 - t0);
+    put16(s + 12, board_stack_used());
+    k = (uint16_t)(14u + s[3]);
+    send(TG_MSG_RESULT, s, k);
+}
+#endif
 
 static uint32_t arena_cap;
 
@@ -249,7 +305,12 @@ void tg_firmware_run(const uint8_t *blob, uint32_t len, uint8_t *arena, uint32_t
         }
         switch (rx_buf[0]) {
         case TG_MSG_HELLO_REQ: send_hello(); break;
+#ifndef TG_NO_GENERATE
         case TG_MSG_GENERATE: generate(rx_buf + 1, (uint16_t)(n - 1), arena, arena_len); break;
+#endif
+#ifndef TG_NO_CLASSIFY
+        case TG_MSG_CLASSIFY: classify(rx_buf + 1, (uint16_t)(n - 1), arena, arena_len); break;
+#endif
         case TG_MSG_STOP: break;
         default:
             if (!board_message(rx_buf, (uint16_t)n))

@@ -14,6 +14,7 @@
 #define TG_MSG_UPLOAD_BEGIN 0x05u /* total u32, crc32 u32 */
 #define TG_MSG_UPLOAD_CHUNK 0x06u /* offset u32, bytes */
 #define TG_MSG_UPLOAD_END 0x07u
+#define TG_MSG_CLASSIFY 0x08u /* tag u16, input bytes */
 /* board -> host */
 #define TG_MSG_HELLO 0x81u
 #define TG_MSG_IMAGE 0x82u
@@ -22,6 +23,7 @@
 #define TG_MSG_ERROR 0x85u
 #define TG_MSG_DONE 0x86u
 #define TG_MSG_ACK 0x87u /* the message acknowledged u8, next offset u32 */
+#define TG_MSG_RESULT 0x88u /* tag u16, class u8, n u8, cycles u32, micros u32, stack u16, n scores */
 
 /* Error codes carried by ERROR frames. */
 #define TG_ERR_BAD_FRAME 1u    /* CRC or COBS failure */

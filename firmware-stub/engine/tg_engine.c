@@ -7,12 +7,19 @@
 /* Dense layers accumulate this many outputs at a time. */
 #define TG_DENSE_CHUNK 32u
 
+/* Little-endian reads of the blob. Its fields are naturally aligned (the blob is 4-byte
+ * aligned, descriptors are 16 bytes), so a little-endian machine loads them directly. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static uint16_t rd16(const uint8_t *p) { return *(const uint16_t *)(const void *)p; }
+static uint32_t rd32(const uint8_t *p) { return *(const uint32_t *)(const void *)p; }
+#else
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t rd32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
            ((uint32_t)p[3] << 24);
 }
+#endif
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib), four bits at a time: a 64-byte table. */
 static const uint32_t crc_nibble[16] = {
@@ -31,23 +38,26 @@ uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n)
     return ~crc;
 }
 
+/* The weight widths this build runs, as a mask of 1 << TG_* (a firmware built for one
+ * model sets it to that model's widths and leaves the other paths out). */
+#ifndef TG_BITS
+#define TG_BITS ((1u << TG_BINARY) | (1u << TG_TWO) | (1u << TG_TERNARY) | (1u << TG_FOUR) | (1u << TG_EIGHT))
+#endif
+#define TG_HAS(B) ((TG_BITS >> (B)) & 1u)
+
 static uint8_t storage_bits(uint8_t bits)
 {
-    switch (bits) {
-    case TG_BINARY: return 1;
-    case TG_TWO:
-    case TG_TERNARY: return 2;
-    case TG_FOUR: return 4;
-    case TG_EIGHT: return 8;
-    default: return 0;
-    }
+    if (bits > 8u || !TG_HAS(bits)) return 0;
+    return bits == TG_TERNARY ? 2u : bits;
 }
 
+#ifndef TG_NO_CONV
 /* Input rows of its producer a chain layer needs to make one output row. */
 static uint8_t window_rows(uint8_t kind)
 {
     return kind == TG_UPCONV3 ? 2 : 3;
 }
+#endif
 
 static uint32_t out_elems(const tg_layer *l) { return (uint32_t)l->out_c * l->out_h * l->out_w; }
 static uint32_t in_elems(const tg_layer *l) { return (uint32_t)l->in_c * l->in_h * l->in_w; }
@@ -58,7 +68,7 @@ static uint32_t in_elems(const tg_layer *l) { return (uint32_t)l->in_c * l->in_h
 static uint32_t row_words(const tg_layer *l)
 {
     uint32_t len = l->kind == TG_DENSE ? in_elems(l) * out_elems(l) : (uint32_t)l->in_c * 9u;
-    return (len * storage_bits(l->bits) + 31u) / 32u;
+    return (len * storage_bits(l->bits) + 31u) >> 5;
 }
 static uint32_t n_rows(const tg_layer *l)
 {
@@ -108,7 +118,7 @@ static int plan(const tg_model *m, layout *a)
         tg_layer_get(m, i, &l);
         if (i < m->chain) {
             uint32_t n = out_elems(&l);
-            uint32_t chunk = n < TG_DENSE_CHUNK ? n : TG_DENSE_CHUNK;
+            uint32_t chunk = n < TG_DENSE_CHUNK || (l.flags & TG_LAYER_NORM) ? n : TG_DENSE_CHUNK;
             if (chunk > acc) acc = chunk;
             /* The last dense output lands in ping, the one before in pong, and so on. */
             if (((m->chain - 1u - i) & 1u) == 0) {
@@ -126,6 +136,7 @@ static int plan(const tg_model *m, layout *a)
     off += (ping + 3u) & ~3u;
     a->pong = off;
     off += (pong + 3u) & ~3u;
+#ifndef TG_NO_CONV
     for (i = m->chain; i < m->n_layers; i++) {
         tg_layer_get(m, i, &l);
         if (i + 1u < m->n_layers) {
@@ -139,6 +150,7 @@ static int plan(const tg_model *m, layout *a)
         a->ring[i] = (uint16_t)off;
         off += (((uint32_t)a->rows[i] * l.out_c * l.out_w) + 3u) & ~3u;
     }
+#endif
     a->total = off;
     return TG_OK;
 }
@@ -181,6 +193,10 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         if (l.kind == TG_DENSE) {
             if (m->chain != m->n_layers) return TG_E_UNSUPPORTED; /* dense inside a chain */
         } else {
+#ifdef TG_NO_CONV
+            return TG_E_UNSUPPORTED; /* this build left the convolution code out */
+#endif
+            if (l.flags & TG_LAYER_NORM) return TG_E_UNSUPPORTED;
             if (m->chain == m->n_layers) m->chain = (uint8_t)i;
             if (i == 0) return TG_E_UNSUPPORTED; /* a chain must start from a dense map */
             if (l.kind == TG_UPCONV3 &&
@@ -240,6 +256,7 @@ static int32_t mul_small(int32_t a, int32_t w)
     return neg ? -r : r;
 }
 
+#ifndef TG_NO_CONV
 static int32_t weight_at(uint32_t word, uint8_t bits)
 {
     switch (bits) {
@@ -305,24 +322,76 @@ static void axpy(int32_t *acc, uint8_t astep, const uint8_t *in, uint8_t istep, 
         }
     }
 }
+#endif
 
 /* ---- dense layers ---------------------------------------------------------------------- */
 
+/* The products of `a` with every 4-bit weight value, in two's-complement nibble order
+ * (t[w & 15] = a * w), by repeated addition. */
+static void table4(int32_t *t, int32_t a)
+{
+    int32_t p = 0;
+    uint8_t k;
+    t[0] = 0;
+    for (k = 1; k < 8; k++) t[k] = (p += a);
+    t[8] = -(p + a);
+    for (k = 9; k < 16; k++) t[k] = t[k - 1] + a;
+}
+
+/* acc[0..8*words) += t[nibbles], eight 4-bit weights per word: the lookup offset is taken
+ * straight from the word (shift, mask), so a weight costs a load, an add and a store. */
+static void add4(int32_t *acc, const uint32_t *wp, uint32_t words, const int32_t *t)
+{
+    const uint8_t *tb = (const uint8_t *)t;
+#define T4(SH) (*(const int32_t *)(const void *)(tb + (((SH) >= 2 ? w >> ((SH) - 2) : w << 2) & 60u)))
+    for (; words; words--, acc += 8) {
+        uint32_t w = *wp++;
+        acc[0] += T4(0);
+        acc[1] += T4(4);
+        acc[2] += T4(8);
+        acc[3] += T4(12);
+        acc[4] += T4(16);
+        acc[5] += T4(20);
+        acc[6] += T4(24);
+        acc[7] += T4(28);
+    }
+#undef T4
+}
+
+/* ShiftNorm: the smallest right shift that brings the largest output into 8 bits. */
+static int8_t norm_shift(const int32_t *acc, uint32_t n, uint8_t relu)
+{
+    uint32_t m = 0, o;
+    int8_t s = 0;
+    for (o = 0; o < n; o++) {
+        int32_t v = acc[o];
+        uint32_t u = v < 0 ? (relu ? 0u : (uint32_t)-v) : (uint32_t)v;
+        if (u > m) m = u;
+    }
+    while ((m >> s) > (relu ? 255u : 127u)) s++;
+    return s;
+}
+
 /* One dense layer, input-major: for each non-zero input, the products with every weight
  * value are made once (a small table, by repeated addition) and each weight is then a
- * lookup. `sin` says the input is signed (the model input) rather than a ReLU output.
+ * lookup. `sin` says the input is signed (the model input) rather than unsigned.
  * With `to_rows`, the output map is stored row-major ([y][c][x]) for the chain. */
 static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in, uint8_t sin, int32_t *acc, uint8_t *out,
                   uint8_t to_rows)
 {
     uint32_t n_in = in_elems(l), n_out = out_elems(l), o0;
-    uint8_t sb = storage_bits(l->bits);
+    uint8_t sb = storage_bits(l->bits), relu = l->flags & TG_LAYER_RELU;
+    uint8_t sh = sb == 1u ? 0u : sb == 2u ? 1u : sb == 4u ? 2u : 3u; /* log2(sb) */
     uint32_t mask = (1u << sb) - 1u, row_bits = 0;
+    uint32_t chunk = (l->flags & TG_LAYER_NORM) ? n_out : TG_DENSE_CHUNK;
     /* Bits from one input's weights to the next input's: n_out * sb, by addition. */
     for (o0 = 0; o0 < n_out; o0++) row_bits += sb;
-    for (o0 = 0; o0 < n_out; o0 += TG_DENSE_CHUNK) {
-        uint32_t n = n_out - o0 < TG_DENSE_CHUNK ? n_out - o0 : TG_DENSE_CHUNK, i, o;
+    for (o0 = 0; o0 < n_out; o0 += chunk) {
+        uint32_t n = n_out - o0 < chunk ? n_out - o0 : chunk, i, o;
         uint32_t bit = o0 * sb; /* where weight (input 0, output o0) starts */
+        int8_t shift = l->shift;
+        /* Whole words of 4-bit weights per input: the unrolled path. */
+        uint8_t fast4 = sb == 4u && !(row_bits & 31u) && !(bit & 31u) && !(n & 7u);
         for (o = 0; o < n; o++) acc[o] = l->bias ? l->bias[o0 + o] : 0;
         for (i = 0; i < n_in; i++, bit += row_bits) {
             int32_t a = sin ? (int32_t)(int8_t)in[i] : (int32_t)in[i];
@@ -331,35 +400,37 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
             uint32_t word;
             uint8_t left;
             if (!a) continue;
-            /* Weights never straddle words: sb divides 32 and every offset is a multiple. */
-            word = *wp++ >> (bit & 31u);
-            left = (uint8_t)((32u - (bit & 31u)) / sb);
-            if (sb == 4u) {
-                int32_t p = 0;
-                uint8_t k;
-                t[0] = 0;
-                for (k = 1; k < 8; k++) t[k] = (p += a);
-                t[8] = -(p + a);
-                for (k = 9; k < 16; k++) t[k] = t[k - 1] + a;
-            } else if (sb == 2u) {
+            if (TG_HAS(TG_FOUR) && sb == 4u) {
+                table4(t, a);
+                if (fast4) {
+                    add4(acc, wp, n >> 3, t);
+                    continue;
+                }
+            } else if ((TG_HAS(TG_TWO) || TG_HAS(TG_TERNARY)) && sb == 2u) {
                 t[0] = 0;
                 t[1] = a;
                 t[2] = -(a << 1);
                 t[3] = -a;
-            } else if (sb == 1u) {
+            } else if (TG_HAS(TG_BINARY) && sb == 1u) {
                 t[0] = -a;
                 t[1] = a;
             }
+            /* Weights never straddle words: sb divides 32 and every offset is a multiple. */
+            word = *wp++ >> (bit & 31u);
+            left = (uint8_t)((32u - (bit & 31u)) >> sh);
             for (o = 0; o < n; o++) {
                 if (!left) {
                     word = *wp++;
-                    left = (uint8_t)(32u / sb);
+                    left = (uint8_t)(32u >> sh);
                 }
-                acc[o] += sb == 8u ? mul_small(a, (int8_t)(word & 0xffu)) : t[word & mask];
+                acc[o] += TG_HAS(TG_EIGHT) && sb == 8u ? mul_small(a, (int8_t)(word & 0xffu))
+                                                       : t[word & mask];
                 word >>= sb;
                 left--;
             }
         }
+        if (l->flags & TG_LAYER_NORM) shift = norm_shift(acc, n, relu);
+#ifndef TG_NO_CONV
         if (to_rows) {
             /* o = c*H*W + y*W + x goes to y*C*W + c*W + x. */
             uint32_t c = 0, y = 0, x = 0;
@@ -367,17 +438,31 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
                 if (++x == l->out_w) { x = 0; if (++y == l->out_h) { y = 0; c++; } }
             }
             for (o = 0; o < n; o++) {
-                out[(y * l->out_c + c) * l->out_w + x] =
-                    (uint8_t)requant(acc[o], l->shift, l->flags & TG_LAYER_RELU);
+                out[(y * l->out_c + c) * l->out_w + x] = (uint8_t)requant(acc[o], shift, relu);
                 if (++x == l->out_w) { x = 0; if (++y == l->out_h) { y = 0; c++; } }
             }
-        } else {
-            for (o = 0; o < n; o++)
-                out[o0 + o] = (uint8_t)requant(acc[o], l->shift, l->flags & TG_LAYER_RELU);
+            continue;
         }
+#else
+        (void)to_rows;
+#endif
+        for (o = 0; o < n; o++) out[o0 + o] = (uint8_t)requant(acc[o], shift, relu);
     }
 }
 
+uint16_t tg_argmax(const tg_model *m, const uint8_t *arena)
+{
+    tg_layer l;
+    const int32_t *acc = (const int32_t *)(const void *)arena;
+    uint16_t best = 0, o, n;
+    tg_layer_get(m, (uint8_t)(m->n_layers - 1u), &l);
+    n = (uint16_t)out_elems(&l);
+    for (o = 1; o < n; o++)
+        if (acc[o] > acc[best]) best = o;
+    return best;
+}
+
+#ifndef TG_NO_CONV
 /* ---- the convolution chain, depth-first -------------------------------------------------- */
 
 typedef struct {
@@ -522,6 +607,7 @@ static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j)
         r->emit(r->ctx, y, out, n);
     }
 }
+#endif
 
 int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t arena_len,
            tg_emit_fn emit, void *ctx)
@@ -536,10 +622,11 @@ int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t aren
         tg_layer l;
         uint8_t *out = arena + ((((m->chain - 1u - i) & 1u) == 0) ? a.ping : a.pong);
         tg_layer_get(m, i, &l);
-        dense(&l, in, i == 0, acc, out, i + 1u == m->chain && m->chain < m->n_layers);
+        dense(&l, in, i == 0 && !(m->flags & TG_MODEL_U8_INPUT), acc, out, i + 1u == m->chain && m->chain < m->n_layers);
         in = out;
         if (i + 1u == m->n_layers) emit(ctx, 0, out, (uint16_t)out_elems(&l));
     }
+#ifndef TG_NO_CONV
     if (m->chain < m->n_layers) {
         chain_run r;
         tg_layer last;
@@ -554,9 +641,11 @@ int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t aren
         tg_layer_get(m, (uint8_t)(m->n_layers - 1u), &last);
         for (y = 0; y < last.out_h; y++) ensure(&r, (uint8_t)(m->n_layers - 1u), y);
     }
+#endif
     return TG_OK;
 }
 
+#ifndef TG_NO_GENERATE
 /* ---- the generator's input ----------------------------------------------------------- */
 
 static uint32_t xorshift(uint32_t *s)
@@ -586,3 +675,4 @@ void tg_latent(uint32_t seed, uint16_t index, uint8_t temperature, uint8_t label
     }
     for (k = 0; k < classes; k++) input[latent + k] = (int8_t)(k + 1u == label ? 32 : 0);
 }
+#endif

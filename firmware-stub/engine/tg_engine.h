@@ -20,7 +20,12 @@ enum tg_kind { TG_DENSE = 0, TG_CONV3 = 1, TG_CONV3_DOWN = 2, TG_UPCONV3 = 3 };
 enum tg_bits { TG_BINARY = 1, TG_TWO = 2, TG_TERNARY = 3, TG_FOUR = 4, TG_EIGHT = 8 };
 #define TG_LAYER_RELU 1u
 #define TG_LAYER_BIAS 2u
+/* ShiftNorm (dense only): the output shift is chosen per run from the largest accumulator,
+ * the smallest that fits it into 8 bits (0..255 after ReLU, -128..127 without). */
+#define TG_LAYER_NORM 4u
 #define TG_MODEL_SIGMOID 1u
+/* The model input is unsigned 8-bit (pixels) rather than signed. */
+#define TG_MODEL_U8_INPUT 2u
 
 enum tg_status {
     TG_OK = 0,
@@ -65,6 +70,9 @@ void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *out);
 /* Runs the model once on `input` (in_c*in_h*in_w signed 8-bit values). */
 int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t arena_len,
            tg_emit_fn emit, void *ctx);
+/* After tg_run of a classifier (a model ending in a dense layer), the arena begins with
+ * that layer's int32 accumulators: the class is the first largest of them. */
+uint16_t tg_argmax(const tg_model *m, const uint8_t *arena);
 /* The model input of a generator: `latent` normal draws (seed, index) scaled by
  * temperature/64, then the label as a one-hot of `classes` at 1.0 (32 steps). */
 void tg_latent(uint32_t seed, uint16_t index, uint8_t temperature, uint8_t label,

@@ -1,15 +1,11 @@
-/* Start-up for the RV32EC boards (CH32V003 and qemu virt): a jump over the vector table,
- * then stack, .data copy, .bss clear, stack painting (for the high-water mark), main. */
+/* Start-up for the RV32EC boards (CH32V003 and qemu virt): stack, .data copy, .bss clear,
+ * stack painting (for the high-water mark), main. The firmware polls and enables no
+ * interrupt, so it carries no vector table (152 bytes of flash saved): mtvec stays 0 and
+ * an exception restarts the firmware from _start. */
     .section .init, "ax"
     .globl _start
 _start:
     j reset
-    .align 2
-    /* Vector table (the CH32V003's 38 entries; this firmware polls, so every interrupt
-     * lands in one handler that just returns). */
-    .rept 38
-    .word default_handler
-    .endr
 
 reset:
     la sp, _stack_top

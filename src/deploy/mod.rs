@@ -82,6 +82,29 @@ impl Deployable {
             .last()
             .map_or(0, |l| l.output.c * l.output.w)
     }
+
+    /// How a microcontroller firmware for this model is sized.
+    pub fn firmware_config(&self) -> crate::deploy::firmware::FirmwareConfig {
+        use crate::template::LayerKind;
+        let classifier = !self.spec.sigmoid_output;
+        crate::deploy::firmware::FirmwareConfig {
+            row_bytes: self.row_bytes(),
+            // A CLASSIFY frame: type, tag, the input. Generators need only short commands.
+            rx_max: if classifier {
+                (3 + self.spec.input.elements() as u32).max(32)
+            } else {
+                32
+            },
+            conv: self.spec.layers.iter().any(|l| l.kind != LayerKind::Dense),
+            generator: !classifier,
+            bits_mask: self
+                .spec
+                .layers
+                .iter()
+                .map(|l| 1u32 << crate::export::bits_code(l.weight_bits))
+                .fold(0, |a, b| a | b),
+        }
+    }
 }
 
 /// The checkpoint folder of a project (relative paths are relative to its file; a

@@ -215,7 +215,7 @@ mod tests {
         crate::deploy::firmware::build_rv32(
             crate::deploy::firmware::Rv32Board::Ch32v003,
             &header,
-            m.row_bytes(),
+            &m.firmware_config(),
             dir,
         )
         .unwrap()
@@ -325,8 +325,8 @@ pub fn flash_project(
     }
     stage("build", 0, 1);
     let header = m.header(&p.name, &t.id).map_err(|e| prep(&e))?;
-    let built =
-        build_rv32(Rv32Board::Ch32v003, &header, m.row_bytes(), dir).map_err(|e| prep(&e))?;
+    let built = build_rv32(Rv32Board::Ch32v003, &header, &m.firmware_config(), dir)
+        .map_err(|e| prep(&e))?;
     stage("build", 1, 1);
     log(format!(
         "{}: {} B flash of 16,384, {} B static SRAM of 2,048",

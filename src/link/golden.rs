@@ -3,7 +3,7 @@
 //! (`firmware-stub/tests/test_proto.c`) both check their codec against that file, so the
 //! two sides cannot drift apart.
 
-use super::proto::{BoardId, Hello, ImageRows, Msg, Stats};
+use super::proto::{BoardId, Classified, Hello, ImageRows, Msg, Stats};
 
 pub const PATH: &str = "firmware-stub/tests/golden-frames.txt";
 
@@ -101,6 +101,24 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
         ),
         // 300 non-zero payload bytes: crosses a full 254-byte COBS block.
         ("log_long", Msg::Log(long)),
+        (
+            "classify",
+            Msg::Classify {
+                tag: 0x0102,
+                input: vec![0, 0, 17, 255, 0, 128],
+            },
+        ),
+        (
+            "result",
+            Msg::Result(Classified {
+                tag: 0x0102,
+                class: 7,
+                cycles: 123_456,
+                micros: 0,
+                stack_bytes: 212,
+                scores: vec![-12, 0, 3, -128, 9, 1, 0, 127, 40, -1],
+            }),
+        ),
     ]
 }
 

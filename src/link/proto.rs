@@ -12,6 +12,7 @@ pub mod kind {
     pub const UPLOAD_BEGIN: u8 = 0x05;
     pub const UPLOAD_CHUNK: u8 = 0x06;
     pub const UPLOAD_END: u8 = 0x07;
+    pub const CLASSIFY: u8 = 0x08;
     pub const HELLO: u8 = 0x81;
     pub const IMAGE: u8 = 0x82;
     pub const STATS: u8 = 0x83;
@@ -19,6 +20,7 @@ pub mod kind {
     pub const ERROR: u8 = 0x85;
     pub const DONE: u8 = 0x86;
     pub const ACK: u8 = 0x87;
+    pub const RESULT: u8 = 0x88;
 }
 
 /// Boards as HELLO names them.
@@ -92,6 +94,20 @@ pub struct Stats {
     pub arena_bytes: u16,
 }
 
+/// A classifier's answer to CLASSIFY.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// The CLASSIFY's tag, echoed.
+    pub tag: u16,
+    pub class: u8,
+    /// Instructions (qemu) or core cycles (CH32V003) of the inference; 0 if not counted.
+    pub cycles: u32,
+    pub micros: u32,
+    pub stack_bytes: u16,
+    /// The 8-bit class scores (ShiftNorm'd accumulators of the last layer).
+    pub scores: Vec<i8>,
+}
+
 /// Rows of one image, as an IMAGE frame carries them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRows {
@@ -143,6 +159,12 @@ pub enum Msg {
         what: u8,
         next: u32,
     },
+    /// Run the classifier on one input (8-bit pixels); `tag` comes back in the RESULT.
+    Classify {
+        tag: u16,
+        input: Vec<u8>,
+    },
+    Result(Classified),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +210,8 @@ impl Msg {
             Msg::UploadChunk { .. } => kind::UPLOAD_CHUNK,
             Msg::UploadEnd => kind::UPLOAD_END,
             Msg::Ack { .. } => kind::ACK,
+            Msg::Classify { .. } => kind::CLASSIFY,
+            Msg::Result(_) => kind::RESULT,
         }
     }
 
@@ -245,6 +269,18 @@ impl Msg {
                 p.extend(text.as_bytes());
             }
             Msg::Done { count } => p.extend(count.to_le_bytes()),
+            Msg::Classify { tag, input } => {
+                p.extend(tag.to_le_bytes());
+                p.extend(input);
+            }
+            Msg::Result(r) => {
+                p.extend(r.tag.to_le_bytes());
+                p.extend([r.class, r.scores.len() as u8]);
+                p.extend(r.cycles.to_le_bytes());
+                p.extend(r.micros.to_le_bytes());
+                p.extend(r.stack_bytes.to_le_bytes());
+                p.extend(r.scores.iter().map(|&v| v as u8));
+            }
         }
         p
     }
@@ -359,6 +395,25 @@ impl Msg {
                     count: u16_at(p, 0),
                 }
             }
+            kind::CLASSIFY => {
+                need(k, p, 3, false)?;
+                Msg::Classify {
+                    tag: u16_at(p, 0),
+                    input: p[2..].to_vec(),
+                }
+            }
+            kind::RESULT => {
+                need(k, p, 14, false)?;
+                need(k, p, 14 + usize::from(p[3]), true)?;
+                Msg::Result(Classified {
+                    tag: u16_at(p, 0),
+                    class: p[2],
+                    cycles: u32_at(p, 4),
+                    micros: u32_at(p, 8),
+                    stack_bytes: u16_at(p, 12),
+                    scores: p[14..].iter().map(|&v| v as i8).collect(),
+                })
+            }
             other => return Err(ProtoError::Unknown(other)),
         })
     }
@@ -433,6 +488,18 @@ mod tests {
             what: kind::UPLOAD_CHUNK,
             next: 2048,
         });
+        round(Msg::Classify {
+            tag: 7,
+            input: (0..=255).collect(),
+        });
+        round(Msg::Result(Classified {
+            tag: 7,
+            class: 3,
+            cycles: 98_765,
+            micros: 2_000,
+            stack_bytes: 300,
+            scores: vec![-128, 5, 0, 127, -3, 0, 0, 0, 1, 2],
+        }));
     }
 
     #[test]
@@ -443,6 +510,8 @@ mod tests {
             kind::IMAGE,
             kind::STATS,
             kind::DONE,
+            kind::CLASSIFY,
+            kind::RESULT,
         ] {
             let f = Frame {
                 kind: k,

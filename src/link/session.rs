@@ -4,7 +4,7 @@
 //! TUI and the CLI consume them the same way.
 
 use super::frame::{Decoder, FrameError};
-use super::proto::{Hello, ImageRows, Msg, PROTOCOL_VERSION, Stats};
+use super::proto::{Classified, Hello, ImageRows, Msg, PROTOCOL_VERSION, Stats};
 use std::io::{ErrorKind, Read, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::JoinHandle;
@@ -71,6 +71,8 @@ pub enum LinkEvent {
         what: u8,
         next: u32,
     },
+    /// A classifier's answer.
+    Classified(Classified),
     /// The session has ended (asked to quit).
     Closed,
 }
@@ -84,6 +86,11 @@ pub enum LinkCmd {
         temperature: u8,
     },
     Stop,
+    /// Classify one input (a classifier board).
+    Classify {
+        tag: u16,
+        input: Vec<u8>,
+    },
     /// Bytes sent as they are (tests use it to put garbage on the line).
     Raw(Vec<u8>),
     Quit,
@@ -305,6 +312,7 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                 )
             }
             LinkCmd::Stop => Some(Msg::Stop.encode()),
+            LinkCmd::Classify { tag, input } => Some(Msg::Classify { tag, input }.encode()),
             LinkCmd::Raw(b) => return Some(b),
             LinkCmd::Quit => None,
         }?;
@@ -379,13 +387,15 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                 (self.sink)(LinkEvent::Done { count });
             }
             Msg::Ack { what, next } => (self.sink)(LinkEvent::Ack { what, next }),
+            Msg::Result(r) => (self.sink)(LinkEvent::Classified(r)),
             // Host-to-board messages echoed back mean a loop or a confused peer.
             Msg::HelloReq
             | Msg::Generate { .. }
             | Msg::Stop
             | Msg::UploadBegin { .. }
             | Msg::UploadChunk { .. }
-            | Msg::UploadEnd => self.garbage += 1,
+            | Msg::UploadEnd
+            | Msg::Classify { .. } => self.garbage += 1,
         }
     }
 

@@ -38,9 +38,13 @@ pub enum IntOutput {
     Image(Vec<u8>),
     /// The last layer's 8-bit outputs (class scores; signed when the layer has no ReLU).
     Scores(Vec<u8>),
+    /// A classifier's answer: the first largest accumulator of the last layer (the
+    /// device's `tg_argmax`), and the ShiftNorm'd scores the board sends with it.
+    Class { class: u8, scores: Vec<i8> },
 }
 
-/// Runs the integer model on a batch of 8-bit inputs.
+/// Runs the integer model on a batch of 8-bit inputs (raw bytes: read as unsigned when
+/// the model's input is).
 pub fn forward(
     spec: &ModelSpec,
     inputs: &[Vec<i8>],
@@ -60,7 +64,17 @@ pub fn forward(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let data: Vec<f32> = inputs.iter().flatten().map(|&v| f32::from(v)).collect();
+    let data: Vec<f32> = inputs
+        .iter()
+        .flatten()
+        .map(|&v| {
+            if spec.u8_input {
+                f32::from(v as u8)
+            } else {
+                f32::from(v)
+            }
+        })
+        .collect();
     let mut x: Tensor<4> = Tensor::from_data(
         TensorData::new(
             data,
@@ -73,7 +87,8 @@ pub fn forward(
         ),
         device,
     );
-    let mut in_bound = 128f64;
+    let mut in_bound = if spec.u8_input { 255f64 } else { 128f64 };
+    let mut last_acc = None;
     for (i, l) in spec.layers.iter().enumerate() {
         l.weights.as_ref().ok_or(IntError::Untrained)?;
         let shift = spec.shift(i).ok_or(IntError::Untrained)?;
@@ -85,6 +100,16 @@ pub fn forward(
             });
         }
         let acc = accumulate(l, x, device);
+        if spec.shift_norm {
+            let relu = spec.relu(i);
+            let flat = acc.clone().reshape([n, l.output.elements() as usize]);
+            if !relu {
+                last_acc = Some(super::values(&flat));
+            }
+            in_bound = 255.0;
+            x = super::bitnet::shift_norm(flat, relu).reshape(acc.dims());
+            continue;
+        }
         // y = round(acc / 2^shift), halves up, as `(acc + half) >> shift` does.
         let y = super::round_half_up(acc.mul_scalar(2f32.powi(-shift)));
         x = if spec.relu(i) {
@@ -96,6 +121,17 @@ pub fn forward(
     }
     let values = super::values(&x);
     let per = values.len() / n;
+    if let Some(acc) = last_acc {
+        let classes = super::bitnet::argmax_rows(&acc, per);
+        return Ok(values
+            .chunks(per)
+            .zip(classes)
+            .map(|(v, class)| IntOutput::Class {
+                class,
+                scores: v.iter().map(|&q| q as i8).collect(),
+            })
+            .collect());
+    }
     let table = sigmoid_table();
     Ok(values
         .chunks(per)

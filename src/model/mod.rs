@@ -4,6 +4,7 @@
 //! power-of-two grids. Every scale being a power of two is what lets the device requantize
 //! with one rounding shift (no multiplier) and lets `int_forward` reproduce it exactly.
 
+pub mod bitnet;
 pub mod classifier;
 pub mod cvae;
 
@@ -79,6 +80,13 @@ pub fn quantize_weights(values: &[f32], bits: WeightBits, scale: f32) -> Vec<i8>
 
 /// Forward: the quantized weights; backward: the gradient passes straight through.
 pub fn fake_quant<const D: usize>(w: Tensor<D>, bits: WeightBits) -> Tensor<D> {
+    let (codes, scale) = fake_codes(w, bits);
+    codes.mul_scalar(scale)
+}
+
+/// Forward: the integer weight codes the device stores, and their scale; backward: the
+/// gradient of `w / scale` passes straight through.
+pub fn fake_codes<const D: usize>(w: Tensor<D>, bits: WeightBits) -> (Tensor<D>, f32) {
     let (lo, hi) = weight_range(bits);
     let detached = w.clone().detach();
     // The scale is computed on the host so that it is an exact power of two.
@@ -86,16 +94,15 @@ pub fn fake_quant<const D: usize>(w: Tensor<D>, bits: WeightBits) -> Tensor<D> {
     let q = if bits == WeightBits::Binary {
         // sign(), with 0 mapped to +1 as the device does.
         detached
-            .clone()
             .greater_equal_elem(0.0)
             .float()
             .mul_scalar(2.0)
             .sub_scalar(1.0)
     } else {
-        round_half_up(detached.clone().div_scalar(scale)).clamp(f32::from(lo), f32::from(hi))
+        round_half_up(detached.div_scalar(scale)).clamp(f32::from(lo), f32::from(hi))
     };
-    let wq = q.mul_scalar(scale);
-    w.clone() + (wq - w).detach()
+    let scaled = w.div_scalar(scale);
+    (scaled.clone() + (q - scaled).detach(), scale)
 }
 
 /// Rounds halves up, as the device's rounding shift does (burn's `round` goes to even).

@@ -123,8 +123,11 @@ pub struct TrainView {
     /// Seconds each epoch of this run took, for the ETA.
     pub epoch_seconds: Vec<f32>,
     pub last_batch: Option<(f32, f32)>,
-    /// `(pip count, pixels)` from the latest epoch.
+    /// `(pip count, pixels)` from the latest epoch; for a classifier, `(predicted digit,
+    /// 16x16 pixels)` of test digits.
     pub samples: Vec<(u8, Vec<u8>)>,
+    /// A classifier's test-set confusion matrix from the latest epoch.
+    pub confusion: Vec<Vec<u32>>,
     pub checkpoints: Option<PathBuf>,
     /// How the last run ended, or why it could not start.
     pub message: Option<String>,
@@ -538,10 +541,12 @@ fn on_train(app: &mut App, event: TrainEvent) {
             loss,
             seconds,
             samples,
+            confusion,
         } => {
             t.history.push(loss);
             t.epoch_seconds.push(seconds);
             t.samples = samples;
+            t.confusion = confusion;
         }
         TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
         TrainEvent::Paused(p) => t.paused = p,
@@ -598,6 +603,10 @@ fn start_training(app: &mut App, fresh: bool) -> Option<Effect> {
         checkpoints: checkpoint_dir(app),
         fresh,
         epochs: None,
+        data: app.project.dataset.path.as_ref().map(|d| match &app.path {
+            Some(f) => app.project.resolve(f, d),
+            None => d.clone(),
+        }),
     };
     app.train = TrainView {
         running: true,

@@ -124,7 +124,7 @@ impl Board {
             BoardKind::QemuRv32 => {
                 let dir = std::env::temp_dir().join(format!("tinygen-qemu-{:08x}", m.hash()));
                 let header = m.header(&p.name, "qemu-rv32").map_err(|e| e.to_string())?;
-                let built = build_rv32(Rv32Board::QemuRv32, &header, m.row_bytes(), &dir)
+                let built = build_rv32(Rv32Board::QemuRv32, &header, &m.firmware_config(), &dir)
                     .map_err(|e| e.to_string())?;
                 let q = std::sync::Arc::new(
                     QemuBoard::spawn(&built.elf, &dir).map_err(|e| e.to_string())?,

@@ -93,6 +93,8 @@ pub struct MonitorView {
     pub next_seed: u32,
     /// Whether a connection was asked for since start (the screen connects on first view).
     pub started: bool,
+    /// A classifier board's latest answer.
+    pub classified: Option<crate::link::proto::Classified>,
 }
 
 impl Default for MonitorView {
@@ -110,6 +112,7 @@ impl Default for MonitorView {
             baud: 115_200,
             done_at: VecDeque::new(),
             bytes_at: VecDeque::new(),
+            classified: None,
             total_bytes: 0,
             damaged_frames: 0,
             last_cycles: None,
@@ -283,6 +286,14 @@ impl MonitorView {
             LinkEvent::Log(t) => self.log(format!("board: {t}")),
             LinkEvent::BoardError { code, text } => self.log(format!("board error {code}: {text}")),
             LinkEvent::Done { .. } | LinkEvent::Ack { .. } => {}
+            LinkEvent::Classified(r) => {
+                if r.cycles > 0 {
+                    self.last_cycles = Some(r.cycles);
+                }
+                self.stack_bytes = self.stack_bytes.max(r.stack_bytes);
+                self.log(format!("board: class {} ({} counted)", r.class, r.cycles));
+                self.classified = Some(r);
+            }
             LinkEvent::Garbage { frames } => {
                 self.damaged_frames += u64::from(frames);
                 self.log(format!("{frames} damaged frame(s) skipped"));

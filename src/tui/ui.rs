@@ -1609,20 +1609,24 @@ mod tests {
                     epoch: 1,
                     recon: 520.0,
                     kl: 7.5,
+                    ..EpochLoss::default()
                 },
                 seconds: 9.0,
                 samples: vec![],
+                confusion: vec![],
             },
             TrainEvent::Epoch {
                 loss: EpochLoss {
                     epoch: 2,
                     recon: 470.0,
                     kl: 8.1,
+                    ..EpochLoss::default()
                 },
                 seconds: 9.4,
                 samples: (1..=6u8)
                     .map(|p| (p, crate::data::die::sample(1, u64::from(p) - 1).pixels))
                     .collect(),
+                confusion: vec![],
             },
             TrainEvent::Batch {
                 epoch: 3,

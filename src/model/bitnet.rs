@@ -1,0 +1,251 @@
+//! The BitNet MNIST classifier, after BitNetMCU: bias-free BitLinear layers on a 16x16
+//! digit, weights fake-quantized per layer (1, 1.58, 2, 4 or 8 bits) with a straight-through
+//! estimator, and a normalization in front of every layer.
+//!
+//! The normalization is ShiftNorm, the form BitNetMCU runs on the device in place of RMS
+//! norm: each sample's activations are divided by the power of two that brings their
+//! largest value into 8 bits (0..255 after ReLU, -128..127 for the class scores), then
+//! rounded. Like RMS norm it makes every layer see its input at one scale, whatever the
+//! weights' scale; unlike RMS norm it needs no multiply or divide on the device. Training
+//! computes the same 8-bit values the board does in the forward pass, and takes its
+//! gradient from RMS norm (`y / rms(y)`, rescaled to the same values), so the model learns
+//! with a smooth normalization and runs with the shift.
+//!
+//! The matrix products run on the integer codes of the weights, so the values a forward
+//! pass computes are the device's accumulators exactly (all below 2^24 in f32).
+
+use super::{fake_codes, quantize_weights, round_half_up, uniform_param, values, weight_scale};
+use crate::data::Rng;
+use crate::data::mnist::PIXELS;
+use crate::project::{Project, WeightBits};
+use crate::spec::{LayerWeights, ModelSpec};
+use burn::module::{Module, Param};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use burn::tensor::module::linear;
+
+/// Digit classes.
+pub const CLASSES: usize = 10;
+/// The temperature is `exp(GAIN_RATE * log_gain)`: the factor lets Adam move it about ten
+/// times faster than a weight, as it needs to.
+const GAIN_RATE: f32 = 10.0;
+
+/// The ShiftNorm shift of one sample: the smallest `s` with `max >> s <= top`.
+pub fn norm_shift(max: u64, top: u64) -> i32 {
+    let mut s = 0;
+    while (max >> s) > top {
+        s += 1;
+    }
+    s
+}
+
+/// ShiftNorm over the last axis of `[n, k]` integer accumulators: ReLU and 0..255 for a
+/// hidden layer, -128..127 for the class scores; rounding halves up, as the device's
+/// `(acc + half) >> s` does. The per-sample scale is a constant for the gradient and the
+/// rounding passes it straight through.
+pub fn shift_norm(acc: Tensor<2>, relu: bool) -> Tensor<2> {
+    let [n, _] = acc.dims();
+    let device = acc.device();
+    let y = if relu { acc.clamp_min(0.0) } else { acc };
+    let (lo, hi, top) = if relu {
+        (0.0, 255.0, 255)
+    } else {
+        (-128.0, 127.0, 127)
+    };
+    let exact = y.clone().detach();
+    let maxima = values(&exact.clone().abs().max_dim(1));
+    let factors: Vec<f32> = maxima
+        .iter()
+        .map(|m| 2f32.powi(-norm_shift(*m as u64, top)))
+        .collect();
+    let f = Tensor::<2>::from_data(TensorData::new(factors, [n, 1]), &device);
+    // The device's values: a power-of-two scale (exact in f32), rounded half up.
+    let q = round_half_up(exact * f.clone()).clamp(lo, hi);
+    // The gradient: that of RMS norm, y / rms(y), held at the same scale, so training
+    // sees a smooth normalization while the forward values stay the device's.
+    let rms = y.clone().powi_scalar(2).mean_dim(1).add_scalar(1e-6).sqrt(); // [n, 1]
+    let smooth = y / rms.clone() * (rms.detach() * f);
+    smooth.clone() + (q - smooth).detach()
+}
+
+/// A bias-free fully connected layer on integer weight codes.
+#[derive(Module, Debug)]
+pub struct BitLinear {
+    /// `[inputs, outputs]`, as burn's `linear` takes it.
+    pub weight: Param<Tensor<2>>,
+    #[module(skip)]
+    pub bits: WeightBits,
+}
+
+impl BitLinear {
+    fn new(inputs: usize, outputs: usize, bits: WeightBits, rng: &mut Rng, d: &Device) -> Self {
+        let bound = (3.0 / inputs as f32).sqrt();
+        BitLinear {
+            weight: uniform_param([inputs, outputs], bound, rng, d),
+            bits,
+        }
+    }
+
+    /// The integer accumulators: `[n, inputs]` → `[n, outputs]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let (codes, _) = fake_codes(self.weight.val(), self.bits);
+        linear(x, codes, None)
+    }
+
+    /// Integer weights in the device's `[out][in]` order.
+    pub fn export(&self) -> LayerWeights {
+        let w = values(&self.weight.val());
+        let [inputs, outputs] = self.weight.val().dims();
+        let scale = weight_scale(&w, self.bits);
+        let out_major: Vec<f32> = (0..outputs)
+            .flat_map(|o| (0..inputs).map(move |i| (i, o)))
+            .map(|(i, o)| w[i * outputs + o])
+            .collect();
+        LayerWeights {
+            values: quantize_weights(&out_major, self.bits, scale),
+            scale,
+            bias: Vec::new(),
+        }
+    }
+}
+
+/// The classifier: BitLinear layers with ShiftNorm between them.
+#[derive(Module, Debug)]
+pub struct BitMlp {
+    pub layers: Vec<BitLinear>,
+    /// log of the train-time temperature of the class scores (the device takes the
+    /// argmax, which a positive factor does not change; the log keeps it positive).
+    pub log_gain: Param<Tensor<1>>,
+}
+
+impl BitMlp {
+    pub fn new(p: &Project, seed: u64, device: &Device) -> BitMlp {
+        let mut rng = Rng::new(seed ^ 0xB17);
+        let mut inputs = PIXELS;
+        let layers = p
+            .model
+            .layers
+            .iter()
+            .map(|l| {
+                let layer = BitLinear::new(inputs, l.width as usize, l.bits, &mut rng, device);
+                inputs = l.width as usize;
+                layer
+            })
+            .collect();
+        BitMlp {
+            layers,
+            log_gain: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![(1.0f32 / 16.0).ln() / GAIN_RATE], [1]),
+                device,
+            )),
+        }
+    }
+
+    /// The class scores as the device computes them (−128..127) for `[n, 256]` pixels.
+    pub fn scores(&self, pixels: Tensor<2>) -> Tensor<2> {
+        let mut x = pixels;
+        let last = self.layers.len() - 1;
+        for (i, l) in self.layers.iter().enumerate() {
+            x = shift_norm(l.forward(x), i < last);
+        }
+        x
+    }
+
+    /// The logits training minimises cross-entropy on: the scores times the temperature.
+    pub fn logits(&self, pixels: Tensor<2>) -> Tensor<2> {
+        let g = self
+            .log_gain
+            .val()
+            .mul_scalar(GAIN_RATE)
+            .exp()
+            .reshape([1, 1]);
+        self.scores(pixels) * g
+    }
+
+    pub fn export_spec(&self, p: &Project) -> Result<ModelSpec, crate::spec::SpecError> {
+        ModelSpec::from_project(p).with_weights(self.layers.iter().map(|l| l.export()).collect())
+    }
+}
+
+/// `[n, 256]` pixels (0..255) as a tensor.
+pub fn pixels_tensor(inputs: &[&[u8]], device: &Device) -> Tensor<2> {
+    let data: Vec<f32> = inputs
+        .iter()
+        .flat_map(|p| p.iter().map(|&v| f32::from(v)))
+        .collect();
+    Tensor::from_data(TensorData::new(data, [inputs.len(), PIXELS]), device)
+}
+
+/// The first largest score of each row: the device's class (ties go to the lower class).
+pub fn argmax_rows(scores: &[f32], classes: usize) -> Vec<u8> {
+    scores
+        .chunks(classes)
+        .map(|r| {
+            let mut best = 0;
+            for (i, v) in r.iter().enumerate() {
+                if *v > r[best] {
+                    best = i;
+                }
+            }
+            best as u8
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template;
+
+    #[test]
+    fn shift_norm_fits_eight_bits_and_rounds_like_the_device() {
+        assert_eq!(norm_shift(255, 255), 0);
+        assert_eq!(norm_shift(256, 255), 1);
+        assert_eq!(norm_shift(511, 255), 1);
+        assert_eq!(norm_shift(512, 255), 2);
+        assert_eq!(norm_shift(0, 127), 0);
+        let d = Device::flex();
+        let acc = Tensor::<2>::from_data(
+            TensorData::new(
+                vec![-40.0f32, 3.0, 511.0, 100.0, -300.0, 5.0, 1.0, 2.0],
+                [2, 4],
+            ),
+            &d,
+        );
+        // Row 0: max 511 → shift 1; (3+1)>>1 = 2, (511+1)>>1 = 256 → clamped 255, 100 → 50.
+        assert_eq!(
+            values(&shift_norm(acc.clone(), true)),
+            vec![0.0, 2.0, 255.0, 50.0, 0.0, 5.0, 1.0, 2.0]
+        );
+        // Signed: row 1 max |−300| → shift 2; −300/4 = −75, 5 → (5+2)>>2 = 1, 1 → 0.
+        assert_eq!(
+            values(&shift_norm(acc, false))[4..],
+            [-75.0, 1.0, 0.0, 1.0] // (2 + 2) >> 2 = 1
+        );
+    }
+
+    #[test]
+    fn the_model_follows_the_project_and_learns_a_gradient() {
+        let p = Project::from_template(template::find("bitnet-mnist").unwrap());
+        let d = Device::flex().autodiff();
+        let m = BitMlp::new(&p, 1, &d);
+        let dims: Vec<_> = m.layers.iter().map(|l| l.weight.val().dims()).collect();
+        assert_eq!(dims, [[256, 64], [64, 64], [64, 64], [64, 10]]);
+        let px: Vec<u8> = (0..PIXELS).map(|i| (i * 7 % 256) as u8).collect();
+        let x = pixels_tensor(&[&px, &px], &d);
+        let s = values(&m.scores(x.clone()));
+        assert!(
+            s.iter()
+                .all(|v| v.fract() == 0.0 && (-128.0..=127.0).contains(v))
+        );
+        assert!(
+            s.iter().any(|v| v.abs() >= 64.0),
+            "normalized to 8 bits: {s:?}"
+        );
+        let grads = m.logits(x).sum().backward();
+        let g = m.layers[0].weight.grad(&grads).expect("a gradient");
+        assert!(values(&g).iter().any(|v| *v != 0.0));
+        let spec = m.valid().export_spec(&p).unwrap();
+        assert!(spec.layers.iter().all(|l| l.weights.is_some()));
+    }
+}
