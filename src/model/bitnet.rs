@@ -151,6 +151,16 @@ impl BitMlp {
         x
     }
 
+    /// The last layer's integer accumulators, whose first largest is the device's class.
+    pub fn accumulators(&self, pixels: Tensor<2>) -> Tensor<2> {
+        let mut x = pixels;
+        let last = self.layers.len() - 1;
+        for l in &self.layers[..last] {
+            x = shift_norm(l.forward(x), true);
+        }
+        self.layers[last].forward(x)
+    }
+
     /// The logits training minimises cross-entropy on: the scores times the temperature.
     pub fn logits(&self, pixels: Tensor<2>) -> Tensor<2> {
         let g = self

@@ -50,8 +50,8 @@ pub fn predict(model: &BitMlp, inputs: &[[u8; PIXELS]], device: &Device) -> Vec<
     let mut out = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(1000) {
         let refs: Vec<&[u8]> = chunk.iter().map(|p| p.as_slice()).collect();
-        let scores = values(&model.scores(pixels_tensor(&refs, device)));
-        out.extend(argmax_rows(&scores, CLASSES));
+        let acc = values(&model.accumulators(pixels_tensor(&refs, device)));
+        out.extend(argmax_rows(&acc, CLASSES));
     }
     out
 }

@@ -249,7 +249,7 @@ fn train_then_eval_through_the_binary() {
         "{}",
         text(&out.stdout)
     );
-    let ck = dir.path().join("build/checkpoints");
+    let ck = dir.path().join("build/die/checkpoints");
     for f in [
         "model.bpk",
         "optimizer.bin",
@@ -335,4 +335,61 @@ fn device_commands_refuse_bad_input_clearly() {
     assert_eq!(out.status.code(), Some(2), "a Pi needs --port");
     let out = run(&["monitor", "--label", "9"]);
     assert_eq!(out.status.code(), Some(2), "pip counts are 0-6");
+}
+
+/// Issue #7: the BitNet template trains on the real digits scripts/setup fetched, and
+/// `eval` scores it on a test set (here a folder of IDX files made from held-out digits),
+/// through the burn integer model and the C engine alike; without a test set it says
+/// where to get one.
+#[test]
+fn bitnet_trains_on_real_digits_and_evaluates_on_idx_files() {
+    use tinygen::data::mnist;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("digits.ron");
+    let p = path.to_str().unwrap();
+    assert!(run(&["new", "-t", "bitnet-mnist", p]).status.success());
+    let source = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("size: 10000", "size: 3000");
+    std::fs::write(&path, source).unwrap();
+    let out = run(&["train", p, "--epochs", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("epoch   2/2") && t.contains("train "), "{t}");
+
+    // Held-out digits (beyond the 3,000 trained on) as a t10k set.
+    let (mut d, _) = mnist::load(None, mnist::Split::Train).unwrap();
+    d.truncate(3500);
+    let held = mnist::Digits {
+        images: d.images[3000 * 784..].to_vec(),
+        labels: d.labels[3000..].to_vec(),
+    };
+    let test_dir = dir.path().join("test");
+    mnist::write_idx(&test_dir, "t10k", &held).unwrap();
+    let out = run(&["eval", p, "--test", test_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("Accuracy on 500 digits"), "{t}");
+    assert!(t.contains("500 of 500 answers identical"), "{t}");
+    let pct: f64 = t
+        .split("digits of ")
+        .nth(1)
+        .and_then(|r| r.split(": ").nth(1))
+        .and_then(|r| r.split('%').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {t}"));
+    assert!(
+        pct > 70.0,
+        "two epochs on 3,000 digits learn something: {pct}"
+    );
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&["eval", p, "--test", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("t10k-images-idx3-ubyte") && e.contains("--test"),
+        "{e}"
+    );
 }
