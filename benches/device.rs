@@ -30,7 +30,9 @@ fn main() {
         dir.path(),
     )
     .expect("building the RV32EC firmware (run ./scripts/setup)");
-    let stats = tinygen::verify::run_qemu(&built.elf, dir.path(), 12).expect("qemu runs");
+    let stats =
+        tinygen::verify::run_qemu(&built.elf, dir.path(), &tinygen::verify::Work::Images(12))
+            .expect("qemu runs");
     let instr: Vec<u64> = stats.iter().map(|s| u64::from(s.cycles)).collect();
     let mean = instr.iter().sum::<u64>() as f64 / instr.len() as f64;
     let (lo, hi) = (instr.iter().min().unwrap(), instr.iter().max().unwrap());

@@ -27,6 +27,8 @@ pub struct Verified {
     /// Mean over the measured images.
     pub instructions_measured: u64,
     pub images: usize,
+    /// "image" or "inference".
+    pub unit: &'static str,
 }
 
 impl Verified {
@@ -46,8 +48,8 @@ impl Verified {
         };
         let mut s = format!(
             "Predicted vs measured on {target} (firmware built with riscv64-unknown-elf-gcc; \
-             instructions from qemu -icount shift=0 over {} images)\n\n",
-            self.images
+             instructions from qemu -icount shift=0 over {} {}s)\n\n",
+            self.images, self.unit
         );
         s += &format!(
             "{:<26}{:>12}{:>12}{:>10}\n",
@@ -67,7 +69,7 @@ impl Verified {
         s += &row("stack bytes", self.stack_predicted, self.stack_measured);
         s += &row("SRAM bytes", self.sram_predicted(), self.sram_measured());
         s += &row(
-            "instructions per image",
+            &format!("instructions per {}", self.unit),
             self.instructions_predicted,
             self.instructions_measured,
         );
@@ -99,7 +101,12 @@ pub fn verify(
         &dir.join("qemu"),
     )
     .map_err(|e| e.to_string())?;
-    let stats = run_qemu(&qemu.elf, dir, images)?;
+    let work = if m.spec.sigmoid_output {
+        Work::Images(images)
+    } else {
+        Work::Classify(sample_digits(usize::from(images))?)
+    };
+    let stats = run_qemu(&qemu.elf, dir, &work)?;
     let n = stats.len().max(1) as u64;
     Ok(Verified {
         flash_predicted: b.flash.total_bytes,
@@ -117,11 +124,37 @@ pub fn verify(
         instructions_predicted: b.instructions,
         instructions_measured: stats.iter().map(|s| u64::from(s.cycles)).sum::<u64>() / n,
         images: stats.len(),
+        unit: if m.spec.sigmoid_output {
+            "image"
+        } else {
+            "inference"
+        },
     })
 }
 
-/// Runs an RV32EC ELF in qemu, asks for `images` dice and returns their STATS frames.
-pub fn run_qemu(elf: &Path, dir: &Path, images: u16) -> Result<Vec<Stats>, String> {
+/// What to ask of a board.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// This many generated images.
+    Images(u16),
+    /// Classify these inputs, one after the other.
+    Classify(Vec<Vec<u8>>),
+}
+
+/// The first `n` digits of the official test set (as BitNetMCU measures on its test
+/// digits), or of the training digits when no test set is found, as 16x16 inputs.
+pub fn sample_digits(n: usize) -> Result<Vec<Vec<u8>>, String> {
+    use crate::data::mnist::{self, Split};
+    let (mut d, _) = mnist::load(None, Split::Test)
+        .or_else(|_| mnist::load(None, Split::Train))
+        .map_err(|e| e.to_string())?;
+    d.truncate(n);
+    Ok(mnist::inputs(&d).iter().map(|x| x.to_vec()).collect())
+}
+
+/// Runs an RV32EC ELF in qemu, gives it `work` and returns one STATS per image or
+/// inference (for a classifier, its RESULT's counter and stack).
+pub fn run_qemu(elf: &Path, dir: &Path, work: &Work) -> Result<Vec<Stats>, String> {
     let board = std::sync::Arc::new(QemuBoard::spawn(elf, dir).map_err(|e| e.to_string())?);
     let opener = board.clone().opener(115_200);
     let (tx, rx) = mpsc::channel();
@@ -135,14 +168,43 @@ pub fn run_qemu(elf: &Path, dir: &Path, images: u16) -> Result<Vec<Stats>, Strin
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(LinkEvent::Hello(_)) if !asked => {
                 asked = true;
-                session.send(LinkCmd::Generate {
-                    label: 0,
-                    count: images,
-                    seed: 1,
-                    temperature: 32,
+                session.send(match work {
+                    Work::Images(count) => LinkCmd::Generate {
+                        label: 0,
+                        count: *count,
+                        seed: 1,
+                        temperature: 32,
+                    },
+                    Work::Classify(inputs) => match inputs.first() {
+                        Some(x) => LinkCmd::Classify {
+                            tag: 0,
+                            input: x.clone(),
+                        },
+                        None => return Ok(stats),
+                    },
                 });
             }
             Ok(LinkEvent::Stats(s)) => stats.push(s),
+            Ok(LinkEvent::Classified(r)) => {
+                stats.push(Stats {
+                    index: r.tag,
+                    label: r.class,
+                    cycles: r.cycles,
+                    micros: r.micros,
+                    stack_bytes: r.stack_bytes,
+                    arena_bytes: 0,
+                });
+                let Work::Classify(inputs) = work else {
+                    continue;
+                };
+                match inputs.get(stats.len()) {
+                    Some(x) => session.send(LinkCmd::Classify {
+                        tag: stats.len() as u16,
+                        input: x.clone(),
+                    }),
+                    None => return Ok(stats),
+                }
+            }
             Ok(LinkEvent::Done { .. }) => return Ok(stats),
             Ok(LinkEvent::BoardError { text, .. }) => {
                 return Err(format!("the board said: {text}"));

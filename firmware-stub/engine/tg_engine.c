@@ -62,6 +62,7 @@ static uint8_t window_rows(uint8_t kind)
 static uint32_t out_elems(const tg_layer *l) { return (uint32_t)l->out_c * l->out_h * l->out_w; }
 static uint32_t in_elems(const tg_layer *l) { return (uint32_t)l->in_c * l->in_h * l->in_w; }
 
+#if !defined(TG_TRUSTED_BLOB) || !defined(TG_NO_CONV)
 /* Weight rows: a dense layer is one input-major stream (all outputs of input 0, then of
  * input 1, ...) padded once to a word; a convolution has one padded row per output
  * channel (in_c x 3 x 3). */
@@ -70,10 +71,13 @@ static uint32_t row_words(const tg_layer *l)
     uint32_t len = l->kind == TG_DENSE ? in_elems(l) * out_elems(l) : (uint32_t)l->in_c * 9u;
     return (len * storage_bits(l->bits) + 31u) >> 5;
 }
+#endif
+#ifndef TG_TRUSTED_BLOB
 static uint32_t n_rows(const tg_layer *l)
 {
     return l->kind == TG_DENSE ? 1u : l->out_c;
 }
+#endif
 
 void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
 {
@@ -182,6 +186,10 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         uint32_t b_off = rd32(blob + TG_BLOB_HEADER_BYTES + i * TG_DESCRIPTOR_BYTES + 12);
         tg_layer_get(m, (uint8_t)i, &l);
         if (!storage_bits(l.bits)) return TG_E_UNSUPPORTED;
+#ifndef TG_TRUSTED_BLOB
+        /* A microcontroller build links its own blob, made by tinygen and checked by CRC
+         * above, and leaves these shape checks out (TG_TRUSTED_BLOB); every blob that comes
+         * from outside (the host, an upload to the Pi) is checked in full. */
         if (l.shift < -16 || l.shift > 30) return TG_E_UNSUPPORTED;
         if (l.kind > TG_UPCONV3) return TG_E_UNSUPPORTED;
         if (!l.out_c || !l.out_h || !l.out_w || !l.in_c || !l.in_h || !l.in_w) return TG_E_SHAPE;
@@ -190,6 +198,10 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         if ((l.flags & TG_LAYER_BIAS) &&
             (b_off < end || b_off + (l.kind == TG_DENSE ? out_elems(&l) : l.out_c) * 4u > total))
             return TG_E_LENGTH;
+#else
+        (void)w_off;
+        (void)b_off;
+#endif
         if (l.kind == TG_DENSE) {
             if (m->chain != m->n_layers) return TG_E_UNSUPPORTED; /* dense inside a chain */
         } else {

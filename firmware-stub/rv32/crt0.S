@@ -8,6 +8,10 @@ _start:
     j reset
 
 reset:
+    .option push
+    .option norelax
+    la gp, __global_pointer$
+    .option pop
     la sp, _stack_top
     la a0, _data_lma
     la a1, _data_start

@@ -495,7 +495,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = load(Some(dir.path()), Split::Test).unwrap_err().to_string();
         assert!(e.contains(&dir.path().display().to_string()), "{e}");
-        assert!(e.contains("scripts/setup"), "{e}");
+        assert!(e.contains("--test"), "{e}");
+        let e = load(Some(dir.path()), Split::Train);
+        if let Err(e) = e {
+            assert!(e.to_string().contains("scripts/setup"), "{e}");
+        }
     }
 
     #[test]
