@@ -462,7 +462,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 let b = budget::compute(&m.spec, t, plan.into());
                 let dir =
                     std::env::temp_dir().join(format!("tinygen-verify-{}", std::process::id()));
-                let v = crate::verify::verify(&m, &b, &p.name, &dir, 4);
+                // Four dice, or ten digits (as BitNetMCU measures on its ten test digits).
+                let runs = if m.spec.sigmoid_output { 4 } else { 10 };
+                let v = crate::verify::verify(&m, &b, &p.name, &dir, runs);
                 let _ = std::fs::remove_dir_all(&dir);
                 let v = v.map_err(|e| CliError::from(anyhow::anyhow!(e)))?;
                 writeln!(out, "\n{}", v.to_text(&t.id)).map_err(anyhow::Error::from)?;

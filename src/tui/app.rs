@@ -592,9 +592,9 @@ fn start_training(app: &mut App, fresh: bool) -> Option<Effect> {
     if app.train.running {
         return None;
     }
-    if app.project.template != template::TemplateId::CvaeDie {
+    if app.project.template == template::TemplateId::StreamingSd {
         app.train.message = Some(format!(
-            "Training the '{}' template is not built yet; 'cvae-die' trains.",
+            "Training the '{}' template is not built yet; 'cvae-die' and 'bitnet-mnist' train.",
             app.project.template
         ));
         return None;

@@ -342,6 +342,7 @@ fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType};
     let p = &app.project;
     let tr = &app.train;
+    let classifier = p.template == crate::template::TemplateId::BitnetMnist;
     let block = t.block("Train", true);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -355,7 +356,11 @@ fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             tr.epoch, tr.epochs, tr.batch, tr.batches
         );
         if let Some((r, k)) = tr.last_batch {
-            s += &format!(" · recon {r:.1} · kl {k:.2}");
+            if classifier {
+                s += &format!(" · loss {r:.3}");
+            } else {
+                s += &format!(" · recon {r:.1} · kl {k:.2}");
+            }
         }
         if let Some(eta) = tr.eta_seconds() {
             s += &format!(" · ETA {}", fmt_duration(eta));
@@ -425,6 +430,10 @@ fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         height: inner.height.saturating_sub(3),
         ..inner
     };
+    if classifier {
+        render_train_classifier(app, t, f, body);
+        return;
+    }
 
     // Samples on the right: 3 columns x 2 rows of one die per pip count.
     let big = body.width >= 3 * 33 + 30 && body.height > 2 * 17;
@@ -529,6 +538,176 @@ fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             .legend_position(None);
         f.render_widget(chart, rect);
     }
+}
+
+/// The Train screen's body for a classifier: loss and accuracy curves on the left; the
+/// test-set confusion matrix (percent of each true digit) and test digits with their
+/// predicted class on the right.
+fn render_train_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    let tr = &app.train;
+    let matrix_w = 2 + 10 * 3 + 8;
+    let side_w = (matrix_w as u16).min(body.width.saturating_sub(24));
+    let side = Rect {
+        x: body.x + body.width - side_w,
+        width: side_w,
+        ..body
+    };
+    let charts = Rect {
+        width: body.width.saturating_sub(side_w + 1),
+        ..body
+    };
+    // Confusion matrix.
+    let mut lines = vec![Line::styled(
+        "test confusion, % of each digit".to_string(),
+        t.dim(),
+    )];
+    if tr.confusion.is_empty() {
+        lines.push(Line::styled(
+            "Appears after each epoch when a test set is found (t10k files in dataset.path or \
+             $TINYGEN_MNIST)."
+                .to_string(),
+            t.dim(),
+        ));
+    } else {
+        let mut head = String::from("  ");
+        for c in 0..tr.confusion.len() {
+            head += &format!("{c:>3}");
+        }
+        head += "    ok";
+        lines.push(Line::styled(head, t.dim()));
+        for (i, row) in tr.confusion.iter().enumerate() {
+            let total = row.iter().sum::<u32>().max(1);
+            let mut spans = vec![Span::styled(format!("{i} "), t.dim())];
+            for (j, v) in row.iter().enumerate() {
+                let pct = f64::from(*v) * 100.0 / f64::from(total);
+                let cell = if *v == 0 {
+                    "  ·".to_string()
+                } else {
+                    format!("{:>3.0}", pct.min(99.0).max(1.0))
+                };
+                let style = if i == j {
+                    t.ok()
+                } else if pct >= 1.0 {
+                    t.error()
+                } else {
+                    t.dim()
+                };
+                spans.push(Span::styled(cell, style));
+            }
+            spans.push(Span::styled(
+                format!(" {:>5.1}", f64::from(row[i]) * 100.0 / f64::from(total)),
+                t.accent(),
+            ));
+            lines.push(Line::from(spans));
+        }
+    }
+    let used = lines.len() as u16;
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), side);
+    // Test digits with their predictions, below the matrix when there is room.
+    let below = Rect {
+        y: side.y + used + 1,
+        height: side.height.saturating_sub(used + 1),
+        ..side
+    };
+    if below.height >= 9 && !tr.samples.is_empty() {
+        let per_row = (below.width / 18).max(1) as usize;
+        for (k, (pred, px)) in tr.samples.iter().enumerate() {
+            let cell = Rect {
+                x: below.x + (k % per_row) as u16 * 18,
+                y: below.y + (k / per_row) as u16 * 9,
+                width: 18,
+                height: 9,
+            }
+            .intersection(below);
+            if cell.height < 9 {
+                break;
+            }
+            let mut l = vec![Line::styled(format!("says {pred}"), t.dim())];
+            l.extend(image_lines(px, 16, 1, t));
+            f.render_widget(Paragraph::new(l), cell);
+        }
+    }
+    if charts.width < 12 || charts.height < 4 {
+        return;
+    }
+    let half = Rect {
+        height: charts.height / 2,
+        ..charts
+    };
+    let lower = Rect {
+        y: charts.y + half.height,
+        height: charts.height - half.height,
+        ..charts
+    };
+    let epochs = f64::from(tr.epochs.max(app.project.training.epochs).max(1));
+    let loss: Vec<(f64, f64)> = tr
+        .history
+        .iter()
+        .map(|l| (f64::from(l.epoch), f64::from(l.recon)))
+        .collect();
+    let train_acc: Vec<(f64, f64)> = tr
+        .history
+        .iter()
+        .filter_map(|l| Some((f64::from(l.epoch), f64::from(l.accuracy?) * 100.0)))
+        .collect();
+    let test_acc: Vec<(f64, f64)> = tr
+        .history
+        .iter()
+        .filter_map(|l| Some((f64::from(l.epoch), f64::from(l.test_accuracy?) * 100.0)))
+        .collect();
+    let hi = loss.iter().fold(1e-3f64, |m, (_, y)| m.max(*y));
+    let last_loss = loss.last().map_or("–".into(), |(_, y)| format!("{y:.3}"));
+    let chart = Chart::new(vec![
+        Dataset::default()
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Color::Cyan))
+            .data(&loss),
+    ])
+    .block(Block::new().title(Span::styled(format!("loss {last_loss}"), t.dim())))
+    .x_axis(Axis::default().bounds([1.0, epochs]).style(t.dim()))
+    .y_axis(
+        Axis::default()
+            .bounds([0.0, hi])
+            .labels(["0".to_string(), format!("{hi:.2}")])
+            .style(t.dim()),
+    )
+    .legend_position(None);
+    f.render_widget(chart, half);
+    let lo = train_acc
+        .iter()
+        .chain(&test_acc)
+        .fold(100.0f64, |m, (_, y)| m.min(*y))
+        .min(90.0)
+        .floor();
+    let title = match (train_acc.last(), test_acc.last()) {
+        (Some((_, a)), Some((_, b))) => format!("accuracy: train {a:.2}% · test {b:.2}%"),
+        (Some((_, a)), None) => format!("accuracy: train {a:.2}% (no test set)"),
+        _ => "accuracy".to_string(),
+    };
+    let chart = Chart::new(vec![
+        Dataset::default()
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Color::Magenta))
+            .data(&train_acc),
+        Dataset::default()
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Color::Green))
+            .data(&test_acc),
+    ])
+    .block(Block::new().title(Span::styled(title, t.dim())))
+    .x_axis(Axis::default().bounds([1.0, epochs]).style(t.dim()))
+    .y_axis(
+        Axis::default()
+            .bounds([lo, 100.0])
+            .labels([format!("{lo:.0}%"), "100%".to_string()])
+            .style(t.dim()),
+    )
+    .legend_position(None);
+    f.render_widget(chart, lower);
 }
 
 fn usage_style(t: Theme, used: u64, limit: Option<u64>) -> Style {
@@ -1514,6 +1693,82 @@ mod tests {
             );
             assert_eq!(effect, None);
             assert!(draw(&a).contains("reconnecting (try 2)"));
+        }
+    }
+
+    /// Issue #7, item 3: the classifier's Train screen shows loss and accuracy per epoch
+    /// and the test confusion matrix, at 80x24 and 120x40.
+    #[test]
+    fn train_screen_of_the_digit_classifier() {
+        use crate::train::TrainEvent;
+        for (w, h) in [(80, 24), (120, 40)] {
+            let p = Project::from_template(template::find("bitnet-mnist").unwrap());
+            let mut a = App::new(p, Some(PathBuf::from("projects/mnist.ron")), (w, h));
+            a.color = false;
+            key(&mut a, KeyCode::Char('2'));
+            a.train.running = true;
+            let mut confusion = vec![vec![0u32; 10]; 10];
+            for (i, row) in confusion.iter_mut().enumerate() {
+                row[i] = 950 + i as u32;
+                row[(i + 3) % 10] = 30;
+                row[(i + 7) % 10] = 4;
+            }
+            // A blocky "digit": a bar whose column follows the class.
+            let digit = |c: usize| -> Vec<u8> {
+                (0..256)
+                    .map(|k| {
+                        if k % 16 == 3 + c && k / 16 > 2 {
+                            255
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            };
+            let msgs = [
+                TrainEvent::Started {
+                    epochs: 30,
+                    batches: 313,
+                    history: vec![],
+                },
+                TrainEvent::Epoch {
+                    loss: EpochLoss {
+                        epoch: 1,
+                        recon: 1.2,
+                        accuracy: Some(0.61),
+                        test_accuracy: Some(0.84),
+                        ..EpochLoss::default()
+                    },
+                    seconds: 1.1,
+                    samples: vec![],
+                    confusion: vec![],
+                },
+                TrainEvent::Epoch {
+                    loss: EpochLoss {
+                        epoch: 2,
+                        recon: 0.6,
+                        accuracy: Some(0.83),
+                        test_accuracy: Some(0.9312),
+                        ..EpochLoss::default()
+                    },
+                    seconds: 1.0,
+                    samples: (0..6).map(|c| (c as u8, digit(c))).collect(),
+                    confusion,
+                },
+                TrainEvent::Batch {
+                    epoch: 3,
+                    batch: 100,
+                    recon: 0.512,
+                    kl: 0.0,
+                },
+            ];
+            for m in msgs {
+                update(&mut a, Msg::Train(m));
+            }
+            let screen = draw(&a);
+            assert!(screen.contains("loss 0.512"), "{screen}");
+            assert!(screen.contains("test 93.12%"), "{screen}");
+            insta::assert_snapshot!(format!("train_classifier_{w}x{h}"), screen);
         }
     }
 
