@@ -584,7 +584,7 @@ fn render_train_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
                 let cell = if *v == 0 {
                     "  ·".to_string()
                 } else {
-                    format!("{:>3.0}", pct.min(99.0).max(1.0))
+                    format!("{:>3.0}", pct.clamp(1.0, 99.0))
                 };
                 let style = if i == j {
                     t.ok()
