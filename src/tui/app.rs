@@ -938,14 +938,40 @@ fn on_link(app: &mut App, event: LinkEvent) -> Option<Effect> {
         && app.monitor.gallery.is_empty()
         && app.monitor.drawing.is_none();
     app.monitor.on_event(event, Instant::now());
-    // A newcomer sees dice at once: the first HELLO rolls six.
+    // A newcomer sees dice at once: the first HELLO rolls six (a classifier gets its
+    // first test digit).
     if first_hello && app.monitor.can_generate() {
         return Some(Effect::Link(app.monitor.roll(6)));
+    }
+    if first_hello && app.monitor.can_classify() && app.monitor.classified.is_none() {
+        return app.monitor.classify_next_digit().map(Effect::Link);
+    }
+    None
+}
+
+/// Keys of the Monitor on a classifier board.
+fn on_classifier_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    let live = app.monitor.can_classify();
+    match key.code {
+        KeyCode::Char('n') | KeyCode::Char('r') | KeyCode::Char(' ') if live => {
+            return app.monitor.classify_next_digit().map(Effect::Link);
+        }
+        KeyCode::Enter | KeyCode::Char('s') if live => {
+            return Some(Effect::Link(app.monitor.classify_canvas()));
+        }
+        KeyCode::Char('e') => app.monitor.clear_canvas(),
+        KeyCode::Char('n') | KeyCode::Char('r') | KeyCode::Char(' ') | KeyCode::Enter => {
+            app.info("No board to ask; 'c' connects.");
+        }
+        _ => return on_monitor_key_common(app, key),
     }
     None
 }
 
 fn on_monitor_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    if app.monitor.is_classifier() {
+        return on_classifier_key(app, key);
+    }
     match key.code {
         KeyCode::Char('r') | KeyCode::Char(' ') => {
             if app.monitor.can_generate() {
@@ -956,6 +982,14 @@ fn on_monitor_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         KeyCode::Char('g') if app.monitor.can_generate() => {
             return Some(Effect::Link(app.monitor.roll(6)));
         }
+        _ => return on_monitor_key_common(app, key),
+    }
+    None
+}
+
+/// Monitor keys for every kind of board.
+fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    match key.code {
         KeyCode::Char('x') => return Some(Effect::Link(LinkCmd::Stop)),
         KeyCode::Char('c') => return connect(app),
         KeyCode::Char('v') => {
@@ -1204,6 +1238,25 @@ fn on_mouse(app: &mut App, m: MouseEvent) -> Option<Effect> {
     let full = Rect::new(0, 0, app.size.0, app.size.1);
     let at = Position::new(m.column, m.row);
     let a = areas(full);
+    // Drawing a digit on the Monitor's canvas: left paints, right erases.
+    if app.screen == Screen::Monitor && app.popup.is_none() && app.monitor.is_classifier() {
+        let paint =
+            match m.kind {
+                MouseEventKind::Down(MouseButton::Left)
+                | MouseEventKind::Drag(MouseButton::Left) => Some(true),
+                MouseEventKind::Down(MouseButton::Right)
+                | MouseEventKind::Drag(MouseButton::Right) => Some(false),
+                _ => None,
+            };
+        if let Some(on) = paint
+            && let Some(pixels) = super::ui::canvas_pixels_at(full, at)
+        {
+            for (x, y) in pixels {
+                app.monitor.paint(x, y, on);
+            }
+            return None;
+        }
+    }
     match m.kind {
         MouseEventKind::Down(MouseButton::Left) => {}
         MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {

@@ -95,6 +95,54 @@ pub struct MonitorView {
     pub started: bool,
     /// A classifier board's latest answer.
     pub classified: Option<crate::link::proto::Classified>,
+    /// The 16x16 digit on the canvas: a test digit, or one drawn with the mouse.
+    pub canvas: [u8; DIGIT_PIXELS],
+    /// The canvas's label when it holds a dataset digit (`None` once drawn on).
+    pub canvas_label: Option<u8>,
+    /// Digits to send (the test set, or the training digits without one), loaded on the
+    /// first need; the error when there are none.
+    pub digits: Option<Result<DigitSet, String>>,
+    pub next_digit: usize,
+    /// The CLASSIFY awaiting its RESULT: its tag and the digit's label if known.
+    pub asked: Option<(u16, Option<u8>)>,
+    /// The label of the digit the latest answer was about.
+    pub answered_label: Option<u8>,
+    /// Labelled digits answered, and how many of them right.
+    pub tally: (u32, u32),
+    next_tag: u16,
+}
+
+/// Pixels of a classifier's 16x16 input.
+pub const DIGIT_PIXELS: usize = 256;
+
+/// Digits for the Monitor to send, with their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigitSet {
+    pub inputs: Vec<[u8; DIGIT_PIXELS]>,
+    pub labels: Vec<u8>,
+    /// Where they came from, for the log.
+    pub source: String,
+}
+
+impl DigitSet {
+    /// The first 1,000 digits of the official test set, or of the training digits when
+    /// no test set is found.
+    pub fn load() -> Result<DigitSet, String> {
+        use crate::data::mnist::{self, Split};
+        let (mut d, path, what) = match mnist::load(None, Split::Test) {
+            Ok((d, p)) => (d, p, "test set"),
+            Err(_) => {
+                let (d, p) = mnist::load(None, Split::Train).map_err(|e| e.to_string())?;
+                (d, p, "training digits (no test set found)")
+            }
+        };
+        d.truncate(1000);
+        Ok(DigitSet {
+            inputs: mnist::inputs(&d),
+            labels: d.labels,
+            source: format!("{what}, {}", path.display()),
+        })
+    }
 }
 
 impl Default for MonitorView {
@@ -113,6 +161,14 @@ impl Default for MonitorView {
             done_at: VecDeque::new(),
             bytes_at: VecDeque::new(),
             classified: None,
+            canvas: [0; DIGIT_PIXELS],
+            canvas_label: None,
+            digits: None,
+            next_digit: 0,
+            asked: None,
+            answered_label: None,
+            tally: (0, 0),
+            next_tag: 0,
             total_bytes: 0,
             damaged_frames: 0,
             last_cycles: None,
@@ -197,7 +253,81 @@ impl MonitorView {
     }
 
     pub fn can_generate(&self) -> bool {
-        self.state == LinkState::Live && self.hello.is_some_and(|h| h.image_h > 0)
+        self.state == LinkState::Live
+            && self.hello.is_some_and(|h| h.image_h > 0)
+            && !self.is_classifier()
+    }
+
+    /// Whether the board runs a classifier (its HELLO names classes and no latent).
+    pub fn is_classifier(&self) -> bool {
+        self.hello
+            .is_some_and(|h| h.model_hash != 0 && h.latent == 0 && h.classes > 0)
+    }
+
+    /// Whether a CLASSIFY can go out now.
+    pub fn can_classify(&self) -> bool {
+        self.state == LinkState::Live && self.is_classifier()
+    }
+
+    /// The command that classifies the canvas as it is.
+    pub fn classify_canvas(&mut self) -> LinkCmd {
+        let tag = self.next_tag;
+        self.next_tag = self.next_tag.wrapping_add(1);
+        self.asked = Some((tag, self.canvas_label));
+        LinkCmd::Classify {
+            tag,
+            input: self.canvas.to_vec(),
+        }
+    }
+
+    /// Puts the next dataset digit on the canvas and classifies it; `None` (with a log
+    /// line) when there are no digits to send.
+    pub fn classify_next_digit(&mut self) -> Option<LinkCmd> {
+        if self.digits.is_none() {
+            let loaded = DigitSet::load();
+            match &loaded {
+                Ok(d) => self.log(format!("{} digits to send: {}", d.labels.len(), d.source)),
+                Err(e) => self.log(format!("no digits to send: {e}")),
+            }
+            self.digits = Some(loaded);
+        }
+        let Some(Ok(set)) = &self.digits else {
+            return None;
+        };
+        if set.inputs.is_empty() {
+            return None;
+        }
+        let i = self.next_digit % set.inputs.len();
+        self.canvas = set.inputs[i];
+        self.canvas_label = Some(set.labels[i]);
+        self.next_digit = i + 1;
+        Some(self.classify_canvas())
+    }
+
+    /// Paints (or, with `on` false, erases) canvas pixel `(x, y)` with a soft brush.
+    pub fn paint(&mut self, x: usize, y: usize, on: bool) {
+        const SIDE: usize = 16;
+        if x >= SIDE || y >= SIDE {
+            return;
+        }
+        self.canvas_label = None;
+        if !on {
+            self.canvas[y * SIDE + x] = 0;
+            return;
+        }
+        self.canvas[y * SIDE + x] = 255;
+        for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
+            let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+            if (0..SIDE as i32).contains(&nx) && (0..SIDE as i32).contains(&ny) {
+                let v = &mut self.canvas[ny as usize * SIDE + nx as usize];
+                *v = (*v).max(128);
+            }
+        }
+    }
+
+    pub fn clear_canvas(&mut self) {
+        self.canvas = [0; DIGIT_PIXELS];
+        self.canvas_label = None;
     }
 
     /// The command for one roll of the electronic die: a random pip count, a new seed.
@@ -291,7 +421,30 @@ impl MonitorView {
                     self.last_cycles = Some(r.cycles);
                 }
                 self.stack_bytes = self.stack_bytes.max(r.stack_bytes);
-                self.log(format!("board: class {} ({} counted)", r.class, r.cycles));
+                let label = match self.asked {
+                    Some((tag, label)) if tag == r.tag => {
+                        self.asked = None;
+                        label
+                    }
+                    _ => None,
+                };
+                if let Some(l) = label {
+                    self.tally.0 += 1;
+                    self.tally.1 += u32::from(l == r.class);
+                }
+                self.answered_label = label;
+                self.log(match label {
+                    Some(l) => format!(
+                        "board says {} for a {l}{} ({} counted)",
+                        r.class,
+                        if l == r.class { "" } else { " (wrong)" },
+                        r.cycles
+                    ),
+                    None => format!(
+                        "board says {} for the drawing ({} counted)",
+                        r.class, r.cycles
+                    ),
+                });
                 self.classified = Some(r);
             }
             LinkEvent::Garbage { frames } => {

@@ -1053,30 +1053,58 @@ fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     );
 
     let cols = Layout::horizontal([Constraint::Min(20), Constraint::Length(24)]).split(rows[1]);
-    render_dice(app, t, f, cols[0]);
+    let classifier = m.is_classifier();
+    if classifier {
+        let full = Rect::new(0, 0, app.size.0, app.size.1);
+        render_classifier(app, t, f, cols[0], full);
+    } else {
+        render_dice(app, t, f, cols[0]);
+    }
 
-    let mut side = vec![
-        Line::from(vec![
-            Span::styled("dice/s    ", t.dim()),
-            Span::raw(format!("{:.1}", m.fps(now))),
-        ]),
-        Line::from(vec![
-            Span::styled("bytes/s   ", t.dim()),
-            Span::raw(format!("{:.0}", m.bytes_per_second(now))),
-        ]),
-        Line::from(vec![
-            Span::styled("link use  ", t.dim()),
-            Span::raw(format!("{:.0}% of {}", m.link_use(now) * 100.0, m.baud)),
-        ]),
-        Line::from(vec![
-            Span::styled("received  ", t.dim()),
-            Span::raw(budget::bytes(m.total_bytes)),
-        ]),
-        Line::from(vec![
-            Span::styled("damaged   ", t.dim()),
-            Span::raw(format!("{} frames", m.damaged_frames)),
-        ]),
-    ];
+    let mut side = if classifier {
+        let (asked, right) = m.tally;
+        vec![
+            Line::from(vec![
+                Span::styled("right     ", t.dim()),
+                Span::raw(if asked > 0 {
+                    format!("{right} of {asked}")
+                } else {
+                    "–".into()
+                }),
+            ]),
+            Line::from(vec![
+                Span::styled("received  ", t.dim()),
+                Span::raw(budget::bytes(m.total_bytes)),
+            ]),
+            Line::from(vec![
+                Span::styled("damaged   ", t.dim()),
+                Span::raw(format!("{} frames", m.damaged_frames)),
+            ]),
+        ]
+    } else {
+        vec![
+            Line::from(vec![
+                Span::styled("dice/s    ", t.dim()),
+                Span::raw(format!("{:.1}", m.fps(now))),
+            ]),
+            Line::from(vec![
+                Span::styled("bytes/s   ", t.dim()),
+                Span::raw(format!("{:.0}", m.bytes_per_second(now))),
+            ]),
+            Line::from(vec![
+                Span::styled("link use  ", t.dim()),
+                Span::raw(format!("{:.0}% of {}", m.link_use(now) * 100.0, m.baud)),
+            ]),
+            Line::from(vec![
+                Span::styled("received  ", t.dim()),
+                Span::raw(budget::bytes(m.total_bytes)),
+            ]),
+            Line::from(vec![
+                Span::styled("damaged   ", t.dim()),
+                Span::raw(format!("{} frames", m.damaged_frames)),
+            ]),
+        ]
+    };
     if let Some(c) = m.last_cycles {
         side.push(Line::from(vec![
             Span::styled("counter   ", t.dim()),
@@ -1089,10 +1117,12 @@ fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             Span::raw(format!("{} B", m.stack_bytes)),
         ]));
     }
-    side.push(Line::from(vec![
-        Span::styled("preview   ", t.dim()),
-        Span::raw(m.style.name()),
-    ]));
+    if !classifier {
+        side.push(Line::from(vec![
+            Span::styled("preview   ", t.dim()),
+            Span::raw(m.style.name()),
+        ]));
+    }
     if let Some((board, want)) = m.other_model {
         side.push(Line::styled(format!("board model {board:08x}"), t.error()));
         side.push(Line::styled(format!("project's   {want:08x}"), t.error()));
@@ -1108,7 +1138,9 @@ fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         .map(|l| Line::styled(truncate(l, rows[2].width as usize), t.dim()))
         .collect();
     f.render_widget(Paragraph::new(log), rows[2]);
-    let keys = if m.style == PreviewStyle::Sixel {
+    let keys = if classifier {
+        "n next test digit · draw with the mouse (right erases) · Enter classify it · e erase · c reconnect"
+    } else if m.style == PreviewStyle::Sixel {
         "r roll · g six · x stop · v view · p save PNG · c reconnect (sixel drawn over the dice)"
     } else {
         "r roll · g six · x stop · v view · p save PNG · c reconnect"
@@ -1120,6 +1152,141 @@ fn render_monitor(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         )),
         rows[3],
     );
+}
+
+/// Where the Monitor's 16x16 canvas sits for a terminal of size `full`, and how many
+/// pixels one cell holds: `(area, full_scale)`. At full scale a pixel is two cells wide
+/// and one high; otherwise one cell holds two pixels, one above the other (half blocks).
+pub fn canvas_geometry(full: Rect) -> (Rect, bool) {
+    use ratatui::layout::{Constraint, Layout};
+    let body = super::app::areas(full).body;
+    let rows = monitor_rows(body);
+    let cols = Layout::horizontal([Constraint::Min(20), Constraint::Length(24)]).split(rows[1]);
+    let area = cols[0];
+    // One line of caption above the canvas.
+    let full_scale = area.height > 16 && area.width >= 32;
+    let (w, h) = if full_scale { (32, 16) } else { (16, 8) };
+    let canvas = Rect {
+        x: area.x,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    }
+    .intersection(area);
+    (canvas, full_scale)
+}
+
+/// The canvas pixels under terminal cell `at` (none when it is off the canvas).
+pub fn canvas_pixels_at(full: Rect, at: ratatui::layout::Position) -> Option<Vec<(usize, usize)>> {
+    let (c, full_scale) = canvas_geometry(full);
+    if !c.contains(at) {
+        return None;
+    }
+    let (dx, dy) = ((at.x - c.x) as usize, (at.y - c.y) as usize);
+    Some(if full_scale {
+        vec![(dx / 2, dy)]
+    } else {
+        vec![(dx, 2 * dy), (dx, 2 * dy + 1)]
+    })
+}
+
+/// The canvas: a 16x16 digit at full scale (two cells per pixel) or in half blocks.
+fn canvas_lines(px: &[u8; 256], full_scale: bool, t: Theme) -> Vec<Line<'static>> {
+    if !full_scale {
+        return image_lines(px, 16, 1, t);
+    }
+    const RAMP: &[u8] = b" .:-=+*#%@";
+    (0..16)
+        .map(|y| {
+            Line::from(
+                (0..16)
+                    .map(|x| {
+                        let v = px[y * 16 + x];
+                        if t.color {
+                            Span::styled("  ", Style::new().bg(Color::Rgb(v, v, v)))
+                        } else {
+                            let c = RAMP[usize::from(v) * (RAMP.len() - 1) / 255] as char;
+                            Span::raw(format!("{c}{c}"))
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
+/// The Monitor's main area on a classifier board: the canvas and the board's answer.
+fn render_classifier(app: &App, t: Theme, f: &mut Frame, area: Rect, full: Rect) {
+    let m = &app.monitor;
+    let (canvas, full_scale) = canvas_geometry(full);
+    let caption = match m.canvas_label {
+        Some(l) => format!("digit labelled {l}"),
+        None => "your drawing".to_string(),
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(caption, t.dim())),
+        Rect { height: 1, ..area },
+    );
+    f.render_widget(
+        Paragraph::new(canvas_lines(&m.canvas, full_scale, t)),
+        canvas,
+    );
+    // The answer, right of the canvas.
+    let right = Rect {
+        x: canvas.right() + 2,
+        width: area.right().saturating_sub(canvas.right() + 2),
+        ..area
+    };
+    if right.width < 12 {
+        return;
+    }
+    let mut lines = Vec::new();
+    match &m.classified {
+        None => lines.push(Line::styled(
+            if m.asked.is_some() {
+                "asking the board…"
+            } else {
+                "n: send a test digit"
+            },
+            t.dim(),
+        )),
+        Some(r) => {
+            let verdict = match m.answered_label {
+                Some(l) if l == r.class => Span::styled("  right", t.ok()),
+                Some(l) => Span::styled(format!("  wrong, it is a {l}"), t.error()),
+                None => Span::raw(""),
+            };
+            lines.push(Line::from(vec![
+                Span::styled("board says ", t.dim()),
+                Span::styled(
+                    format!("{}", r.class),
+                    t.accent().add_modifier(Modifier::BOLD),
+                ),
+                verdict,
+            ]));
+            let hi = r
+                .scores
+                .iter()
+                .map(|v| i32::from(*v))
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            let bar_w = right.width.saturating_sub(8) as i32;
+            for (c, v) in r.scores.iter().enumerate() {
+                let n = (i32::from(*v).max(0) * bar_w / hi) as usize;
+                let style = if c == usize::from(r.class) {
+                    t.accent()
+                } else {
+                    t.dim()
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{c} {:>4} ", v), t.dim()),
+                    Span::styled("█".repeat(n), style),
+                ]));
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines), right);
 }
 
 /// The Monitor's rows inside its border: the link line, the dice and side panel, the log,
@@ -1602,6 +1769,109 @@ mod tests {
 
     /// The Monitor with real dice: the shipped model run by the C engine, delivered as the
     /// link worker delivers them (HELLO, rows, whole images, traffic, a cut image).
+    /// Issue #7, item 4: on a classifier board the Monitor sends a test digit at once,
+    /// shows it with the board's class, scores and counter, lets the user draw a digit
+    /// with the mouse and sends that; at 80x24 and 120x40.
+    #[test]
+    fn monitor_of_a_classifier_board() {
+        use super::super::app::Effect;
+        use super::super::monitor::DigitSet;
+        use crate::link::proto::{BoardId, Classified, Hello};
+        use crate::link::session::{LinkCmd, LinkEvent};
+        use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        // A "7": a top bar and a diagonal.
+        let mut seven = [0u8; 256];
+        for x in 3..13 {
+            seven[2 * 16 + x] = 255;
+        }
+        for y in 3..14 {
+            seven[y * 16 + 12 - (y - 3) * 2 / 3] = 255;
+        }
+        for (w, h) in [(80u16, 24u16), (120, 40)] {
+            let p = Project::from_template(template::find("bitnet-mnist").unwrap());
+            let mut a = App::new(p, Some(PathBuf::from("projects/mnist.ron")), (w, h));
+            a.color = false;
+            a.monitor.digits = Some(Ok(DigitSet {
+                inputs: vec![seven],
+                labels: vec![7],
+                source: "test".into(),
+            }));
+            key(&mut a, KeyCode::Char('5'));
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Connected {
+                    port: "/dev/pts/9".into(),
+                }),
+            );
+            let hello = Hello {
+                protocol: 1,
+                board: BoardId::QemuRv32,
+                firmware: 0x0100,
+                model_hash: 0x1234_abcd,
+                max_frame: 259,
+                arena_bytes: 384,
+                image_h: 1,
+                image_w: 10,
+                latent: 0,
+                classes: 10,
+            };
+            let effect = update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
+            let Some(Effect::Link(LinkCmd::Classify { tag, input })) = effect else {
+                panic!("the first HELLO sends a test digit, not {effect:?}")
+            };
+            assert_eq!(input, seven.to_vec());
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Classified(Classified {
+                    tag,
+                    class: 7,
+                    cycles: 112_856,
+                    micros: 0,
+                    stack_bytes: 328,
+                    scores: vec![-40, 2, 30, 41, -90, 0, -60, 127, 11, 64],
+                })),
+            );
+            let screen = draw(&a);
+            assert!(
+                screen.contains("board says 7") && screen.contains("right"),
+                "{screen}"
+            );
+            assert!(screen.contains("112,856"), "{screen}");
+            insta::assert_snapshot!(format!("monitor_classifier_{w}x{h}"), screen);
+
+            // Erase, draw a stroke with the mouse, and send the drawing.
+            key(&mut a, KeyCode::Char('e'));
+            assert!(a.monitor.canvas.iter().all(|v| *v == 0));
+            let (canvas, _) = canvas_geometry(Rect::new(0, 0, w, h));
+            for (kind, dx) in [
+                (MouseEventKind::Down(MouseButton::Left), 0),
+                (MouseEventKind::Drag(MouseButton::Left), 2),
+                (MouseEventKind::Drag(MouseButton::Left), 4),
+            ] {
+                update(
+                    &mut a,
+                    Msg::Mouse(MouseEvent {
+                        kind,
+                        column: canvas.x + 4 + dx,
+                        row: canvas.y + 3,
+                        modifiers: KeyModifiers::NONE,
+                    }),
+                );
+            }
+            let painted = a.monitor.canvas.iter().filter(|v| **v == 255).count();
+            assert!(painted >= 3, "a stroke of three cells: {painted} pixels");
+            assert_eq!(a.monitor.canvas_label, None);
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            );
+            let Some(Effect::Link(LinkCmd::Classify { input, .. })) = effect else {
+                panic!("Enter sends the drawing, not {effect:?}")
+            };
+            assert_eq!(input, a.monitor.canvas.to_vec());
+        }
+    }
+
     #[test]
     fn monitor_with_streamed_dice() {
         use crate::link::proto::{BoardId, Hello};
