@@ -29,7 +29,7 @@ for cfg in mnist-4bit mnist-ternary mnist-2bit mnist-4bit-60ep; do
   wbytes=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flash"]["weight_bytes"])')
   eval_out=$("$bin" eval "$p" --test "$test_dir")
   burn=$(echo "$eval_out" | awk '/burn integer model/ {print $(NF-3)}')
-  engine=$(echo "$eval_out" | awk '/C engine, as on the board/ {print $6}')
+  engine=$(echo "$eval_out" | awk '/C engine, as on the board/ {print $7}')
   verify=$("$bin" budget "$p" --verify 2>/dev/null || true)
   flash=$(echo "$verify" | awk '/^flash bytes/ {print $4}')
   instr=$(echo "$verify" | awk '/instructions per inference/ {print $5}')
