@@ -4,15 +4,14 @@
 //! pause and cancel as the die.
 
 use super::{
-    Control, EpochLoss, State, TrainError, TrainEvent, TrainOptions, TrainOutcome, fingerprint,
-    load_state, save_checkpoint,
+    Control, EpochLoss, TrainError, TrainEvent, TrainOptions, TrainOutcome, end_of_epoch, resume,
 };
 use crate::data::Rng;
 use crate::data::mnist::{self, Digits, PIXELS, Split};
 use crate::model::bitnet::{BitMlp, CLASSES, argmax_rows, pixels_tensor};
 use crate::model::values;
 use crate::project::Project;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use std::sync::atomic::Ordering;
@@ -87,15 +86,8 @@ pub(super) fn run(
     let batches = n.div_ceil(batch);
     let test_inputs = data.test.as_ref().map(mnist::inputs);
 
-    let mut model = BitMlp::new(p, t.seed, &device);
-    let mut optim = AdamConfig::new().init();
-    let mut history = Vec::new();
     let dir = &opts.checkpoints;
-    if !opts.fresh
-        && let Some(state) = load_state(p, dir, &mut model, &mut optim)?
-    {
-        history = state.history;
-    }
+    let (mut model, mut optim, mut history) = resume(p, opts, BitMlp::new(p, t.seed, &device))?;
     let export = |m: &BitMlp| {
         m.export_spec(p).map_err(|e| TrainError::Write {
             path: dir.clone(),
@@ -182,16 +174,7 @@ pub(super) fn run(
             confusion: matrix,
         });
         let spec = export(&valid)?;
-        let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Write {
-            path: dir.clone(),
-            reason: e.to_string(),
-        })?;
-        let state = State {
-            version: super::STATE_VERSION,
-            fingerprint: fingerprint(p),
-            history: history.clone(),
-        };
-        save_checkpoint(dir, &valid, &optim_bytes, &spec, &state)?;
+        end_of_epoch(p, dir, &valid, &optim, &spec, &history)?;
         emit(TrainEvent::Checkpoint(dir.clone()));
     }
     emit(TrainEvent::Finished { epochs });

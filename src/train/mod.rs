@@ -243,6 +243,44 @@ pub fn sample_grid(model: &Cvae, seed: u64, device: &Device) -> Vec<(u8, Vec<u8>
     pips.into_iter().zip(to_pixels(logits)).collect()
 }
 
+/// A fresh optimiser and history, or those of the last checkpoint (with its model) unless
+/// `opts.fresh`.
+fn resume<M: Module>(
+    p: &Project,
+    opts: &TrainOptions,
+    mut model: M,
+) -> Result<(M, ModuleOptimizer, Vec<EpochLoss>), TrainError> {
+    let mut optim = AdamConfig::new().init();
+    let mut history = Vec::new();
+    if !opts.fresh
+        && let Some(state) = load_state(p, &opts.checkpoints, &mut model, &mut optim)?
+    {
+        history = state.history;
+    }
+    Ok((model, optim, history))
+}
+
+/// The checkpoint at the end of an epoch: model, optimiser, weights, state.
+fn end_of_epoch<M: Module>(
+    p: &Project,
+    dir: &Path,
+    model: &M,
+    optim: &ModuleOptimizer,
+    spec: &ModelSpec,
+    history: &[EpochLoss],
+) -> Result<(), TrainError> {
+    let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Write {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let state = State {
+        version: STATE_VERSION,
+        fingerprint: fingerprint(p),
+        history: history.to_vec(),
+    };
+    save_checkpoint(dir, model, &optim_bytes, spec, &state)
+}
+
 /// Restores the last checkpoint in `dir` into `model` and `optim`, if there is one and it
 /// was made for these settings; returns its state.
 fn load_state<M: Module>(
@@ -301,15 +339,8 @@ pub fn run(
     let data = die::dataset(p.dataset.seed, p.dataset.size as usize);
     let batches = data.len().div_ceil(batch);
 
-    let mut model = Cvae::new(p, t.seed, &device);
-    let mut optim = AdamConfig::new().init();
-    let mut history = Vec::new();
     let dir = &opts.checkpoints;
-    if !opts.fresh
-        && let Some(state) = load_state(p, dir, &mut model, &mut optim)?
-    {
-        history = state.history;
-    }
+    let (mut model, mut optim, mut history) = resume(p, opts, Cvae::new(p, t.seed, &device))?;
 
     emit(TrainEvent::Started {
         epochs,
@@ -382,16 +413,7 @@ pub fn run(
             confusion: Vec::new(),
         });
         let spec = export(&valid, p, dir)?;
-        let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Write {
-            path: dir.clone(),
-            reason: e.to_string(),
-        })?;
-        let state = State {
-            version: STATE_VERSION,
-            fingerprint: fingerprint(p),
-            history: history.clone(),
-        };
-        save_checkpoint(dir, &valid, &optim_bytes, &spec, &state)?;
+        end_of_epoch(p, dir, &valid, &optim, &spec, &history)?;
         emit(TrainEvent::Checkpoint(dir.clone()));
     }
     emit(TrainEvent::Finished { epochs });

@@ -485,15 +485,7 @@ fn render_train(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     if charts.width < 12 || charts.height < 4 {
         return;
     }
-    let half = Rect {
-        height: charts.height / 2,
-        ..charts
-    };
-    let lower = Rect {
-        y: charts.y + half.height,
-        height: charts.height - half.height,
-        ..charts
-    };
+    let (half, lower) = halves(charts);
     let series = |pick: fn(&EpochLoss) -> f32| -> Vec<(f64, f64)> {
         tr.history
             .iter()
@@ -631,15 +623,7 @@ fn render_train_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
     if charts.width < 12 || charts.height < 4 {
         return;
     }
-    let half = Rect {
-        height: charts.height / 2,
-        ..charts
-    };
-    let lower = Rect {
-        y: charts.y + half.height,
-        height: charts.height - half.height,
-        ..charts
-    };
+    let (half, lower) = halves(charts);
     let epochs = f64::from(tr.epochs.max(app.project.training.epochs).max(1));
     let loss: Vec<(f64, f64)> = tr
         .history
@@ -708,6 +692,20 @@ fn render_train_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
     )
     .legend_position(None);
     f.render_widget(chart, lower);
+}
+
+/// The top and bottom halves of `r`.
+fn halves(r: Rect) -> (Rect, Rect) {
+    let top = Rect {
+        height: r.height / 2,
+        ..r
+    };
+    let bottom = Rect {
+        y: r.y + top.height,
+        height: r.height - top.height,
+        ..r
+    };
+    (top, bottom)
 }
 
 fn usage_style(t: Theme, used: u64, limit: Option<u64>) -> Style {
