@@ -85,14 +85,15 @@ pub fn instructions_per_mac(bits: WeightBits, multiplier: bool) -> f64 {
 
 /// Instructions per weight of a dense layer, for each non-zero input: the engine runs dense
 /// layers input by input, skips zero inputs, and turns each weight into a lookup in a
-/// small table of the input's products. 4-bit weights take an unrolled path of eight
-/// weights per word. Calibrated in qemu on the BitNet 12k 4-bit classifier (120,072
-/// instructions per inference, mean of the first 10 test digits).
+/// small table of the input's products. 4-bit and 2-bit weights take unrolled paths of
+/// a word at a time. Calibrated in qemu on the BitNet 12k classifiers (4-bit: 112,868
+/// instructions per inference, ternary: 97,440; mean of the first 10 test digits).
 pub fn dense_instructions_per_weight(bits: WeightBits) -> f64 {
     match bits {
         WeightBits::Four => 9.0,
+        WeightBits::Two | WeightBits::Ternary => 7.5,
         WeightBits::Eight => 40.0,
-        _ => 12.0,
+        WeightBits::Binary => 12.0,
     }
 }
 

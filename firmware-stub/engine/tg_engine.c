@@ -370,6 +370,33 @@ static void add4(int32_t *acc, const uint32_t *wp, uint32_t words, const int32_t
 #undef T4
 }
 
+/* The same for 2-bit (and ternary) weights, sixteen per word. */
+static void add2(int32_t *acc, const uint32_t *wp, uint32_t words, const int32_t *t)
+{
+    const uint8_t *tb = (const uint8_t *)t;
+#define T2(SH) (*(const int32_t *)(const void *)(tb + (((SH) >= 2 ? w >> ((SH) - 2) : w << 2) & 12u)))
+    for (; words; words--, acc += 16) {
+        uint32_t w = *wp++;
+        acc[0] += T2(0);
+        acc[1] += T2(2);
+        acc[2] += T2(4);
+        acc[3] += T2(6);
+        acc[4] += T2(8);
+        acc[5] += T2(10);
+        acc[6] += T2(12);
+        acc[7] += T2(14);
+        acc[8] += T2(16);
+        acc[9] += T2(18);
+        acc[10] += T2(20);
+        acc[11] += T2(22);
+        acc[12] += T2(24);
+        acc[13] += T2(26);
+        acc[14] += T2(28);
+        acc[15] += T2(30);
+    }
+#undef T2
+}
+
 /* ShiftNorm: the smallest right shift that brings the largest output into 8 bits. */
 static int8_t norm_shift(const int32_t *acc, uint32_t n, uint8_t relu)
 {
@@ -402,8 +429,9 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
         uint32_t n = n_out - o0 < chunk ? n_out - o0 : chunk, i, o;
         uint32_t bit = o0 * sb; /* where weight (input 0, output o0) starts */
         int8_t shift = l->shift;
-        /* Whole words of 4-bit weights per input: the unrolled path. */
-        uint8_t fast4 = sb == 4u && !(row_bits & 31u) && !(bit & 31u) && !(n & 7u);
+        /* Whole words of 2- or 4-bit weights per input: the unrolled paths. */
+        uint8_t fast = (sb == 4u || sb == 2u) && !(row_bits & 31u) && !(bit & 31u) &&
+                       !(n & ((32u >> sh) - 1u));
         for (o = 0; o < n; o++) acc[o] = l->bias ? l->bias[o0 + o] : 0;
         for (i = 0; i < n_in; i++, bit += row_bits) {
             int32_t a = sin ? (int32_t)(int8_t)in[i] : (int32_t)in[i];
@@ -414,7 +442,7 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
             if (!a) continue;
             if (TG_HAS(TG_FOUR) && sb == 4u) {
                 table4(t, a);
-                if (fast4) {
+                if (fast) {
                     add4(acc, wp, n >> 3, t);
                     continue;
                 }
@@ -423,6 +451,10 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
                 t[1] = a;
                 t[2] = -(a << 1);
                 t[3] = -a;
+                if (fast) {
+                    add2(acc, wp, n >> 4, t);
+                    continue;
+                }
             } else if (TG_HAS(TG_BINARY) && sb == 1u) {
                 t[0] = -a;
                 t[1] = a;
