@@ -184,3 +184,99 @@ pub(super) fn run(
         cancelled: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::mnist::SRC;
+    use crate::template;
+
+    /// Ten easy classes: a thick vertical bar whose column follows the class, with noise.
+    fn bars(n: usize, seed: u64) -> Digits {
+        let mut rng = Rng::new(seed);
+        let mut d = Digits::default();
+        for i in 0..n {
+            let c = (i % 10) as u8;
+            let mut img = vec![0u8; SRC * SRC];
+            let x0 = 3 + 2 * c as usize;
+            for y in 4..24 {
+                for x in x0..x0 + 3 {
+                    img[y * SRC + x] = 200 + (rng.unit() * 55.0) as u8;
+                }
+            }
+            d.images.extend(img);
+            d.labels.push(c);
+        }
+        d
+    }
+
+    fn tiny() -> Project {
+        let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
+        p.dataset.size = 200;
+        p.training.batch_size = 20;
+        p.training.epochs = 2;
+        p
+    }
+
+    fn history(
+        p: &Project,
+        dir: &std::path::Path,
+        fresh: bool,
+        epochs: Option<u32>,
+    ) -> Vec<EpochLoss> {
+        let data = MnistData {
+            train: bars(200, 1),
+            test: Some(bars(100, 2)),
+        };
+        let opts = TrainOptions {
+            checkpoints: dir.to_path_buf(),
+            fresh,
+            epochs,
+            data: None,
+        };
+        run(p, &data, &opts, &Control::default(), &mut |_| {})
+            .unwrap()
+            .history
+    }
+
+    #[test]
+    fn same_seed_same_curve_and_resume_continues_it() {
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let p = tiny();
+        let one = history(&p, a.path(), true, None);
+        assert_eq!(one.len(), 2);
+        assert_eq!(one, history(&p, b.path(), true, None));
+        assert!(
+            one.iter()
+                .all(|l| l.accuracy.is_some() && l.test_accuracy.is_some())
+        );
+        assert!(
+            one[1].test_accuracy.unwrap() > 0.3,
+            "ten bars are easy to tell apart: {one:?}"
+        );
+        let first = history(&p, c.path(), true, Some(1));
+        assert_eq!(first, one[..1]);
+        let resumed = history(&p, c.path(), false, None);
+        assert_eq!(resumed.len(), 2);
+        assert!(
+            (resumed[1].recon - one[1].recon).abs() < 1e-3,
+            "{resumed:?} vs {one:?}"
+        );
+        let mut q = p.clone();
+        q.training.seed += 1;
+        assert_ne!(history(&q, b.path(), true, None), one);
+    }
+
+    #[test]
+    fn confusion_and_accuracy() {
+        let m = confusion(&[0, 1, 1, 2], &[0, 1, 2, 2]);
+        assert_eq!((m[1][1], m[1][2], m[2][2]), (1, 1, 1));
+        assert_eq!(accuracy(&m), 0.75);
+        assert!((learning_rate(0.002, 1, 30) - 0.002).abs() < 1e-12);
+        assert!(learning_rate(0.002, 30, 30) < 0.0002);
+    }
+}
