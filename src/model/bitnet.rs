@@ -14,7 +14,9 @@
 //! The matrix products run on the integer codes of the weights, so the values a forward
 //! pass computes are the device's accumulators exactly (all below 2^24 in f32).
 
-use super::{fake_codes, quantize_weights, round_half_up, uniform_param, values, weight_scale};
+use super::{
+    fake_codes_with, quantize_weights, round_half_up, uniform_param, values, weight_scale,
+};
 use crate::data::Rng;
 use crate::data::mnist::PIXELS;
 use crate::project::{Project, WeightBits};
@@ -68,6 +70,21 @@ pub fn shift_norm(acc: Tensor<2>, relu: bool) -> Tensor<2> {
     smooth.clone() + (q - smooth).detach()
 }
 
+/// The step between weight codes of a BitLinear layer. ShiftNorm after every layer makes
+/// the scale itself irrelevant on the device; only how weights map to codes matters. For
+/// 2 and 4 bits the step is the one that quantizes a normal distribution best with that
+/// many levels (about σ and 0.335σ), so outliers clip instead of pushing most weights to
+/// zero; binary, ternary and 8 bits keep the shared rule.
+pub fn bitlinear_scale(w: &[f32], bits: WeightBits) -> f32 {
+    let n = w.len().max(1) as f32;
+    let rms = (w.iter().map(|v| v * v).sum::<f32>() / n).sqrt().max(1e-8);
+    match bits {
+        WeightBits::Four => 0.335 * rms,
+        WeightBits::Two => 0.996 * rms,
+        _ => weight_scale(w, bits),
+    }
+}
+
 /// A bias-free fully connected layer on integer weight codes.
 #[derive(Module, Debug)]
 pub struct BitLinear {
@@ -88,15 +105,16 @@ impl BitLinear {
 
     /// The integer accumulators: `[n, inputs]` → `[n, outputs]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let (codes, _) = fake_codes(self.weight.val(), self.bits);
-        linear(x, codes, None)
+        let w = self.weight.val();
+        let scale = bitlinear_scale(&values(&w.clone().detach()), self.bits);
+        linear(x, fake_codes_with(w, self.bits, scale), None)
     }
 
     /// Integer weights in the device's `[out][in]` order.
     pub fn export(&self) -> LayerWeights {
         let w = values(&self.weight.val());
         let [inputs, outputs] = self.weight.val().dims();
-        let scale = weight_scale(&w, self.bits);
+        let scale = bitlinear_scale(&w, self.bits);
         let out_major: Vec<f32> = (0..outputs)
             .flat_map(|o| (0..inputs).map(move |i| (i, o)))
             .map(|(i, o)| w[i * outputs + o])

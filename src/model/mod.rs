@@ -87,10 +87,15 @@ pub fn fake_quant<const D: usize>(w: Tensor<D>, bits: WeightBits) -> Tensor<D> {
 /// Forward: the integer weight codes the device stores, and their scale; backward: the
 /// gradient of `w / scale` passes straight through.
 pub fn fake_codes<const D: usize>(w: Tensor<D>, bits: WeightBits) -> (Tensor<D>, f32) {
+    // The scale is computed on the host so that it is an exact power of two.
+    let scale = weight_scale(&values(&w.clone().detach()), bits);
+    (fake_codes_with(w, bits, scale), scale)
+}
+
+/// [`fake_codes`] with a scale of the caller's choosing.
+pub fn fake_codes_with<const D: usize>(w: Tensor<D>, bits: WeightBits, scale: f32) -> Tensor<D> {
     let (lo, hi) = weight_range(bits);
     let detached = w.clone().detach();
-    // The scale is computed on the host so that it is an exact power of two.
-    let scale = weight_scale(&values(&detached), bits);
     let q = if bits == WeightBits::Binary {
         // sign(), with 0 mapped to +1 as the device does.
         detached
@@ -102,7 +107,7 @@ pub fn fake_codes<const D: usize>(w: Tensor<D>, bits: WeightBits) -> (Tensor<D>,
         round_half_up(detached.div_scalar(scale)).clamp(f32::from(lo), f32::from(hi))
     };
     let scaled = w.div_scalar(scale);
-    (scaled.clone() + (q - scaled).detach(), scale)
+    scaled.clone() + (q - scaled).detach()
 }
 
 /// Rounds halves up, as the device's rounding shift does (burn's `round` goes to even).
