@@ -240,7 +240,12 @@ pub fn header(
         } else {
             0
         },
-        if spec.sigmoid_output { 6 } else { 0 },
+        // A generator's one-hot label; a classifier's scores.
+        if spec.sigmoid_output {
+            6
+        } else {
+            spec.layers.last().map_or(0, |l| l.output.elements())
+        },
     );
     let last = spec.layers.last().map(|l| l.output);
     if let Some(o) = last {
@@ -319,6 +324,24 @@ mod tests {
         let m = crate::model::cvae::Cvae::new(&p, 5, &burn::prelude::Device::flex());
         let spec = m.export_spec(&p).unwrap();
         let b = blob(&spec, "golden").unwrap();
+        let arena = crate::engine::Engine::load(&b).unwrap().arena_bytes();
+        insta::assert_snapshot!(header(&spec, &b, "golden", u64::from(arena), "ch32v003"));
+    }
+
+    /// Golden file: the header of a seeded BitNet classifier (unsigned input, ShiftNorm on
+    /// every layer, no biases, mixed weight widths).
+    #[test]
+    fn classifier_header_golden() {
+        use crate::project::{Project, WeightBits};
+        let mut p = Project::from_template(crate::template::find("bitnet-mnist").unwrap());
+        // fc1 (4 wide, ternary) and out (10, 4-bit): keep the first and the last layer.
+        p.model.layers.drain(1..3);
+        p.model.layers[0].width = 4;
+        p.model.layers[0].bits = WeightBits::Ternary;
+        let m = crate::model::bitnet::BitMlp::new(&p, 5, &burn::prelude::Device::flex());
+        let spec = m.export_spec(&p).unwrap();
+        let b = blob(&spec, "golden").unwrap();
+        assert_eq!(b[13], FLAG_U8_INPUT);
         let arena = crate::engine::Engine::load(&b).unwrap().arena_bytes();
         insta::assert_snapshot!(header(&spec, &b, "golden", u64::from(arena), "ch32v003"));
     }
