@@ -31,6 +31,11 @@ fn lflags(master: &dyn MasterPty) -> libc::tcflag_t {
 
 impl Session {
     fn start(envs: &[(&str, &str)]) -> Session {
+        Session::start_in(tempfile::tempdir().unwrap(), &[], envs)
+    }
+
+    /// tinygen with `args`, run in `dir` (which the session keeps).
+    fn start_in(dir: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Session {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 24,
@@ -40,8 +45,8 @@ impl Session {
             })
             .unwrap();
         let cooked = lflags(pair.master.as_ref());
-        let dir = tempfile::tempdir().unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinygen"));
+        cmd.args(args);
         cmd.cwd(dir.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("DISPLAY");
@@ -175,6 +180,64 @@ fn switches_screens_by_key_and_mouse_then_quits_cleanly() {
     // Mid-session the terminal is raw.
     assert_eq!(lflags(s.master.as_ref()) & libc::ICANON, 0);
 
+    s.send(b"q");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    s.assert_restored();
+}
+
+/// Issue #7, item 4, in the real terminal: a BitNet project trained here, its Monitor on
+/// the simulated board classifies a test digit at once; a digit drawn with the mouse
+/// (SGR mouse reports) is classified on Enter.
+#[test]
+fn the_monitor_classifies_test_digits_and_a_drawing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("digits.ron");
+    let mut p =
+        tinygen::project::Project::from_template(tinygen::template::find("bitnet-mnist").unwrap());
+    p.dataset.size = 1000;
+    p.training.epochs = 1;
+    tinygen::project::save(&p, &file).unwrap();
+    let opts = tinygen::train::TrainOptions {
+        checkpoints: tinygen::deploy::checkpoint_dir(&p, Some(&file)),
+        fresh: true,
+        epochs: None,
+        data: None,
+    };
+    tinygen::train::run(&p, &opts, &tinygen::train::Control::default(), |_| {})
+        .unwrap_or_else(|e| panic!("training on the npm digits (run scripts/setup): {e}"));
+
+    // Without colour the canvas is drawn in ASCII, so ink shows in the screen's text.
+    let mut s = Session::start_in(dir, &["digits.ron"], &[("NO_COLOR", "1")]);
+    s.wait_for("Settings · BitNet MNIST");
+    s.send(b"5");
+    s.wait_for("board says");
+    s.wait_for("digit labelled");
+    // Erase, then drag across the canvas (half blocks at 80x24: it starts at column 2,
+    // row 5, 1-based) and send the drawing.
+    s.send(b"e");
+    s.wait_for("your drawing");
+    let canvas = |s: &Session| -> String {
+        s.screen()
+            .lines()
+            .skip(4)
+            .take(8)
+            .map(|l| l.chars().skip(1).take(16).collect::<String>())
+            .collect()
+    };
+    assert!(canvas(&s).trim().is_empty(), "erased: {:?}", canvas(&s));
+    s.send(b"\x1b[<0;4;8M\x1b[<32;6;8M\x1b[<32;8;8M\x1b[<32;10;8M\x1b[<0;10;8m");
+    let start = Instant::now();
+    while canvas(&s).trim().is_empty() && start.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(
+        !canvas(&s).trim().is_empty(),
+        "the stroke is drawn:\n{}",
+        s.screen()
+    );
+    s.send(b"\r");
+    s.wait_for("for the drawing");
     s.send(b"q");
     let status = s.wait_exit();
     assert!(status.success(), "{status:?}");
