@@ -50,6 +50,14 @@ static void send(uint8_t type, const uint8_t *payload, uint16_t len)
     board_flush();
 }
 
+#ifdef TG_SMALL
+/* An ERROR with its code only (the host words it): the texts cost ~200 bytes of flash. */
+static void send_error(uint8_t code)
+{
+    send(TG_MSG_ERROR, &code, 1);
+}
+#define send_text(type, code, text) send_error(code)
+#else
 static void send_text(uint8_t type, uint8_t code, const char *text)
 {
     uint8_t buf[64];
@@ -58,6 +66,7 @@ static void send_text(uint8_t type, uint8_t code, const char *text)
     while (*text && n < sizeof buf) buf[n++] = (uint8_t)*text++;
     send(type, buf, n);
 }
+#endif
 
 static void send_hello(void)
 {

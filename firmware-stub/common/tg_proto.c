@@ -46,45 +46,48 @@ void tg_send(tg_putc_fn put, uint8_t type, const uint8_t *payload, uint16_t len)
     put(0);
 }
 
-int tg_cobs_decode(uint8_t *buf, uint16_t len)
-{
-    uint16_t r = 0, w = 0;
-    while (r < len) {
-        uint8_t code = buf[r++], k;
-        if (code == 0 || r + code - 1u > len) return -1;
-        for (k = 1; k < code; k++) buf[w++] = buf[r++];
-        if (code < 0xffu && r < len) buf[w++] = 0;
-    }
-    return w;
-}
-
 void tg_rx_init(tg_rx *rx, uint8_t *buf, uint16_t cap)
 {
     rx->buf = buf;
     rx->cap = cap;
     rx->len = 0;
+    rx->left = 0;
+    rx->zero = 0;
+    rx->seen = 0;
     rx->overflow = 0;
 }
 
+/* COBS is decoded as the bytes arrive, straight into the buffer: a code byte says how
+ * many data bytes follow (left) and whether a zero comes after them (written only once
+ * the next block shows that more follows). */
 int tg_rx_byte(tg_rx *rx, uint8_t byte)
 {
-    int n;
+    int n, bad;
     uint32_t crc;
     if (byte != 0) {
+        rx->seen = 1;
+        if (rx->left == 0) { /* a code byte */
+            rx->left = (uint8_t)(byte - 1u);
+            if (!rx->zero) {
+                rx->zero = byte != 0xffu;
+                return 0;
+            }
+            rx->zero = byte != 0xffu;
+            byte = 0;
+        } else {
+            rx->left--;
+        }
         if (rx->len < rx->cap) rx->buf[rx->len++] = byte;
         else rx->overflow = 1;
         return 0;
     }
-    /* End of a frame: decode, check, and start over whatever happened. */
-    if (rx->overflow) {
-        rx->len = 0;
-        rx->overflow = 0;
-        return TG_RX_TOO_LONG;
-    }
-    if (rx->len == 0) return 0; /* an empty frame: a delimiter sent to resync */
-    n = tg_cobs_decode(rx->buf, rx->len);
-    rx->len = 0;
-    if (n < 5) return TG_RX_BAD_COBS;
+    /* End of a frame: check it, and start over whatever happened. */
+    if (!rx->seen) return 0; /* an empty frame: a delimiter sent to resync */
+    n = rx->len;
+    /* Too long; or a block cut short, or no room for a CRC. */
+    bad = rx->overflow ? TG_RX_TOO_LONG : (rx->left || n < 5) ? TG_RX_BAD_COBS : 0;
+    tg_rx_init(rx, rx->buf, rx->cap);
+    if (bad) return bad;
     crc = tg_crc32(0, rx->buf, (uint32_t)n - 4u);
     if ((uint8_t)crc != rx->buf[n - 4] || (uint8_t)(crc >> 8) != rx->buf[n - 3] ||
         (uint8_t)(crc >> 16) != rx->buf[n - 2] || (uint8_t)(crc >> 24) != rx->buf[n - 1])

@@ -54,13 +54,14 @@ void tg_send(tg_putc_fn put, uint8_t type, const uint8_t *payload, uint16_t len)
 typedef struct {
     uint8_t *buf;
     uint16_t cap;
-    uint16_t len;
-    uint8_t overflow;
+    uint16_t len;     /* decoded bytes so far */
+    uint8_t left;     /* data bytes still to come in the current COBS block */
+    uint8_t zero;     /* the current block stands for a trailing zero */
+    uint8_t seen;     /* a byte of this frame has arrived */
+    uint8_t overflow; /* the decoded frame outgrew the buffer */
 } tg_rx;
 
 void tg_rx_init(tg_rx *rx, uint8_t *buf, uint16_t cap);
 int tg_rx_byte(tg_rx *rx, uint8_t byte);
-/* Decodes COBS in place; returns the decoded length or -1. */
-int tg_cobs_decode(uint8_t *buf, uint16_t len);
 
 #endif

@@ -21,6 +21,21 @@ static uint32_t rd32(const uint8_t *p)
 }
 #endif
 
+#ifdef TG_SMALL
+/* TG_SMALL (a microcontroller firmware short of flash) trades speed for bytes throughout.
+ * CRC-32 (IEEE 802.3, reflected, as zlib) bit by bit: no table; about 50 instructions a
+ * byte, which only the boot check of the blob and the frames pay. */
+uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n)
+{
+    uint8_t k;
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (k = 0; k < 8u; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+#else
 /* CRC-32 (IEEE 802.3, reflected, as zlib), four bits at a time: a 64-byte table. */
 static const uint32_t crc_nibble[16] = {
     0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
@@ -37,6 +52,7 @@ uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n)
     }
     return ~crc;
 }
+#endif
 
 /* The weight widths this build runs, as a mask of 1 << TG_* (a firmware built for one
  * model sets it to that model's widths and leaves the other paths out). */
@@ -397,6 +413,25 @@ static void add2(int32_t *acc, const uint32_t *wp, uint32_t words, const int32_t
 #undef T2
 }
 
+/* acc[0..n) += t[weight], the weights `sb` bits each from bit `bit` of *wp on (1, 2 or 4
+ * bits: never straddling a word). Its own function, with few live values, so that even
+ * RV32E keeps the loop in registers: about 12 instructions a weight. */
+static void __attribute__((noinline)) add_lookup(int32_t *acc, const uint32_t *wp, uint32_t bit,
+                                                 uint32_t n, uint32_t sb, const int32_t *t)
+{
+    uint32_t mask = (1u << sb) - 1u, word = *wp++ >> bit, left = 32u - bit;
+    int32_t *end = acc + n;
+    for (; acc != end; acc++) {
+        if (!left) {
+            word = *wp++;
+            left = 32u;
+        }
+        *acc += t[word & mask];
+        word >>= sb;
+        left -= sb;
+    }
+}
+
 /* ShiftNorm: the smallest right shift that brings the largest output into 8 bits. */
 static int8_t norm_shift(const int32_t *acc, uint32_t n, uint8_t relu)
 {
@@ -421,7 +456,7 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
     uint32_t n_in = in_elems(l), n_out = out_elems(l), o0;
     uint8_t sb = storage_bits(l->bits), relu = l->flags & TG_LAYER_RELU;
     uint8_t sh = sb == 1u ? 0u : sb == 2u ? 1u : sb == 4u ? 2u : 3u; /* log2(sb) */
-    uint32_t mask = (1u << sb) - 1u, row_bits = 0;
+    uint32_t row_bits = 0;
     uint32_t chunk = (l->flags & TG_LAYER_NORM) ? n_out : TG_DENSE_CHUNK;
     /* Bits from one input's weights to the next input's: n_out * sb, by addition. */
     for (o0 = 0; o0 < n_out; o0++) row_bits += sb;
@@ -430,8 +465,12 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
         uint32_t bit = o0 * sb; /* where weight (input 0, output o0) starts */
         int8_t shift = l->shift;
         /* Whole words of 2- or 4-bit weights per input: the unrolled paths. */
+#ifdef TG_SMALL
+        const uint8_t fast = 0; /* the unrolled paths cost ~300 bytes of flash */
+#else
         uint8_t fast = (sb == 4u || sb == 2u) && !(row_bits & 31u) && !(bit & 31u) &&
                        !(n & ((32u >> sh) - 1u));
+#endif
         for (o = 0; o < n; o++) acc[o] = l->bias ? l->bias[o0 + o] : 0;
         for (i = 0; i < n_in; i++, bit += row_bits) {
             int32_t a = sin ? (int32_t)(int8_t)in[i] : (int32_t)in[i];
@@ -459,7 +498,12 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
                 t[0] = -a;
                 t[1] = a;
             }
-            /* Weights never straddle words: sb divides 32 and every offset is a multiple. */
+            if (!(TG_HAS(TG_EIGHT) && sb == 8u)) {
+                add_lookup(acc, wp, bit & 31u, n, sb, t);
+                continue;
+            }
+            /* 8-bit weights: shift-and-add products. Weights never straddle words: sb
+             * divides 32 and every offset is a multiple. */
             word = *wp++ >> (bit & 31u);
             left = (uint8_t)((32u - (bit & 31u)) >> sh);
             for (o = 0; o < n; o++) {
@@ -467,8 +511,7 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
                     word = *wp++;
                     left = (uint8_t)(32u >> sh);
                 }
-                acc[o] += TG_HAS(TG_EIGHT) && sb == 8u ? mul_small(a, (int8_t)(word & 0xffu))
-                                                       : t[word & mask];
+                acc[o] += mul_small(a, (int8_t)(word & 0xffu));
                 word >>= sb;
                 left--;
             }

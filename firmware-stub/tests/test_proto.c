@@ -40,13 +40,13 @@ static int failures;
         }                                                                                    \
     } while (0)
 
-static int decode_all(const uint8_t *wire, size_t n, uint8_t *out, int *status)
+static int decode_cap(const uint8_t *wire, size_t n, uint8_t *out, int *status, uint16_t cap)
 {
     static uint8_t buf[4096];
     tg_rx rx;
     size_t i;
     int got = 0;
-    tg_rx_init(&rx, buf, sizeof buf);
+    tg_rx_init(&rx, buf, cap);
     *status = 0;
     for (i = 0; i < n; i++) {
         int r = tg_rx_byte(&rx, wire[i]);
@@ -60,6 +60,11 @@ static int decode_all(const uint8_t *wire, size_t n, uint8_t *out, int *status)
     return got;
 }
 
+static int decode_all(const uint8_t *wire, size_t n, uint8_t *out, int *status)
+{
+    return decode_cap(wire, n, out, status, 4096);
+}
+
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "tests/golden-frames.txt";
@@ -71,6 +76,13 @@ int main(int argc, char **argv)
         return 2;
     }
     CHECK(tg_crc32(0, (const uint8_t *)"123456789", 9) == 0xCBF43926u, "crc check value");
+    {
+        /* A block whose code promises more bytes than come before the delimiter. */
+        const uint8_t short_block[] = {0x08, 0x01, 0x02, 0x03, 0x04, 0x05, 0x00};
+        uint8_t out[16];
+        int status, n = decode_all(short_block, sizeof short_block, out, &status);
+        CHECK(n == 0 && status == TG_RX_BAD_COBS, "short block: %d %d", n, status);
+    }
     while (fgets(line, sizeof line, f)) {
         char name[64], kind_hex[8], payload_hex[4096], wire_hex[4096];
         static uint8_t payload[2048], wire[2048], decoded[2048];
@@ -101,6 +113,29 @@ int main(int argc, char **argv)
             memcpy(noisy + sizeof junk, wire, wlen);
             n = decode_all(noisy, wlen + sizeof junk, decoded, &status);
             CHECK(n == (int)plen + 1, "%s: no resync after garbage", name);
+        }
+        /* A receiver one byte too small reports the frame as too long, and takes the
+         * same frame once it has room. */
+        {
+            static uint8_t twice[4200];
+            memcpy(twice, wire, wlen);
+            memcpy(twice + wlen, wire, wlen);
+            n = decode_cap(twice, wlen, decoded, &status, (uint16_t)(plen + 4u));
+            CHECK(n == 0 && status == TG_RX_TOO_LONG, "%s: overflow not reported", name);
+            n = decode_cap(twice, 2 * wlen, decoded, &status, (uint16_t)(plen + 5u));
+            CHECK(n == (int)plen + 1, "%s: exact fit refused", name);
+        }
+        /* Cut before its last byte, the frame is damaged (COBS or CRC), then resyncs. */
+        {
+            static uint8_t cut[4200];
+            memcpy(cut, wire, wlen - 2u);
+            cut[wlen - 2u] = 0;
+            memcpy(cut + wlen - 1u, wire, wlen);
+            n = decode_all(cut, wlen - 1u, decoded, &status);
+            CHECK(n == 0 && (status == TG_RX_BAD_COBS || status == TG_RX_BAD_CRC),
+                  "%s: cut frame accepted", name);
+            n = decode_all(cut, 2 * wlen - 1u, decoded, &status);
+            CHECK(n == (int)plen + 1, "%s: no resync after a cut frame", name);
         }
         /* A flipped bit never passes. */
         if (wlen > 3) {

@@ -254,9 +254,10 @@ pub fn build_rv32(
         .arg(format!("-DTG_RX_MAX={}u", cfg.rx_max));
     if !cfg.conv {
         // Dense-only models (a 12 KB classifier) need every byte: link-time optimisation
-        // saves about 550 bytes of code, and the shape checks of a blob linked in by
-        // tinygen itself (CRC-checked at boot) about 250 more.
-        cmd.args(["-DTG_NO_CONV", "-flto", "-DTG_TRUSTED_BLOB"]);
+        // saves about 550 bytes of code, the shape checks of a blob linked in by tinygen
+        // itself (CRC-checked at boot) about 250 more, and TG_SMALL (code-only errors, a
+        // table-free CRC, no unrolled weight loops) about 560 more, at some speed.
+        cmd.args(["-DTG_NO_CONV", "-flto", "-DTG_TRUSTED_BLOB", "-DTG_SMALL"]);
     }
     cmd.arg(format!("-DTG_BITS=0x{:x}u", cfg.bits_mask));
     cmd.arg(if cfg.generator {

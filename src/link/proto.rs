@@ -23,6 +23,21 @@ pub mod kind {
     pub const RESULT: u8 = 0x88;
 }
 
+/// What an ERROR code means (docs/protocol.md), for boards that send the code alone: the
+/// CH32V003 classifier firmware leaves its texts out to save flash.
+pub fn error_meaning(code: u8) -> &'static str {
+    match code {
+        1 => "bad frame (CRC or COBS)",
+        2 => "unknown message",
+        3 => "bad arguments",
+        4 => "no model (or not this kind of model) on the board",
+        5 => "frame too long for the board",
+        6 => "upload out of order, too large, or failing its check",
+        7 => "the board could not write its model file",
+        _ => "unknown error code",
+    }
+}
+
 /// Boards as HELLO names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BoardId {
@@ -421,6 +436,15 @@ impl Msg {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_documented_error_code_has_its_own_meaning() {
+        let texts: Vec<&str> = (1..=7).map(error_meaning).collect();
+        for (i, t) in texts.iter().enumerate() {
+            assert_ne!(*t, error_meaning(0), "code {}", i + 1);
+            assert!(!texts[..i].contains(t), "code {} repeats a meaning", i + 1);
+        }
+    }
+
     use super::*;
     use crate::link::frame::Decoder;
     use proptest::prelude::*;

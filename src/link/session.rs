@@ -380,7 +380,14 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
             }
             Msg::Stats(s) => (self.sink)(LinkEvent::Stats(s)),
             Msg::Log(t) => (self.sink)(LinkEvent::Log(t)),
-            Msg::Error { code, text } => (self.sink)(LinkEvent::BoardError { code, text }),
+            Msg::Error { code, text } => {
+                let text = if text.is_empty() {
+                    super::proto::error_meaning(code).to_string()
+                } else {
+                    text
+                };
+                (self.sink)(LinkEvent::BoardError { code, text })
+            }
             Msg::Done { count } => {
                 self.drop_partial();
                 self.report(true); // the traffic so far belongs before the end

@@ -467,6 +467,17 @@ fn bitnet_classifier_answers_alike_on_the_simulated_and_qemu_boards() {
     let (s, rx) = start(&q.port, q.clone().opener(115_200), Some(m.hash()));
     assert_eq!(hello(&rx).board, BoardId::QemuRv32);
     let qemu_answers = classify_all(&s, &rx, &inputs);
+    // The small microcontroller build sends the error code alone; the host words it.
+    s.send(LinkCmd::Classify {
+        tag: 98,
+        input: vec![0; 100],
+    });
+    let (text, _) = wait_for(&rx, 20, |e| match e {
+        LinkEvent::BoardError { code: 3, text } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(text, "bad arguments");
+    assert_eq!(classify_all(&s, &rx, &inputs[..1])[0].class, want[0].0);
 
     for (i, ((w, sa), qa)) in want.iter().zip(&sim_answers).zip(&qemu_answers).enumerate() {
         assert_eq!((sa.class, &sa.scores), (w.0, &w.1), "sim, digit {i}");
