@@ -17,11 +17,18 @@ pub const MAX_LAYERS: usize = 16;
 pub const FLAG_SIGMOID: u8 = 1;
 /// Model flag: the input is unsigned 8-bit.
 pub const FLAG_U8_INPUT: u8 = 2;
+/// Model flag: some layers are coded; the code table follows the descriptors.
+pub const FLAG_CODED: u8 = 4;
 /// Layer flags.
 pub const LAYER_RELU: u8 = 1;
 pub const LAYER_BIAS: u8 = 2;
 /// ShiftNorm: the device picks the requantization shift per run.
 pub const LAYER_NORM: u8 = 4;
+/// The layer's 4-bit weights are a prefix-code stream.
+pub const LAYER_CODED: u8 = 8;
+/// The decoder looks at this many bits at once: the longest code, and the code table has
+/// 2^CODE_PEEK entries.
+pub const CODE_PEEK: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -99,6 +106,133 @@ fn weight_rows(l: &LayerSpec, values: &[i8]) -> Vec<Vec<i8>> {
     }
 }
 
+/// A prefix code for 4-bit weights (keyed by their two's-complement nibble), no code
+/// longer than `CODE_PEEK` bits: length-limited Huffman (package-merge), canonical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightCode {
+    /// Code length of each nibble; 0 for a value that never occurs.
+    pub lengths: [u8; 16],
+    /// Each code bit-reversed: the stream is read LSB first, the code's first bit first.
+    pub bits: [u32; 16],
+}
+
+impl WeightCode {
+    /// The code for weights seen `counts[nibble]` times.
+    pub fn new(counts: &[u64; 16]) -> WeightCode {
+        let used: Vec<usize> = (0..16).filter(|&s| counts[s] > 0).collect();
+        let mut lengths = [0u8; 16];
+        match used.len() {
+            0 => {}
+            1 => lengths[used[0]] = 1,
+            _ => {
+                // Package-merge: CODE_PEEK rounds of pairing the cheapest items; the first
+                // 2n-2 items of the last list say how long each code is.
+                let leaves: Vec<(u64, Vec<usize>)> = {
+                    let mut v: Vec<_> = used.iter().map(|&s| (counts[s], vec![s])).collect();
+                    v.sort();
+                    v
+                };
+                let mut list = leaves.clone();
+                for _ in 1..CODE_PEEK {
+                    let packages = list
+                        .chunks_exact(2)
+                        .map(|p| (p[0].0 + p[1].0, [p[0].1.clone(), p[1].1.clone()].concat()));
+                    let mut next = leaves.clone();
+                    next.extend(packages);
+                    next.sort();
+                    list = next;
+                }
+                for (_, syms) in &list[..2 * used.len() - 2] {
+                    for &s in syms {
+                        lengths[s] += 1;
+                    }
+                }
+            }
+        }
+        // Canonical codes: by length, then by value.
+        let mut order: Vec<usize> = (0..16).filter(|&s| lengths[s] > 0).collect();
+        order.sort_by_key(|&s| (lengths[s], s));
+        let mut bits = [0u32; 16];
+        let (mut code, mut len) = (0u32, 0u8);
+        for s in order {
+            code <<= lengths[s] - len;
+            len = lengths[s];
+            bits[s] = code.reverse_bits() >> (32 - u32::from(len));
+            code += 1;
+        }
+        WeightCode { lengths, bits }
+    }
+
+    /// The decoder's table: for every value of the next `CODE_PEEK` stream bits, the weight
+    /// (low nibble) and its code's length (high nibble). Patterns no code starts with
+    /// (only when a single value occurs) read as that value's length-1 code.
+    pub fn table(&self) -> [u8; 1 << CODE_PEEK] {
+        let mut t = [0u8; 1 << CODE_PEEK];
+        let fallback = (0..16).find(|&s| self.lengths[s] > 0).unwrap_or(0) as u8;
+        for (i, e) in t.iter_mut().enumerate() {
+            *e = 0x10 | fallback;
+            for s in 0..16 {
+                let l = u32::from(self.lengths[s]);
+                if l > 0 && (i as u32) & ((1 << l) - 1) == self.bits[s] {
+                    *e = (self.lengths[s] << 4) | s as u8;
+                }
+            }
+        }
+        t
+    }
+
+    /// Codes 4-bit weights into a stream, LSB first, padded to a 32-bit word.
+    pub fn encode(&self, values: impl IntoIterator<Item = i8>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut acc, mut n) = (0u64, 0u32);
+        for v in values {
+            let s = (v as u8 & 15) as usize;
+            acc |= u64::from(self.bits[s]) << n;
+            n += u32::from(self.lengths[s]);
+            while n >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                n -= 8;
+            }
+        }
+        if n > 0 {
+            out.push(acc as u8);
+        }
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+        out
+    }
+}
+
+/// The code of a spec's coded layers, from their trained weights (None: nothing coded).
+pub fn weight_code(spec: &ModelSpec) -> Option<WeightCode> {
+    let mut counts = [0u64; 16];
+    let mut any = false;
+    for (i, l) in spec.layers.iter().enumerate() {
+        if let (true, Some(w)) = (spec.codes_layer(i), l.weights.as_ref()) {
+            any = true;
+            for &v in &w.values {
+                counts[(v as u8 & 15) as usize] += 1;
+            }
+        }
+    }
+    any.then(|| WeightCode::new(&counts))
+}
+
+/// Flash bytes of layer `i`'s weights in the blob: coded (exact, from the trained weights)
+/// or packed.
+pub fn layer_weight_bytes(spec: &ModelSpec, i: usize) -> u64 {
+    let l = &spec.layers[i];
+    match (weight_code(spec), l.weights.as_ref()) {
+        (Some(c), Some(w)) if spec.codes_layer(i) => {
+            let rows = weight_rows(l, &w.values);
+            c.encode(rows.into_iter().flatten()).len() as u64
+        }
+        _ => l.weight_bytes(),
+    }
+}
+
 fn check(layer: &str, what: &'static str, value: u64, max: u64) -> Result<(), ExportError> {
     if value > max {
         return Err(ExportError::TooLarge {
@@ -128,6 +262,10 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
     if spec.u8_input {
         model_flags |= FLAG_U8_INPUT;
     }
+    let code = weight_code(spec);
+    if code.is_some() {
+        model_flags |= FLAG_CODED;
+    }
     b.push(model_flags);
     b.extend_from_slice(&[0, 0]);
     check("input", "channel count", u64::from(spec.input.c), 0xffff)?;
@@ -140,6 +278,9 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
     b.resize(descriptors + n * DESCRIPTOR_BYTES, 0);
     if spec.sigmoid_output {
         b.extend_from_slice(&sigmoid_table());
+    }
+    if let Some(c) = &code {
+        b.extend_from_slice(&c.table());
     }
     for (i, l) in spec.layers.iter().enumerate() {
         let untrained = || ExportError::Untrained {
@@ -161,8 +302,14 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
         }
         let w_off = b.len() as u32;
         let rows = weight_rows(l, &w.values);
-        let refs: Vec<&[i8]> = rows.iter().map(Vec::as_slice).collect();
-        b.extend(pack_rows(&refs, l.weight_bits));
+        let coded = code.as_ref().filter(|_| spec.codes_layer(i));
+        match coded {
+            Some(c) => b.extend(c.encode(rows.into_iter().flatten())),
+            None => {
+                let refs: Vec<&[i8]> = rows.iter().map(Vec::as_slice).collect();
+                b.extend(pack_rows(&refs, l.weight_bits));
+            }
+        }
         let b_off = if l.bias {
             let off = b.len() as u32;
             b.extend(w.bias.iter().flat_map(|v| v.to_le_bytes()));
@@ -179,6 +326,9 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
         }
         if spec.shift_norm {
             flags |= LAYER_NORM;
+        }
+        if coded.is_some() {
+            flags |= LAYER_CODED;
         }
         let d = &mut b[descriptors + i * DESCRIPTOR_BYTES..][..DESCRIPTOR_BYTES];
         d[0] = kind_code(l.kind);
@@ -259,16 +409,18 @@ pub fn header(
     }
     let _ = writeln!(h);
     for (i, l) in spec.layers.iter().enumerate() {
+        let bytes = layer_weight_bytes(spec, i);
         let _ = writeln!(
             h,
-            "/* layer {i} '{}': {:?} {} -> {}, {} weights at {} bits ({} bytes), shift {} */",
+            "/* layer {i} '{}': {:?} {} -> {}, {} weights at {} bits ({} bytes{}), shift {} */",
             l.name,
             l.kind,
             l.input,
             l.output,
             l.weight_count(),
             l.weight_bits,
-            l.weight_bytes(),
+            bytes,
+            if spec.codes_layer(i) { ", coded" } else { "" },
             blob.get(HEADER_BYTES + i * DESCRIPTOR_BYTES + 3)
                 .map_or(0, |&b| b as i8)
         );
@@ -280,7 +432,7 @@ pub fn header(
             l.output.h,
             l.output.w,
             l.weight_bits.storage_bits(),
-            l.weight_bytes()
+            bytes
         );
     }
     let _ = writeln!(

@@ -60,6 +60,10 @@ uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n)
 #define TG_BITS ((1u << TG_BINARY) | (1u << TG_TWO) | (1u << TG_TERNARY) | (1u << TG_FOUR) | (1u << TG_EIGHT))
 #endif
 #define TG_HAS(B) ((TG_BITS >> (B)) & 1u)
+/* A firmware whose every layer is coded leaves the packed-weight loops out. */
+#ifndef TG_ONLY_CODED
+#define TG_ONLY_CODED 0
+#endif
 
 static uint8_t storage_bits(uint8_t bits)
 {
@@ -108,6 +112,13 @@ void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
     l->out_w = d[7];
     l->weights = (const uint32_t *)(const void *)(m->blob + w);
     l->bias = b ? (const int32_t *)(const void *)(m->blob + b) : NULL;
+    l->codes = NULL;
+#ifndef TG_NO_CODED
+    if (l->flags & TG_LAYER_CODED)
+        l->codes = m->blob + TG_BLOB_HEADER_BYTES + (uint32_t)m->n_layers * TG_DESCRIPTOR_BYTES +
+                   ((m->flags & TG_MODEL_SIGMOID) ? 256u : 0u);
+#endif
+    l->end = m->blob + m->len;
     if (i == 0) {
         l->in_c = m->in_c;
         l->in_h = m->in_h;
@@ -138,7 +149,8 @@ static int plan(const tg_model *m, layout *a)
         tg_layer_get(m, i, &l);
         if (i < m->chain) {
             uint32_t n = out_elems(&l);
-            uint32_t chunk = n < TG_DENSE_CHUNK || (l.flags & TG_LAYER_NORM) ? n : TG_DENSE_CHUNK;
+            uint32_t chunk =
+                n < TG_DENSE_CHUNK || (l.flags & (TG_LAYER_NORM | TG_LAYER_CODED)) ? n : TG_DENSE_CHUNK;
             if (chunk > acc) acc = chunk;
             /* The last dense output lands in ping, the one before in pong, and so on. */
             if (((m->chain - 1u - i) & 1u) == 0) {
@@ -194,7 +206,17 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
     if (m->n_layers == 0 || m->n_layers > TG_MAX_LAYERS) return TG_E_SHAPE;
     end = TG_BLOB_HEADER_BYTES + (uint32_t)m->n_layers * TG_DESCRIPTOR_BYTES;
     if (m->flags & TG_MODEL_SIGMOID) end += 256u;
+#ifndef TG_NO_CODED
+    if (m->flags & TG_MODEL_CODED) end += 1u << TG_CODE_PEEK;
+#endif
     if (end > total) return TG_E_LENGTH;
+#if !defined(TG_NO_CODED) && !defined(TG_TRUSTED_BLOB)
+    if (m->flags & TG_MODEL_CODED) { /* every code 1..6 bits long */
+        const uint8_t *c = blob + end - (1u << TG_CODE_PEEK);
+        for (i = 0; i < (1u << TG_CODE_PEEK); i++)
+            if (!(c[i] >> 4) || (c[i] >> 4) > TG_CODE_PEEK) return TG_E_SHAPE;
+    }
+#endif
     m->chain = m->n_layers;
     for (i = 0; i < m->n_layers; i++) {
         tg_layer l;
@@ -202,6 +224,10 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         uint32_t b_off = rd32(blob + TG_BLOB_HEADER_BYTES + i * TG_DESCRIPTOR_BYTES + 12);
         tg_layer_get(m, (uint8_t)i, &l);
         if (!storage_bits(l.bits)) return TG_E_UNSUPPORTED;
+#ifdef TG_NO_CODED
+        if (l.flags & TG_LAYER_CODED) return TG_E_UNSUPPORTED; /* built without the decoder */
+#endif
+        if (TG_ONLY_CODED && !(l.flags & TG_LAYER_CODED)) return TG_E_UNSUPPORTED;
 #ifndef TG_TRUSTED_BLOB
         /* A microcontroller build links its own blob, made by tinygen and checked by CRC
          * above, and leaves these shape checks out (TG_TRUSTED_BLOB); every blob that comes
@@ -210,7 +236,15 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         if (l.kind > TG_UPCONV3) return TG_E_UNSUPPORTED;
         if (!l.out_c || !l.out_h || !l.out_w || !l.in_c || !l.in_h || !l.in_w) return TG_E_SHAPE;
         if ((w_off & 3u) || (b_off & 3u) || w_off < end) return TG_E_SHAPE;
-        if (w_off + n_rows(&l) * row_words(&l) * 4u > total) return TG_E_LENGTH;
+        if (l.flags & TG_LAYER_CODED) {
+            /* Dense 4-bit only; the stream's length is its codes' (read no further than
+             * the blob's end). */
+            if (l.kind != TG_DENSE || l.bits != TG_FOUR || !(m->flags & TG_MODEL_CODED))
+                return TG_E_UNSUPPORTED;
+            if (w_off >= total) return TG_E_LENGTH;
+        } else if (w_off + n_rows(&l) * row_words(&l) * 4u > total) {
+            return TG_E_LENGTH;
+        }
         if ((l.flags & TG_LAYER_BIAS) &&
             (b_off < end || b_off + (l.kind == TG_DENSE ? out_elems(&l) : l.out_c) * 4u > total))
             return TG_E_LENGTH;
@@ -432,6 +466,61 @@ static void __attribute__((noinline)) add_lookup(int32_t *acc, const uint32_t *w
     }
 }
 
+#ifndef TG_NO_CODED
+/* Where a coded layer's stream is read: 16 bits at a time into `buf`, which holds `n`. */
+typedef struct {
+    const uint16_t *p, *end;
+    uint32_t buf, n;
+} code_in;
+
+/* Tops `buf` up with the next 16 stream bits once fewer than a code's worth are left
+ * (n < 6, so n + 16 stays within 32). A blob from outside is never read past its end. */
+#ifdef TG_TRUSTED_BLOB
+#define TG_FILL()                                                                            \
+    if (n < TG_CODE_PEEK) {                                                                  \
+        buf |= (uint32_t)*p++ << n;                                                          \
+        n += 16u;                                                                            \
+    }
+#else
+#define TG_FILL()                                                                            \
+    if (n < TG_CODE_PEEK) {                                                                  \
+        if (p < r->end) buf |= (uint32_t)*p++ << n;                                          \
+        n += 16u;                                                                            \
+    }
+#endif
+
+/* The next `count` (>= 1) weights of a coded stream: acc[k] += t[weight], or, for a zero
+ * input (t = 0), only skipped. Each weight is one lookup of the next 6 bits in the code
+ * table, which gives the weight and how many bits its code takes. */
+static void __attribute__((noinline)) add_coded(int32_t *acc, uint32_t count, code_in *r,
+                                                const uint8_t *codes, const int32_t *t)
+{
+    const uint16_t *p = r->p;
+    uint32_t buf = r->buf, n = r->n, e;
+    if (t) {
+        int32_t *stop = acc + count;
+        do {
+            TG_FILL()
+            e = codes[buf & ((1u << TG_CODE_PEEK) - 1u)];
+            buf >>= e >> 4;
+            n -= e >> 4;
+            *acc += t[e & 15u];
+        } while (++acc != stop);
+    } else {
+        do {
+            TG_FILL()
+            e = codes[buf & ((1u << TG_CODE_PEEK) - 1u)] >> 4;
+            buf >>= e;
+            n -= e;
+        } while (--count);
+    }
+    r->p = p;
+    r->buf = buf;
+    r->n = n;
+}
+#undef TG_FILL
+#endif
+
 /* ShiftNorm: the smallest right shift that brings the largest output into 8 bits. */
 static int8_t norm_shift(const int32_t *acc, uint32_t n, uint8_t relu)
 {
@@ -457,7 +546,15 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
     uint8_t sb = storage_bits(l->bits), relu = l->flags & TG_LAYER_RELU;
     uint8_t sh = sb == 1u ? 0u : sb == 2u ? 1u : sb == 4u ? 2u : 3u; /* log2(sb) */
     uint32_t row_bits = 0;
-    uint32_t chunk = (l->flags & TG_LAYER_NORM) ? n_out : TG_DENSE_CHUNK;
+    /* A coded stream is read once, so a coded layer makes all its outputs at once. */
+    uint32_t chunk = (l->flags & (TG_LAYER_NORM | TG_LAYER_CODED)) ? n_out : TG_DENSE_CHUNK;
+#ifndef TG_NO_CODED
+    code_in r;
+    r.p = (const uint16_t *)(const void *)l->weights;
+    r.end = (const uint16_t *)(const void *)l->end;
+    r.buf = 0;
+    r.n = 0;
+#endif
     /* Bits from one input's weights to the next input's: n_out * sb, by addition. */
     for (o0 = 0; o0 < n_out; o0++) row_bits += sb;
     for (o0 = 0; o0 < n_out; o0 += chunk) {
@@ -478,6 +575,13 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
             int32_t t[16];
             uint32_t word;
             uint8_t left;
+#ifndef TG_NO_CODED
+            if (TG_ONLY_CODED || l->codes) {
+                if (a) table4(t, a);
+                add_coded(acc, n, &r, l->codes, a ? t : NULL);
+                continue;
+            }
+#endif
             if (!a) continue;
             if (TG_HAS(TG_FOUR) && sb == 4u) {
                 table4(t, a);

@@ -23,9 +23,17 @@ enum tg_bits { TG_BINARY = 1, TG_TWO = 2, TG_TERNARY = 3, TG_FOUR = 4, TG_EIGHT 
 /* ShiftNorm (dense only): the output shift is chosen per run from the largest accumulator,
  * the smallest that fits it into 8 bits (0..255 after ReLU, -128..127 without). */
 #define TG_LAYER_NORM 4u
+/* Coded weights (dense 4-bit only): a prefix-code bit stream read through the model's
+ * code table instead of packed nibbles (docs/model-format.md). */
+#define TG_LAYER_CODED 8u
 #define TG_MODEL_SIGMOID 1u
 /* The model input is unsigned 8-bit (pixels) rather than signed. */
 #define TG_MODEL_U8_INPUT 2u
+/* The model has coded layers: the 64-byte code table follows the descriptors (and the
+ * sigmoid table). Entry [next 6 bits of the stream]: low nibble the weight, high nibble
+ * the length of its code (1..6 bits). */
+#define TG_MODEL_CODED 4u
+#define TG_CODE_PEEK 6u
 
 enum tg_status {
     TG_OK = 0,
@@ -55,7 +63,9 @@ typedef struct {
     uint16_t in_c, out_c;
     uint8_t in_h, in_w, out_h, out_w;
     const uint32_t *weights;
-    const int32_t *bias; /* 0 when the layer has none */
+    const int32_t *bias;   /* 0 when the layer has none */
+    const uint8_t *codes;  /* the code table of a coded layer, else 0 */
+    const uint8_t *end;    /* the end of the blob: a coded stream is never read past it */
 } tg_layer;
 
 /* Called once per finished output row: `len` bytes (grey pixels for an image model, or

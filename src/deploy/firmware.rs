@@ -231,6 +231,12 @@ pub struct FirmwareConfig {
     pub generator: bool,
     /// The weight widths the model uses, as the engine's mask of `1 << code` (`TG_BITS`).
     pub bits_mask: u32,
+    /// Whether the model has coded weights; without them the decoder is left out
+    /// (`TG_NO_CODED`).
+    pub coded: bool,
+    /// Whether every layer is coded; then the packed-weight loops are left out
+    /// (`TG_ONLY_CODED`, about 230 bytes).
+    pub only_coded: bool,
 }
 
 /// Builds the firmware for `board` with the model header `header` (the text of
@@ -260,6 +266,11 @@ pub fn build_rv32(
         cmd.args(["-DTG_NO_CONV", "-flto", "-DTG_TRUSTED_BLOB", "-DTG_SMALL"]);
     }
     cmd.arg(format!("-DTG_BITS=0x{:x}u", cfg.bits_mask));
+    if !cfg.coded {
+        cmd.arg("-DTG_NO_CODED");
+    } else if cfg.only_coded {
+        cmd.arg("-DTG_ONLY_CODED=1");
+    }
     cmd.arg(if cfg.generator {
         "-DTG_NO_CLASSIFY"
     } else {

@@ -97,6 +97,8 @@ impl Deployable {
             },
             conv: self.spec.layers.iter().any(|l| l.kind != LayerKind::Dense),
             generator: !classifier,
+            coded: (0..self.spec.layers.len()).any(|i| self.spec.codes_layer(i)),
+            only_coded: (0..self.spec.layers.len()).all(|i| self.spec.codes_layer(i)),
             bits_mask: self
                 .spec
                 .layers
