@@ -43,6 +43,9 @@ pub struct Firmware {
     pub code_bytes: u64,
     /// The convolution-chain kernels, linked only when a model has convolutions.
     pub conv_code_bytes: u64,
+    /// The decoder of coded weights (less the packed-weight loops it replaces when every
+    /// layer is coded).
+    pub coded_code_bytes: u64,
     /// `.data` + `.bss` of the firmware without the activation arena.
     pub static_bytes: u64,
     /// Stack, including the int32 accumulators of one output pixel.
@@ -55,11 +58,14 @@ pub struct Firmware {
 /// the 12k 4-bit BitNet classifier is 15,640 B of flash less its 12,692 B blob, 2,948 B of
 /// code. The default die model is 9,908 B less its 1,884 B blob, 8,024 B of code, so the
 /// convolution chain (and the faster, larger build that comes with it) adds about 5.1 KB.
+/// Coded weights: the same classifier coded is 14,312 B less its 11,304 B blob, 3,008 B
+/// of code: the decoder takes the place of the packed-weight loops, 60 B more.
 /// 892 B of static SRAM less the 544 B arena is 348 B (link buffers, model state); the
 /// deepest stack measured under qemu is 548 B. Rounded up for headroom.
 pub const MCU_FIRMWARE: Firmware = Firmware {
     code_bytes: 2980,
     conv_code_bytes: 5212,
+    coded_code_bytes: 64,
     static_bytes: 352,
     stack_bytes: 576,
 };
@@ -99,6 +105,14 @@ pub fn dense_instructions_per_weight(bits: WeightBits) -> f64 {
         WeightBits::Binary => 10.5,
     }
 }
+
+/// Instructions per coded weight (`firmware-stub` `add_coded`): every weight is decoded,
+/// even those of zero inputs (about 11 instructions: the stream cannot be skipped
+/// without decoding it), and a weight of a non-zero input takes about 6 more to add its
+/// product. Calibrated in qemu on the coded 12k BitNet classifier: 348,594 instructions
+/// per inference (mean of the first 10 test digits).
+pub const CODED_INSTR_PER_WEIGHT: f64 = 10.7;
+pub const CODED_INSTR_PER_ACTIVE_WEIGHT: f64 = 6.0;
 
 /// Share of a dense layer's inputs taken as non-zero (ReLU outputs and dark pixels are
 /// zero about half the time).
@@ -191,6 +205,9 @@ pub struct Budget {
     pub advice: Vec<String>,
     /// Which figures are estimates rather than measurements.
     pub estimates: String,
+    /// The 4-bit dense weights are stored prefix-coded (their bytes are estimates until
+    /// trained).
+    pub coded_weights: bool,
 }
 
 impl Budget {
@@ -348,7 +365,9 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
         .enumerate()
         .map(|(i, l)| {
             let runs = spec.runs(i);
-            let per_mac = if l.kind == LayerKind::Dense && !target.multiplier {
+            let per_mac = if spec.codes_layer(i) {
+                CODED_INSTR_PER_WEIGHT + CODED_INSTR_PER_ACTIVE_WEIGHT * DENSE_INPUT_DENSITY
+            } else if l.kind == LayerKind::Dense && !target.multiplier {
                 dense_instructions_per_weight(l.weight_bits) * DENSE_INPUT_DENSITY
             } else {
                 ipm(l.weight_bits)
@@ -364,7 +383,7 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
                 output: l.output,
                 params: l.params(),
                 weight_bits: l.weight_bits.as_f64(),
-                weight_bytes: l.weight_bytes(),
+                weight_bytes: spec.weight_bytes(i),
                 const_bytes: l.const_bytes(),
                 input_bytes: l.input.bytes(),
                 output_bytes: l.output.bytes(),
@@ -383,7 +402,12 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
     } else {
         0
     };
-    let const_bytes: u64 = rows.iter().map(|r| r.const_bytes).sum::<u64>() + lut;
+    let code_table = if spec.coded_weights {
+        crate::spec::CODE_TABLE_BYTES
+    } else {
+        0
+    };
+    let const_bytes: u64 = rows.iter().map(|r| r.const_bytes).sum::<u64>() + lut + code_table;
     let limit = |v: u64| (v > 0).then_some(v);
     let (flash, sram) = if target.hosted {
         let largest = rows.iter().map(|r| r.weight_bytes).max().unwrap_or(0);
@@ -411,6 +435,11 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
                 fw.conv_code_bytes
             } else {
                 0
+            }
+            + if spec.coded_weights {
+                fw.coded_code_bytes
+            } else {
+                0
             };
         (
             FlashUsage {
@@ -436,6 +465,7 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
     let cycles: u64 = rows.iter().map(|r| r.cycles).sum();
     let name = |i: usize| layers.get(i).map_or_else(String::new, |l| l.name.clone());
     Budget {
+        coded_weights: spec.coded_weights,
         target: target.id.clone(),
         target_title: target.title.clone(),
         plan,
@@ -501,7 +531,7 @@ pub fn bytes(v: u64) -> String {
 
 /// The budget of a project on a target, with advice on what would fit.
 pub fn for_project(p: &Project, target: &Target, plan: Plan) -> Budget {
-    let spec = ModelSpec::from_project(p);
+    let spec = ModelSpec::from_project(p).for_target(Some(target));
     let mut b = compute(&spec, target, plan);
     b.advice = advise(p, target, &b);
     b
@@ -563,7 +593,11 @@ fn advise(p: &Project, target: &Target, b: &Budget) -> Vec<String> {
             if let Some(&lower) = lower {
                 let mut q = p.clone();
                 q.model.layers[i].bits = lower;
-                let nb = compute(&ModelSpec::from_project(&q), target, b.plan);
+                let nb = compute(
+                    &ModelSpec::from_project(&q).for_target(Some(target)),
+                    target,
+                    b.plan,
+                );
                 msg += &format!(
                     "; at {lower} bits it holds {} and flash totals {}",
                     bytes(nb.layers[i].weight_bytes),
@@ -612,7 +646,11 @@ fn narrower(p: &Project, target: &Target, b: &Budget) -> Option<String> {
         let mut raw = p.to_raw();
         raw.model.layers[i].width = i64::from(w / 2);
         let Ok(q) = raw.validate() else { continue };
-        let nb = compute(&ModelSpec::from_project(&q), target, b.plan);
+        let nb = compute(
+            &ModelSpec::from_project(&q).for_target(Some(target)),
+            target,
+            b.plan,
+        );
         return Some(format!(
             "Halving '{}' from {w} to {} channels gives {} of SRAM{}.",
             p.model.layers[i].name,
@@ -701,12 +739,17 @@ pub fn report(b: &Budget, project_name: &str) -> String {
     match f.limit_bytes {
         Some(l) => {
             s += &format!(
-                "{fw:<6} {:>11} of {:>11}  {}  code {} (est.) + weights {} + constants {}\n",
+                "{fw:<6} {:>11} of {:>11}  {}  code {} (est.) + weights {}{} + constants {}\n",
                 bytes(f.total_bytes),
                 bytes(l),
                 bar(f.total_bytes, l, 20),
                 count(f.code_bytes),
                 count(f.weight_bytes),
+                if b.coded_weights {
+                    " (coded, est.)"
+                } else {
+                    ""
+                },
                 count(f.const_bytes)
             )
         }
@@ -797,17 +840,40 @@ mod tests {
 
     #[test]
     fn bitnetmcu_reference_model() {
-        let b = for_project(&project("bitnet-mnist"), ch32(), Plan::Layer);
-        assert_eq!(b.flash.weight_bytes, 12_608);
+        let p = project("bitnet-mnist");
+        let b = for_project(&p, ch32(), Plan::Layer);
+        // On the CH32V003 its 4-bit weights are coded: 3.55 bits each (estimated), each
+        // layer's stream padded to a word.
+        assert!(b.coded_weights);
+        assert_eq!(b.flash.weight_bytes, 7_272 + 1_820 + 1_820 + 284);
+        assert_eq!(
+            b.flash.const_bytes,
+            4 * crate::spec::DESCRIPTOR_BYTES + crate::spec::CODE_TABLE_BYTES
+        );
         assert_eq!(b.params, 25_216);
         assert_eq!(b.macs, 25_216);
         // Dense layers only: the largest input + output, 256 + 64, and 32 accumulators.
         assert_eq!(b.arena.layer_bytes, 320 + 128);
         assert_eq!(b.peak_layer, "fc1");
-        // 10.5 instructions per 4-bit weight of a non-zero input, half the inputs non-zero.
-        let expected = 25_216 * 21 / 4 + (64 * 3 + 10) * INSTR_PER_OUTPUT + 4 * INSTR_PER_LAYER;
+        // Every coded weight is decoded (10.7 instructions), and one of a non-zero input
+        // (half of them) costs 6 more.
+        let per_layer = |w: f64| (w * (10.7 + 6.0 * 0.5)).round() as u64;
+        let expected = per_layer(16_384.0)
+            + 2 * per_layer(4_096.0)
+            + per_layer(640.0)
+            + (64 * 3 + 10) * INSTR_PER_OUTPUT
+            + 4 * INSTR_PER_LAYER;
         assert_eq!(b.instructions, expected);
         assert!(!b.arena.tiled_streams, "an MLP has nothing to stream");
+
+        // Packed on the Pi (the file is not short of room): 4 bits a weight, faster.
+        let pi = crate::target::find("pi-zero-2w").unwrap();
+        let b = for_project(&p, pi, Plan::Layer);
+        assert!(!b.coded_weights);
+        assert_eq!(b.flash.weight_bytes, 12_608);
+        // The die's one small dense layer is not worth the decoder.
+        let b = for_project(&project("cvae-die"), ch32(), Plan::Layer);
+        assert!(!b.coded_weights);
     }
 
     #[test]

@@ -1078,10 +1078,12 @@ fn export_cmd(
         None => crate::target::find(&p.target)
             .ok_or_else(|| CliError::bad_input(anyhow::anyhow!("unknown target '{}'", p.target)))?,
     };
-    let m = crate::deploy::model_for(p, Some(path)).map_err(|e| CliError {
-        code: exit::FAILURE,
-        error: e.into(),
-    })?;
+    let m = crate::deploy::model_for(p, Some(path))
+        .and_then(|m| m.for_target(t, &p.name))
+        .map_err(|e| CliError {
+            code: exit::FAILURE,
+            error: e.into(),
+        })?;
     let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
     if !b.fits && !force {
         let _ = out.write_all(budget::report(&b, &p.name).as_bytes());

@@ -269,15 +269,19 @@ mod tests {
     #[test]
     fn c_engine_is_bit_exact_with_the_burn_integer_model() {
         let device = Device::flex();
-        for (bits, seed) in [
-            (None, 1),
-            (Some(WeightBits::Binary), 2),
-            (Some(WeightBits::Ternary), 3),
-            (Some(WeightBits::Two), 4),
-            (Some(WeightBits::Eight), 5),
+        for (bits, seed, coded) in [
+            (None, 1, false),
+            // The 4-bit dense layer coded, feeding the convolution chain.
+            (None, 6, true),
+            (Some(WeightBits::Binary), 2, false),
+            (Some(WeightBits::Ternary), 3, false),
+            (Some(WeightBits::Two), 4, false),
+            (Some(WeightBits::Eight), 5, false),
         ] {
-            let spec = die_spec(bits, seed);
+            let mut spec = die_spec(bits, seed);
+            spec.coded_weights = coded;
             let blob = crate::export::blob(&spec, "test").unwrap();
+            assert_eq!(blob[13] & crate::export::FLAG_CODED != 0, coded);
             let mut engine = Engine::load(&blob).unwrap();
             let latent = spec.input.elements() as u8 - 6;
             let inputs: Vec<Vec<i8>> = (0..12u16)
@@ -336,22 +340,70 @@ mod tests {
                 l.bits = bits;
                 l.width = width;
             }
-            let spec = BitMlp::new(&p, seed, &device).export_spec(&p).unwrap();
-            let blob = crate::export::blob(&spec, "test").unwrap();
-            let mut engine = Engine::load(&blob).unwrap();
+            let mut spec = BitMlp::new(&p, seed, &device).export_spec(&p).unwrap();
             let want = int::forward(&spec, &inputs, &device).unwrap();
-            let mut classes = std::collections::BTreeSet::new();
-            for (x, w) in inputs.iter().zip(want) {
-                let bytes: Vec<u8> = x.iter().map(|&v| v as u8).collect();
-                let got = engine.classify(&bytes).unwrap();
-                let IntOutput::Class { class, scores } = w else {
-                    panic!("a classifier")
-                };
-                assert_eq!(got, (class, scores), "{bits:?} width {width}");
-                classes.insert(class);
+            // Packed, and coded (every 4-bit layer, beside the others' packed weights).
+            for coded in [false, true] {
+                spec.coded_weights = coded;
+                let blob = crate::export::blob(&spec, "test").unwrap();
+                let mut engine = Engine::load(&blob).unwrap();
+                let mut classes = std::collections::BTreeSet::new();
+                for (x, w) in inputs.iter().zip(&want) {
+                    let bytes: Vec<u8> = x.iter().map(|&v| v as u8).collect();
+                    let got = engine.classify(&bytes).unwrap();
+                    let IntOutput::Class { class, scores } = w else {
+                        panic!("a classifier")
+                    };
+                    assert_eq!(
+                        got,
+                        (*class, scores.clone()),
+                        "{bits:?} width {width} {coded}"
+                    );
+                    classes.insert(got.0);
+                }
+                assert!(classes.len() > 1, "{bits:?}: every input the same class");
             }
-            assert!(classes.len() > 1, "{bits:?}: every input the same class");
         }
+    }
+
+    /// Re-seals a blob edited in place (its hash covers bytes 12..).
+    fn reseal(b: &mut [u8]) {
+        let h = crate::export::crc32(&b[12..]);
+        b[8..12].copy_from_slice(&h.to_le_bytes());
+    }
+
+    /// A coded blob from outside is checked: its code table, its layers (dense 4-bit
+    /// only), and a stream cut short reads no further than the blob.
+    #[test]
+    fn damaged_coded_blobs_are_refused_or_read_safely() {
+        use crate::export::{DESCRIPTOR_BYTES, HEADER_BYTES};
+        use crate::model::bitnet::BitMlp;
+        let p = Project::from_template(template::find("bitnet-mnist").unwrap());
+        let spec = BitMlp::new(&p, 3, &Device::flex()).export_spec(&p).unwrap();
+        assert!(spec.coded_weights, "the 12k model on the CH32V003 is coded");
+        let blob = crate::export::blob(&spec, "test").unwrap();
+        let table = HEADER_BYTES + spec.layers.len() * DESCRIPTOR_BYTES;
+        for bad_entry in [0x05u8, 0x7f] {
+            // A code of length 0 or 7 (longer than the 6 bits the decoder looks at).
+            let mut bad = blob.clone();
+            bad[table + 9] = bad_entry;
+            reseal(&mut bad);
+            assert_eq!(Engine::load(&bad).err(), Some(EngineError::Shape));
+        }
+        // A coded layer that is not 4-bit.
+        let mut bad = blob.clone();
+        bad[HEADER_BYTES + 1] = 2;
+        reseal(&mut bad);
+        assert_eq!(Engine::load(&bad).err(), Some(EngineError::Unsupported));
+        // The last layer's stream moved to the blob's last word: it runs out at once and
+        // reads zeros, never past the end.
+        let mut bad = blob.clone();
+        let last = HEADER_BYTES + (spec.layers.len() - 1) * DESCRIPTOR_BYTES;
+        let end = (bad.len() - 4) as u32;
+        bad[last + 8..last + 12].copy_from_slice(&end.to_le_bytes());
+        reseal(&mut bad);
+        let mut e = Engine::load(&bad).unwrap();
+        assert!(e.classify(&[200; 256]).is_ok());
     }
 
     #[test]

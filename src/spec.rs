@@ -178,6 +178,8 @@ pub struct ModelSpec {
 /// codes of normally distributed weights at the step BitLinear uses (0.335 sigma) is 3.55
 /// bits; the trained 12k BitNet model codes to 3.54.
 pub const CODED_BITS_PER_WEIGHT: f64 = 3.55;
+/// The decoder's table of a coded model: one byte for each value of the next 6 bits.
+pub const CODE_TABLE_BYTES: u64 = 64;
 /// Coding pays only when it saves more flash than the decoder and its table cost.
 pub const CODED_MIN_SAVING: u64 = 512;
 

@@ -62,6 +62,22 @@ impl Deployable {
         crate::export::blob_hash(&self.blob).unwrap_or(0)
     }
 
+    /// The model as `target` stores it: coded 4-bit weights on a microcontroller when that
+    /// saves flash (the project's own target decides it otherwise).
+    pub fn for_target(
+        mut self,
+        target: &crate::target::Target,
+        project: &str,
+    ) -> Result<Deployable, ModelError> {
+        let spec = self.spec.clone().for_target(Some(target));
+        let trained = spec.layers.iter().all(|l| l.weights.is_some());
+        if trained && spec.coded_weights != self.spec.coded_weights {
+            self.blob = crate::export::blob(&spec, project)?;
+            self.spec = spec;
+        }
+        Ok(self)
+    }
+
     /// The C header for the firmware, with the arena the engine itself plans.
     pub fn header(&self, project: &str, target: &str) -> Result<String, ModelError> {
         let engine =

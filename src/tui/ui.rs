@@ -878,8 +878,9 @@ fn render_budget(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             )
         } else {
             format!(
-                "weights {} · code ~{}",
+                "weights {}{} · code ~{}",
                 budget::count(fl.weight_bytes),
+                if b.coded_weights { " coded" } else { "" },
                 budget::count(fl.code_bytes)
             )
         },
