@@ -56,7 +56,7 @@ pub struct Firmware {
 /// build small (`TG_SMALL`: link-time optimisation, only their own weight widths, no
 /// convolution code, code-only error frames, a table-free CRC, no unrolled weight loops):
 /// the 12k 4-bit BitNet classifier is 15,640 B of flash less its 12,692 B blob, 2,948 B of
-/// code. The default die model is 9,908 B less its 1,884 B blob, 8,024 B of code, so the
+/// code. The default die model is 9,932 B less its 1,884 B blob, 8,048 B of code, so the
 /// convolution chain (and the faster, larger build that comes with it) adds about 5.1 KB.
 /// Coded weights: the same classifier coded is 14,312 B less its 11,304 B blob, 3,008 B
 /// of code: the decoder takes the place of the packed-weight loops, 60 B more.
