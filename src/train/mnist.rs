@@ -87,7 +87,9 @@ pub(super) fn run(
     let test_inputs = data.test.as_ref().map(mnist::inputs);
 
     let dir = &opts.checkpoints;
-    let (mut model, mut optim, mut history) = resume(p, opts, BitMlp::new(p, t.seed, &device))?;
+    let data_id = super::data_identity(&data.train.images, &data.train.labels);
+    let (mut model, mut optim, mut history) =
+        resume(p, &data_id, opts, BitMlp::new(p, t.seed, &device))?;
     let export = |m: &BitMlp| {
         m.export_spec(p).map_err(|e| TrainError::Write {
             path: dir.clone(),
@@ -174,7 +176,7 @@ pub(super) fn run(
             confusion: matrix,
         });
         let spec = export(&valid)?;
-        end_of_epoch(p, dir, &valid, &optim, &spec, &history)?;
+        end_of_epoch(p, &data_id, dir, &valid, &optim, &spec, &history)?;
         emit(TrainEvent::Checkpoint(dir.clone()));
     }
     emit(TrainEvent::Finished { epochs });
@@ -269,6 +271,29 @@ mod tests {
         let mut q = p.clone();
         q.training.seed += 1;
         assert_ne!(history(&q, b.path(), true, None), one);
+    }
+
+    /// Regression: a checkpoint trained on other digits (another `dataset.path`, or the
+    /// full 60,000) was resumed as if it were this data's.
+    #[test]
+    fn a_checkpoint_of_other_digits_is_not_resumed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = tiny();
+        history(&p, d.path(), true, Some(1));
+        let other = MnistData {
+            train: bars(200, 7),
+            test: None,
+        };
+        let opts = TrainOptions {
+            checkpoints: d.path().to_path_buf(),
+            fresh: false,
+            epochs: None,
+            data: None,
+        };
+        let e = run(&p, &other, &opts, &Control::default(), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, TrainError::Mismatch { .. }), "{e}");
+        // The same digits resume.
+        assert_eq!(history(&p, d.path(), false, None).len(), 2);
     }
 
     #[test]

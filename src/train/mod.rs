@@ -142,15 +142,16 @@ struct State {
     history: Vec<EpochLoss>,
 }
 
-/// The settings that must match for a checkpoint to be resumed.
-fn fingerprint(p: &Project) -> String {
+/// The settings that must match for a checkpoint to be resumed; `data` names training data
+/// that comes from files (empty for rendered data, which the seed and size fix).
+fn fingerprint(p: &Project, data: &str) -> String {
     let m = &p.model;
     let layers: Vec<String> = m
         .layers
         .iter()
         .map(|l| format!("{}:{}:{}", l.name, l.width, l.bits))
         .collect();
-    format!(
+    let mut f = format!(
         "{}|latent {}|encoder {:?}|{}|data {} {}|seed {}|batch {}|lr {}",
         p.template,
         m.latent,
@@ -161,7 +162,18 @@ fn fingerprint(p: &Project) -> String {
         p.training.seed,
         p.training.batch_size,
         p.training.learning_rate
-    )
+    );
+    if !data.is_empty() {
+        f += &format!("|{data}");
+    }
+    f
+}
+
+/// What identifies training digits read from files: their count and a CRC of their
+/// labels and pixels (another folder, or the full 60,000, is other data).
+pub fn data_identity(images: &[u8], labels: &[u8]) -> String {
+    let crc = crate::export::crc32(labels) ^ crate::export::crc32(images).rotate_left(1);
+    format!("files {} {crc:08x}", labels.len())
 }
 
 /// Serialisable integer weights, as training leaves them.
@@ -247,13 +259,14 @@ pub fn sample_grid(model: &Cvae, seed: u64, device: &Device) -> Vec<(u8, Vec<u8>
 /// `opts.fresh`.
 fn resume<M: Module>(
     p: &Project,
+    data: &str,
     opts: &TrainOptions,
     mut model: M,
 ) -> Result<(M, ModuleOptimizer, Vec<EpochLoss>), TrainError> {
     let mut optim = AdamConfig::new().init();
     let mut history = Vec::new();
     if !opts.fresh
-        && let Some(state) = load_state(p, &opts.checkpoints, &mut model, &mut optim)?
+        && let Some(state) = load_state(p, data, &opts.checkpoints, &mut model, &mut optim)?
     {
         history = state.history;
     }
@@ -263,6 +276,7 @@ fn resume<M: Module>(
 /// The checkpoint at the end of an epoch: model, optimiser, weights, state.
 fn end_of_epoch<M: Module>(
     p: &Project,
+    data: &str,
     dir: &Path,
     model: &M,
     optim: &ModuleOptimizer,
@@ -275,7 +289,7 @@ fn end_of_epoch<M: Module>(
     })?;
     let state = State {
         version: STATE_VERSION,
-        fingerprint: fingerprint(p),
+        fingerprint: fingerprint(p, data),
         history: history.to_vec(),
     };
     save_checkpoint(dir, model, &optim_bytes, spec, &state)
@@ -285,6 +299,7 @@ fn end_of_epoch<M: Module>(
 /// was made for these settings; returns its state.
 fn load_state<M: Module>(
     p: &Project,
+    data: &str,
     dir: &Path,
     model: &mut M,
     optim: &mut ModuleOptimizer,
@@ -299,7 +314,7 @@ fn load_state<M: Module>(
     };
     let text = std::fs::read_to_string(&state_path).map_err(|e| corrupt(e.to_string()))?;
     let state: State = ron::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-    if state.version != STATE_VERSION || state.fingerprint != fingerprint(p) {
+    if state.version != STATE_VERSION || state.fingerprint != fingerprint(p, data) {
         return Err(TrainError::Mismatch {
             path: dir.to_path_buf(),
         });
@@ -340,7 +355,7 @@ pub fn run(
     let batches = data.len().div_ceil(batch);
 
     let dir = &opts.checkpoints;
-    let (mut model, mut optim, mut history) = resume(p, opts, Cvae::new(p, t.seed, &device))?;
+    let (mut model, mut optim, mut history) = resume(p, "", opts, Cvae::new(p, t.seed, &device))?;
 
     emit(TrainEvent::Started {
         epochs,
@@ -413,7 +428,7 @@ pub fn run(
             confusion: Vec::new(),
         });
         let spec = export(&valid, p, dir)?;
-        end_of_epoch(p, dir, &valid, &optim, &spec, &history)?;
+        end_of_epoch(p, "", dir, &valid, &optim, &spec, &history)?;
         emit(TrainEvent::Checkpoint(dir.clone()));
     }
     emit(TrainEvent::Finished { epochs });
