@@ -95,8 +95,9 @@ pub enum Command {
         #[arg(long)]
         fresh: bool,
     },
-    /// Score a trained die model: generated dice per pip count, read by the shipped pip
-    /// classifier (a 6x6 confusion matrix), and the reconstruction error.
+    /// Score a trained model. A die model: generated dice per pip count, read by the
+    /// shipped pip classifier (a 6x6 confusion matrix), and the reconstruction error. A digit
+    /// classifier: accuracy on the official MNIST test set, in burn and in the C engine.
     Eval {
         path: PathBuf,
         /// Dice generated per pip count.
@@ -492,6 +493,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         {
             let p = project::load(&path)?;
             eval_digits(&p, &path, dir, &mut out)?;
+        }
+        Some(Command::Eval { test: Some(_), .. }) => {
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "--test names the test set of a digit classifier (template bitnet-mnist); a die \
+                 model is scored on fresh renders: leave --test out (see --count and --seed)"
+            )));
         }
         Some(Command::Eval {
             path,

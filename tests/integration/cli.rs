@@ -243,6 +243,14 @@ fn train_then_eval_through_the_binary() {
         "{}",
         text(&out.stderr)
     );
+    // Regression: --test (a classifier's test set) was silently ignored for a die model.
+    let out = run(&["eval", p, "--test", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("leave --test out"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = run(&["train", p, "--epochs", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
