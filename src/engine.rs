@@ -406,6 +406,72 @@ mod tests {
         assert!(e.classify(&[200; 256]).is_ok());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(200))]
+        /// Any byte of a coded classifier changed (and the blob resealed, as a hostile
+        /// upload would be): the engine refuses it or runs it, never reading out of bounds
+        /// (a crash here, or under the sanitizer of `make -C firmware-stub test`).
+        #[test]
+        fn a_resealed_coded_blob_with_any_byte_changed_is_refused_or_runs(
+            at in 12usize..2000, value in 0u8..=255
+        ) {
+            let blob = small_coded_blob();
+            let mut bad = blob.to_vec();
+            let at = 12 + at % (bad.len() - 12);
+            bad[at] = value;
+            reseal(&mut bad);
+            if let Ok(mut e) = Engine::load(&bad) {
+                let _ = e.classify(&[255; 256]);
+                let _ = e.classify(&[0; 256]);
+            }
+        }
+    }
+
+    /// Regression: a layer without the bias flag but with a bias offset had its "biases"
+    /// read from wherever the offset pointed (a crash found by the test above).
+    #[test]
+    fn a_bias_offset_without_the_bias_flag_is_refused() {
+        use crate::export::HEADER_BYTES;
+        let mut bad = small_coded_blob().to_vec();
+        let d = HEADER_BYTES + 12; // layer 0's bias offset
+        bad[d..d + 4].copy_from_slice(&0x0100_0000u32.to_le_bytes());
+        reseal(&mut bad);
+        assert_eq!(Engine::load(&bad).err(), Some(EngineError::Shape));
+    }
+
+    /// The header, descriptors and first weights of the die model (the convolution
+    /// chain), each byte set to each of a few extreme values: refused or runs.
+    #[test]
+    fn a_die_blob_with_a_structural_byte_changed_is_refused_or_runs() {
+        let blob = crate::export::blob(&die_spec(None, 1), "test").unwrap();
+        for at in 12..200 {
+            for value in [0u8, 1, 2, 0x7f, 0x80, 0xff] {
+                let mut bad = blob.clone();
+                bad[at] = value;
+                reseal(&mut bad);
+                if let Ok(mut e) = Engine::load(&bad) {
+                    let _ = e.run(&latent_input(1, 0, 64, 3, 4, 6));
+                }
+            }
+        }
+    }
+
+    /// A small coded classifier (256 -> 5 -> 10), made once.
+    fn small_coded_blob() -> &'static [u8] {
+        static BLOB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        BLOB.get_or_init(|| {
+            use crate::model::bitnet::BitMlp;
+            let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
+            p.model.layers.drain(1..3);
+            p.model.layers[0].width = 5;
+            let mut spec = BitMlp::new(&p, 11, &Device::flex())
+                .export_spec(&p)
+                .unwrap();
+            spec.coded_weights = true;
+            crate::export::blob(&spec, "fuzz").unwrap()
+        })
+    }
+
     #[test]
     fn damaged_blobs_are_refused() {
         let spec = die_spec(None, 1);

@@ -248,6 +248,8 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
         if ((l.flags & TG_LAYER_BIAS) &&
             (b_off < end || b_off + (l.kind == TG_DENSE ? out_elems(&l) : l.out_c) * 4u > total))
             return TG_E_LENGTH;
+        /* Biases are read wherever an offset is given: one without the flag is a lie. */
+        if (!(l.flags & TG_LAYER_BIAS) && b_off) return TG_E_SHAPE;
 #else
         (void)w_off;
         (void)b_off;
