@@ -878,9 +878,8 @@ fn render_budget(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             )
         } else {
             format!(
-                "weights {}{} · code ~{}",
+                "weights {} · code ~{}",
                 budget::count(fl.weight_bytes),
-                if b.coded_weights { " coded" } else { "" },
                 budget::count(fl.code_bytes)
             )
         },
@@ -2115,6 +2114,25 @@ mod tests {
         a.color = false;
         key(&mut a, KeyCode::Char('3'));
         insta::assert_snapshot!("budget_sd_80x24", draw(&a));
+    }
+
+    /// BitNetMCU's 12k model on the CH32V003: coded weights, shown as such; switching to
+    /// the Pi packs them again.
+    #[test]
+    fn budget_of_the_coded_classifier() {
+        let p = Project::from_template(template::find("bitnet-mnist").unwrap());
+        let mut a = App::new(p, None, (80, 24));
+        a.color = false;
+        key(&mut a, KeyCode::Char('3'));
+        assert!(a.budget.coded_weights);
+        let screen = draw(&a);
+        assert!(screen.contains("coded"), "{screen}");
+        insta::assert_snapshot!("budget_bitnet_80x24", screen);
+        while a.budget.target != "pi-zero-2w" {
+            key(&mut a, KeyCode::Char('t'));
+        }
+        assert!(!a.budget.coded_weights);
+        assert_eq!(a.budget.flash.weight_bytes, 12_608);
     }
 
     #[test]
