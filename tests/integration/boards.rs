@@ -419,6 +419,8 @@ fn bitnet_classifier_answers_alike_on_the_simulated_and_qemu_boards() {
     tinygen::train::run(&p, &opts, &tinygen::train::Control::default(), |_| {})
         .unwrap_or_else(|e| panic!("training on the npm digits (run scripts/setup): {e}"));
     let m = model_for(&p, Some(&file)).unwrap();
+    // The 12k model for the CH32V003 has coded weights: every board below decodes them.
+    assert!(m.spec.coded_weights && m.firmware_config().only_coded);
     let (mut digits, _) = mnist::load(None, mnist::Split::Train).unwrap();
     digits.truncate(2024);
     let inputs: Vec<[u8; 256]> = mnist::inputs(&digits)[2000..].to_vec();
