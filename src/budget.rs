@@ -56,10 +56,10 @@ pub struct Firmware {
 /// build small (`TG_SMALL`: link-time optimisation, only their own weight widths, no
 /// convolution code, code-only error frames, a table-free CRC, no unrolled weight loops):
 /// the 12k 4-bit BitNet classifier is 15,640 B of flash less its 12,692 B blob, 2,948 B of
-/// code. The default die model is 9,932 B less its 1,884 B blob, 8,048 B of code, so the
+/// code. The default die model is 9,940 B less its 1,884 B blob, 8,056 B of code, so the
 /// convolution chain (and the faster, larger build that comes with it) adds about 5.1 KB.
-/// Coded weights: the same classifier coded is 14,312 B less its 11,304 B blob, 3,008 B
-/// of code: the decoder takes the place of the packed-weight loops, 60 B more.
+/// Coded weights: the same classifier coded is 14,304 B less its 11,304 B blob, 3,000 B
+/// of code: the decoder takes the place of the packed-weight loops, 52 B more.
 /// 892 B of static SRAM less the 544 B arena is 348 B (link buffers, model state); the
 /// deepest stack measured under qemu is 548 B. Rounded up for headroom.
 pub const MCU_FIRMWARE: Firmware = Firmware {
@@ -109,7 +109,7 @@ pub fn dense_instructions_per_weight(bits: WeightBits) -> f64 {
 /// Instructions per coded weight (`firmware-stub` `add_coded`): every weight is decoded,
 /// even those of zero inputs (about 11 instructions: the stream cannot be skipped
 /// without decoding it), and a weight of a non-zero input takes about 6 more to add its
-/// product. Calibrated in qemu on the coded 12k BitNet classifier: 348,594 instructions
+/// product. Calibrated in qemu on the coded 12k BitNet classifier: 348,562 instructions
 /// per inference (mean of the first 10 test digits).
 pub const CODED_INSTR_PER_WEIGHT: f64 = 10.7;
 pub const CODED_INSTR_PER_ACTIVE_WEIGHT: f64 = 6.0;

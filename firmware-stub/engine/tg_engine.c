@@ -118,7 +118,9 @@ void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
         l->codes = m->blob + TG_BLOB_HEADER_BYTES + (uint32_t)m->n_layers * TG_DESCRIPTOR_BYTES +
                    ((m->flags & TG_MODEL_SIGMOID) ? 256u : 0u);
 #endif
-    l->end = m->blob + m->len;
+#ifndef TG_TRUSTED_BLOB
+    l->end = m->blob + (m->len & ~3u); /* whole words only: a stream is read 16 bits at a time */
+#endif
     if (i == 0) {
         l->in_c = m->in_c;
         l->in_h = m->in_h;
@@ -471,7 +473,7 @@ static void __attribute__((noinline)) add_lookup(int32_t *acc, const uint32_t *w
 #ifndef TG_NO_CODED
 /* Where a coded layer's stream is read: 16 bits at a time into `buf`, which holds `n`. */
 typedef struct {
-    const uint16_t *p, *end;
+    const uint16_t *p, *end; /* end: only where the blob comes from outside */
     uint32_t buf, n;
 } code_in;
 
@@ -553,7 +555,9 @@ static void __attribute__((noinline)) dense(const tg_layer *l, const uint8_t *in
 #ifndef TG_NO_CODED
     code_in r;
     r.p = (const uint16_t *)(const void *)l->weights;
+#ifndef TG_TRUSTED_BLOB
     r.end = (const uint16_t *)(const void *)l->end;
+#endif
     r.buf = 0;
     r.n = 0;
 #endif

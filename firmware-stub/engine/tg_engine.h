@@ -65,7 +65,8 @@ typedef struct {
     const uint32_t *weights;
     const int32_t *bias;   /* 0 when the layer has none */
     const uint8_t *codes;  /* the code table of a coded layer, else 0 */
-    const uint8_t *end;    /* the end of the blob: a coded stream is never read past it */
+    const uint8_t *end;    /* the blob's last whole word: a coded stream is never read past
+                            * it (not set in TG_TRUSTED_BLOB builds, which do not check) */
 } tg_layer;
 
 /* Called once per finished output row: `len` bytes (grey pixels for an image model, or
