@@ -439,6 +439,31 @@ mod tests {
         assert_eq!(Engine::load(&bad).err(), Some(EngineError::Shape));
     }
 
+    /// Regression: a blob whose length field is odd had its coded stream read one byte
+    /// past that length (in 16-bit units); a byte beyond the blob must never change an
+    /// answer.
+    #[test]
+    fn a_coded_stream_never_reads_past_the_blobs_length() {
+        use crate::export::{DESCRIPTOR_BYTES, HEADER_BYTES};
+        let blob = small_coded_blob();
+        let n = blob.len();
+        let last = HEADER_BYTES + DESCRIPTOR_BYTES; // the second (last) layer
+        let answers: Vec<_> = [0x00u8, 0xff]
+            .iter()
+            .map(|&beyond| {
+                let mut b = blob.to_vec();
+                b[last + 8..last + 12].copy_from_slice(&((n - 4) as u32).to_le_bytes());
+                b[4..8].copy_from_slice(&((n - 1) as u32).to_le_bytes());
+                b[n - 1] = beyond; // outside the blob's stated length
+                let h = crate::export::crc32(&b[12..n - 1]);
+                b[8..12].copy_from_slice(&h.to_le_bytes());
+                let mut e = Engine::load(&b).unwrap();
+                e.classify(&[200; 256]).unwrap()
+            })
+            .collect();
+        assert_eq!(answers[0], answers[1]);
+    }
+
     /// The header, descriptors and first weights of the die model (the convolution
     /// chain), each byte set to each of a few extreme values: refused or runs.
     #[test]
