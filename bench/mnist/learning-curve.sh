@@ -4,16 +4,8 @@
 # prints the test accuracy of each; the error's slope over these sizes extrapolates to 60k.
 # Usage: bench/mnist/learning-curve.sh [TEST_DIR] [tinygen binary]   (about 3 minutes)
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-test_dir=$(realpath "${1:-$here/../../../shared/data/mnist}")
-if [ -n "${2:-}" ]; then
-  bin=$(realpath "$2")
-else
-  (cd "$here/../.." && cargo build --release --bin tinygen)
-  bin=$(realpath "$here/../../target/release/tinygen")
-fi
-cd "$here"
-export TINYGEN_MNIST=$test_dir
+source "$(dirname "$0")/common.sh"
+mkdir -p build
 work=$(mktemp -d "$here/build/curve.XXXX")
 trap 'rm -rf "$work"' EXIT
 printf '%-16s %s\n' "training digits" "test accuracy"

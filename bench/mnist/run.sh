@@ -10,21 +10,7 @@
 #   (default: ../shared/data/mnist beside the repository).
 # Takes about 5 minutes on two cores.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-test_dir=$(realpath "${1:-$here/../../../shared/data/mnist}")
-if [ -n "${2:-}" ]; then
-  bin=$(realpath "$2")
-else
-  # Always through cargo: a release binary left from an older checkout would measure old code.
-  (cd "$here/../.." && cargo build --release --bin tinygen)
-  bin=$(realpath "$here/../../target/release/tinygen")
-fi
-cd "$here"
-[ -f "$test_dir/t10k-images-idx3-ubyte.gz" ] || [ -f "$test_dir/t10k-images-idx3-ubyte" ] || {
-  echo "no MNIST test set in $test_dir: pass the folder with t10k-images-idx3-ubyte.gz" >&2
-  exit 1
-}
-export TINYGEN_MNIST=$test_dir
+source "$(dirname "$0")/common.sh"
 printf '%-26s %7s %13s %9s %9s %12s %10s\n' config weights "weight bytes" burn "C engine" "flash bytes" instr/inf
 for cfg in mnist-4bit mnist-ternary mnist-2bit mnist-4bit-60ep; do
   p=$cfg.ron
