@@ -529,10 +529,14 @@ pub fn bytes(v: u64) -> String {
     format!("{} B", count(v))
 }
 
+/// A project's spec as `target` would store it (the target may not be the project's own).
+fn spec_on(p: &Project, target: &Target) -> ModelSpec {
+    ModelSpec::from_project(p).for_target(Some(target))
+}
+
 /// The budget of a project on a target, with advice on what would fit.
 pub fn for_project(p: &Project, target: &Target, plan: Plan) -> Budget {
-    let spec = ModelSpec::from_project(p).for_target(Some(target));
-    let mut b = compute(&spec, target, plan);
+    let mut b = compute(&spec_on(p, target), target, plan);
     b.advice = advise(p, target, &b);
     b
 }
@@ -569,11 +573,11 @@ fn advise(p: &Project, target: &Target, b: &Budget) -> Vec<String> {
             advice.push("Fits: the host has no limits.".into());
         }
         if b.coded_weights {
-            advice.push(
-                "The 4-bit weights are stored coded (about 3.55 bits each instead of 4): less \
-                 flash, about 2.6 times the instructions."
-                    .into(),
-            );
+            advice.push(format!(
+                "The 4-bit weights are stored coded (about {} bits each instead of 4): less \
+                 flash, about 2.6 times the instructions.",
+                crate::spec::CODED_BITS_PER_WEIGHT
+            ));
         }
         return advice;
     }
@@ -600,11 +604,7 @@ fn advise(p: &Project, target: &Target, b: &Budget) -> Vec<String> {
             if let Some(&lower) = lower {
                 let mut q = p.clone();
                 q.model.layers[i].bits = lower;
-                let nb = compute(
-                    &ModelSpec::from_project(&q).for_target(Some(target)),
-                    target,
-                    b.plan,
-                );
+                let nb = compute(&spec_on(&q, target), target, b.plan);
                 msg += &format!(
                     "; at {lower} bits it holds {} and flash totals {}",
                     bytes(nb.layers[i].weight_bytes),
@@ -653,11 +653,7 @@ fn narrower(p: &Project, target: &Target, b: &Budget) -> Option<String> {
         let mut raw = p.to_raw();
         raw.model.layers[i].width = i64::from(w / 2);
         let Ok(q) = raw.validate() else { continue };
-        let nb = compute(
-            &ModelSpec::from_project(&q).for_target(Some(target)),
-            target,
-            b.plan,
-        );
+        let nb = compute(&spec_on(&q, target), target, b.plan);
         return Some(format!(
             "Halving '{}' from {w} to {} channels gives {} of SRAM{}.",
             p.model.layers[i].name,

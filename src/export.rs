@@ -220,11 +220,11 @@ pub fn weight_code(spec: &ModelSpec) -> Option<WeightCode> {
     any.then(|| WeightCode::new(&counts))
 }
 
-/// Flash bytes of layer `i`'s weights in the blob: coded (exact, from the trained weights)
-/// or packed.
-pub fn layer_weight_bytes(spec: &ModelSpec, i: usize) -> u64 {
+/// Flash bytes of layer `i`'s weights in the blob: coded with `code` (the model's, from
+/// `weight_code`; exact, from the trained weights) or packed.
+fn layer_weight_bytes(spec: &ModelSpec, code: Option<&WeightCode>, i: usize) -> u64 {
     let l = &spec.layers[i];
-    match (weight_code(spec), l.weights.as_ref()) {
+    match (code, l.weights.as_ref()) {
         (Some(c), Some(w)) if spec.codes_layer(i) => {
             let rows = weight_rows(l, &w.values);
             c.encode(rows.into_iter().flatten()).len() as u64
@@ -408,8 +408,9 @@ pub fn header(
         );
     }
     let _ = writeln!(h);
+    let code = weight_code(spec);
     for (i, l) in spec.layers.iter().enumerate() {
-        let bytes = layer_weight_bytes(spec, i);
+        let bytes = layer_weight_bytes(spec, code.as_ref(), i);
         let _ = writeln!(
             h,
             "/* layer {i} '{}': {:?} {} -> {}, {} weights at {} bits ({} bytes{}), shift {} */",

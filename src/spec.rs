@@ -145,6 +145,11 @@ impl LayerSpec {
             }
     }
 
+    /// Whether the engine can read this layer's weights coded: dense, 4-bit.
+    pub fn codable(&self) -> bool {
+        self.kind == LayerKind::Dense && self.weight_bits == WeightBits::Four
+    }
+
     /// Multiply-accumulates for one forward pass.
     pub fn macs(&self) -> u64 {
         match self.kind {
@@ -326,20 +331,18 @@ impl ModelSpec {
         self
     }
 
-    /// Whether layer `i`'s weights are coded: a dense 4-bit layer of a coded model.
+    /// Whether layer `i`'s weights are coded: a codable layer of a coded model.
     pub fn codes_layer(&self, i: usize) -> bool {
-        let l = &self.layers[i];
-        self.coded_weights && l.kind == LayerKind::Dense && l.weight_bits == WeightBits::Four
+        self.coded_weights && self.layers[i].codable()
     }
 
-    /// Bytes coding would save on the 4-bit dense layers, estimated before training.
+    /// Bytes coding would save on the codable layers, estimated before training.
     pub fn coded_saving_estimate(&self) -> u64 {
-        let n: u64 = (0..self.layers.len())
-            .filter(|&i| {
-                let l = &self.layers[i];
-                l.kind == LayerKind::Dense && l.weight_bits == WeightBits::Four
-            })
-            .map(|i| self.layers[i].weight_count())
+        let n: u64 = self
+            .layers
+            .iter()
+            .filter(|l| l.codable())
+            .map(LayerSpec::weight_count)
             .sum();
         (n as f64 * (4.0 - CODED_BITS_PER_WEIGHT) / 8.0) as u64
     }

@@ -436,6 +436,10 @@ impl Msg {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::link::frame::Decoder;
+    use proptest::prelude::*;
+
     #[test]
     fn every_documented_error_code_has_its_own_meaning() {
         let texts: Vec<&str> = (1..=7).map(error_meaning).collect();
@@ -444,10 +448,6 @@ mod tests {
             assert!(!texts[..i].contains(t), "code {} repeats a meaning", i + 1);
         }
     }
-
-    use super::*;
-    use crate::link::frame::Decoder;
-    use proptest::prelude::*;
 
     fn round(m: Msg) {
         let out = Decoder::new().feed(&m.encode());
