@@ -5,32 +5,38 @@
 use std::time::Instant;
 use tinygen::budget::{self, Plan};
 use tinygen::project::Project;
-use tinygen::template;
 
 fn main() {
     if std::env::args().any(|a| a == "--test") {
         return;
     }
     println!("budget recomputation, spec + both plans + totals + advice");
-    for def in template::all() {
-        let p = Project::from_template(def);
+    for t in tinygen::templates::all() {
+        let (def, p) = (t.def(), Project::from_template(t.def()));
         for (target, plan) in [
             ("ch32v003", Plan::Tiled),
             ("ch32v003", Plan::Layer),
             ("pi-zero-2w", Plan::Tiled),
         ] {
-            let t = tinygen::target::find(target).unwrap();
+            let target_id = target;
+            let target = tinygen::target::find(target_id).unwrap();
             let n = 20_000;
             let start = Instant::now();
             let mut fits = 0;
             for _ in 0..n {
-                fits += usize::from(budget::for_project(std::hint::black_box(&p), t, plan).fits);
+                let b = budget::for_project(
+                    std::hint::black_box(&p),
+                    &tinygen::templates::spec,
+                    target,
+                    plan,
+                );
+                fits += usize::from(b.fits);
             }
             let us = start.elapsed().as_secs_f64() * 1e6 / n as f64;
             println!(
                 "  {:<13} {:<11} {:<6} {:8.2} µs per recompute  ({} layers, fits: {})   goal < 5 ms",
                 def.name,
-                target,
+                target_id,
                 plan.name(),
                 us,
                 p.model.layers.len(),

@@ -10,29 +10,22 @@
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tinygen::deploy::firmware::{Rv32Board, build_rv32};
-use tinygen::deploy::model_for;
+use tinygen::deploy::local::{self, LocalKind};
 use tinygen::deploy::sim::SimBoard;
+use tinygen::deploy::verify::{self, Work};
 use tinygen::link::session::{LinkCmd, LinkEvent, Session, serial_opener};
-use tinygen::project::Project;
 
 fn main() {
-    let p = Project::from_template(&tinygen::template::all()[0]);
-    let m = model_for(&p, None).expect("the shipped die model");
+    let p = tinygen::templates::default_project("cvae-die").unwrap();
+    let m = tinygen::templates::deployable(&p, None).expect("the shipped die model");
     let dir = tempfile::tempdir().expect("a temp dir");
 
     // Instructions per image on the RV32EC firmware.
-    let header = m.header("bench", "qemu-rv32").expect("header");
-    let built = build_rv32(
-        Rv32Board::QemuRv32,
-        &header,
-        &m.firmware_config(),
-        dir.path(),
-    )
-    .expect("building the RV32EC firmware (run ./scripts/setup)");
-    let stats =
-        tinygen::verify::run_qemu(&built.elf, dir.path(), &tinygen::verify::Work::Images(12))
-            .expect("qemu runs");
+    let board = local::start(LocalKind::QemuRv32, &m, "bench", 115_200)
+        .expect("building and starting the RV32EC firmware in qemu (run ./scripts/setup)");
+    let sizes = board.sizes.expect("a qemu board's firmware sizes");
+    let stats = verify::run(&board, &Work::Images(12)).expect("qemu runs");
+    drop(board);
     let instr: Vec<u64> = stats.iter().map(|s| u64::from(s.cycles)).collect();
     let mean = instr.iter().sum::<u64>() as f64 / instr.len() as f64;
     let (lo, hi) = (instr.iter().min().unwrap(), instr.iter().max().unwrap());
@@ -50,8 +43,8 @@ fn main() {
     println!(
         "  stack high-water mark: {} B; firmware: {} B flash, {} B static SRAM",
         stats.iter().map(|s| s.stack_bytes).max().unwrap_or(0),
-        built.sizes.flash_bytes(),
-        built.sizes.static_sram_bytes()
+        sizes.flash_bytes(),
+        sizes.static_sram_bytes()
     );
 
     // Link use at 115200 baud, the simulated board paced like a UART.

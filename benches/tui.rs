@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tinygen::project::Project;
-use tinygen::template;
-use tinygen::tui::app::{App, Screen};
-use tinygen::tui::ui;
+use tinygen::tui::app::App;
+use tinygen::tui::layout::Screen;
+use tinygen::tui::view;
 
 fn binary() -> PathBuf {
     // target/release/deps/tui-… → target/release/tinygen
@@ -88,7 +88,7 @@ impl Write for Sink {
 }
 
 fn render_bench(screen_switch: bool, w: u16, h: u16) -> Vec<(Screen, f64)> {
-    let project = Project::from_template(&template::all()[0]);
+    let project = Project::from_template(tinygen::templates::ALL[0].def());
     let mut app = App::new(project, Some("projects/die.ron".into()), (w, h));
     let backend = CrosstermBackend::new(Sink(0));
     let mut term = Terminal::with_options(
@@ -108,7 +108,8 @@ fn render_bench(screen_switch: bool, w: u16, h: u16) -> Vec<(Screen, f64)> {
             } else {
                 s
             };
-            term.draw(|f| ui::render(&app, f)).unwrap();
+            term.draw(|f| view::render(&app, f, Instant::now()))
+                .unwrap();
         }
         out.push((s, start.elapsed().as_secs_f64() * 1e3 / frames as f64));
     }
@@ -138,15 +139,14 @@ fn main() {
     );
 
     // The Train screen at its busiest: 30 epochs of curves and six dice in colour.
-    let project = Project::from_template(&template::all()[0]);
+    let project = Project::from_template(tinygen::templates::ALL[0].def());
     let mut app = App::new(project, None, (120, 40));
     app.train.running = true;
     app.train.epochs = 30;
     app.train.history = (1..=30)
         .map(|e| tinygen::train::EpochLoss {
             epoch: e,
-            recon: 500.0 - e as f32,
-            kl: 8.0,
+            losses: vec![("recon".into(), 500.0 - e as f32), ("kl".into(), 8.0)],
             ..Default::default()
         })
         .collect();
@@ -165,7 +165,8 @@ fn main() {
     for i in 0..frames {
         // Alternate two sample sets so every frame repaints the dice.
         app.train.samples.swap(0, 1 + i % 5);
-        term.draw(|f| ui::render(&app, f)).unwrap();
+        term.draw(|f| view::render(&app, f, Instant::now()))
+            .unwrap();
     }
     println!(
         "render per frame (Train, 30 epochs + 6 colour dice changing every frame, 120x40)\n  Train    {:7.3} ms   goal < 2 ms",

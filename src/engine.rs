@@ -11,6 +11,8 @@ struct RawModel {
     hash: u32,
     n_layers: u8,
     flags: u8,
+    kind: u8,
+    classes: u8,
     chain: u8,
     in_c: u16,
     in_h: u8,
@@ -104,6 +106,8 @@ impl Engine {
             hash: 0,
             n_layers: 0,
             flags: 0,
+            kind: 0,
+            classes: 0,
             chain: 0,
             in_c: 0,
             in_h: 0,
@@ -131,9 +135,15 @@ impl Engine {
         usize::from(self.raw.in_c) * usize::from(self.raw.in_h) * usize::from(self.raw.in_w)
     }
 
-    /// Whether the model draws images (its output goes through the sigmoid table).
-    pub fn is_generator(&self) -> bool {
-        self.raw.flags & 1 != 0
+    /// What the model does, as its blob says (a blob from before the kind was stored is
+    /// read as the die generator or a classifier, by the engine).
+    pub fn kind(&self) -> Option<crate::spec::ModelKind> {
+        crate::spec::ModelKind::from_code(self.raw.kind)
+    }
+
+    /// A generator's labels (the one-hot ending its input); a classifier's scores.
+    pub fn classes(&self) -> usize {
+        usize::from(self.raw.classes)
     }
 
     /// One run: the output rows, concatenated (an image, or a classifier's scores).
@@ -168,7 +178,7 @@ impl Engine {
     pub fn classify(&mut self, input: &[u8]) -> Result<(u8, Vec<i8>), EngineError> {
         let signed: Vec<i8> = input.iter().map(|&v| v as i8).collect();
         let scores = self.run(&signed)?;
-        if self.is_generator() {
+        if self.kind() != Some(crate::spec::ModelKind::Classifier) {
             return Err(EngineError::Unsupported);
         }
         // SAFETY: the run above left the last layer's accumulators at the arena's start.
@@ -224,14 +234,15 @@ pub fn crc32_c(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::cvae::Cvae;
-    use crate::model::int::{self, IntOutput};
-    use crate::project::{Project, WeightBits};
-    use crate::template;
+    use crate::nn::int::{self, IntOutput};
+    use crate::project::Project;
+    use crate::quant::WeightBits;
+    use crate::templates::die::model::Cvae;
+    use crate::templates::{default_project, mnist::model::BitMlp};
     use burn::prelude::Device;
 
     fn die_spec(bits: Option<WeightBits>, seed: u64) -> crate::spec::ModelSpec {
-        let mut p = Project::from_template(template::find("cvae-die").unwrap());
+        let mut p: Project = default_project("cvae-die").unwrap();
         if let Some(b) = bits {
             for l in &mut p.model.layers {
                 l.bits = b;
@@ -244,7 +255,7 @@ mod tests {
     #[test]
     fn crc_agrees_with_rust() {
         for data in [&b""[..], b"123456789", &[0u8; 300], &[0xff; 7]] {
-            assert_eq!(crc32_c(data), crate::export::crc32(data));
+            assert_eq!(crc32_c(data), crate::util::checksum::crc32(data));
         }
     }
 
@@ -310,9 +321,8 @@ mod tests {
     /// do not fill whole words) answer the same class and scores in C as in burn.
     #[test]
     fn c_engine_classifies_exactly_like_the_burn_integer_model() {
-        use crate::model::bitnet::BitMlp;
         let device = Device::flex();
-        let mut rng = crate::data::Rng::new(5);
+        let mut rng = crate::util::rng::Rng::new(5);
         let inputs: Vec<Vec<i8>> = (0..40)
             .map(|_| {
                 (0..256)
@@ -335,7 +345,7 @@ mod tests {
             (WeightBits::Two, 32, 5),
             (WeightBits::Eight, 24, 6),
         ] {
-            let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
+            let mut p = default_project("bitnet-mnist").unwrap();
             for l in p.model.layers.iter_mut().take(3) {
                 l.bits = bits;
                 l.width = width;
@@ -368,7 +378,7 @@ mod tests {
 
     /// Re-seals a blob edited in place (its hash covers bytes 12..).
     fn reseal(b: &mut [u8]) {
-        let h = crate::export::crc32(&b[12..]);
+        let h = crate::util::checksum::crc32(&b[12..]);
         b[8..12].copy_from_slice(&h.to_le_bytes());
     }
 
@@ -377,8 +387,7 @@ mod tests {
     #[test]
     fn damaged_coded_blobs_are_refused_or_read_safely() {
         use crate::export::{DESCRIPTOR_BYTES, HEADER_BYTES};
-        use crate::model::bitnet::BitMlp;
-        let p = Project::from_template(template::find("bitnet-mnist").unwrap());
+        let p = default_project("bitnet-mnist").unwrap();
         let spec = BitMlp::new(&p, 3, &Device::flex()).export_spec(&p).unwrap();
         assert!(spec.coded_weights, "the 12k model on the CH32V003 is coded");
         let blob = crate::export::blob(&spec, "test").unwrap();
@@ -455,7 +464,7 @@ mod tests {
                 b[last + 8..last + 12].copy_from_slice(&((n - 4) as u32).to_le_bytes());
                 b[4..8].copy_from_slice(&((n - 1) as u32).to_le_bytes());
                 b[n - 1] = beyond; // outside the blob's stated length
-                let h = crate::export::crc32(&b[12..n - 1]);
+                let h = crate::util::checksum::crc32(&b[12..n - 1]);
                 b[8..12].copy_from_slice(&h.to_le_bytes());
                 let mut e = Engine::load(&b).unwrap();
                 e.classify(&[200; 256]).unwrap()
@@ -485,8 +494,7 @@ mod tests {
     fn small_coded_blob() -> &'static [u8] {
         static BLOB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
         BLOB.get_or_init(|| {
-            use crate::model::bitnet::BitMlp;
-            let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
+            let mut p = default_project("bitnet-mnist").unwrap();
             p.model.layers.drain(1..3);
             p.model.layers[0].width = 5;
             let mut spec = BitMlp::new(&p, 11, &Device::flex())

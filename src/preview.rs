@@ -4,6 +4,32 @@
 
 use std::path::Path;
 
+/// How images are drawn as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Ascii,
+    /// Unicode half-blocks in 24-bit colour.
+    Half,
+    /// Sixel graphics, one image per line.
+    Sixel,
+}
+
+/// An image (`width` x `height` grey pixels) as lines of text in `style`; a sixel is one
+/// line, drawn at `sixel_scale` pixels per image pixel.
+pub fn lines(
+    style: Style,
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    sixel_scale: usize,
+) -> Vec<String> {
+    match style {
+        Style::Ascii => ascii(pixels, width),
+        Style::Half => half_blocks_ansi(pixels, width),
+        Style::Sixel => vec![sixel(pixels, width, height, sixel_scale)],
+    }
+}
+
 /// Darkest to brightest.
 const RAMP: &[u8] = b" .:-=+*#%@";
 
@@ -144,7 +170,7 @@ pub fn write_png(path: &Path, pixels: &[u8], width: usize, height: usize) -> std
             image::ExtendedColorType::L8,
         )
         .map_err(std::io::Error::other)?;
-    crate::fsutil::write_atomic(path, &bytes)
+    crate::util::fsutil::write_atomic(path, &bytes)
 }
 
 use image::ImageEncoder;

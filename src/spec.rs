@@ -1,16 +1,112 @@
 //! The ModelSpec: the one description of a deployable model. The budget, the exporters and
 //! the host engine all read it; none of them derives shapes on its own.
 //!
-//! A spec is built from a project's parameters alone (for budgets while editing) and gains
-//! its integer weights once a model is trained and quantized.
+//! Each template builds its spec from a project's parameters alone (for budgets while
+//! editing, `Template::spec`); the spec gains its integer weights once the model is trained
+//! and quantized. The spec says what kind of model it is, so nothing downstream guesses it
+//! from other fields.
 
-use crate::project::{Project, WeightBits};
-use crate::template::{LayerKind, TemplateId};
+use crate::quant::{
+    ACT_BITS, ACT_STEP_LOG2, IN_STEP_LOG2, LOGIT_STEP_LOG2, WeightBits, weight_range,
+};
 use serde::Serialize;
 use std::fmt;
 
-/// Bits per activation on the device (8-bit activations everywhere).
-pub const ACT_BITS: u32 = 8;
+/// The operation a deployable layer performs; this decides its shapes and costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// Fully connected.
+    Dense,
+    /// 3x3 convolution, stride 1, same padding.
+    Conv3x3,
+    /// 3x3 convolution, stride 2: halves height and width.
+    Conv3x3Down,
+    /// Nearest-neighbour upsampling x2, then a 3x3 convolution.
+    UpConv3x3,
+}
+
+impl LayerKind {
+    /// The short name budgets and headers print.
+    pub fn op_name(self) -> &'static str {
+        match self {
+            LayerKind::Dense => "dense",
+            LayerKind::Conv3x3 => "conv3",
+            LayerKind::Conv3x3Down => "conv3/2",
+            LayerKind::UpConv3x3 => "up+conv3",
+        }
+    }
+
+    /// The code the model blob stores for this kind.
+    pub fn blob_code(self) -> u8 {
+        match self {
+            LayerKind::Dense => 0,
+            LayerKind::Conv3x3 => 1,
+            LayerKind::Conv3x3Down => 2,
+            LayerKind::UpConv3x3 => 3,
+        }
+    }
+}
+
+/// What a deployed model does with its input: the board, the monitor and the budget all
+/// follow this, never a guess from the shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Draws an image from a latent draw and a one-hot label (the die).
+    Generator,
+    /// Answers a class for an input image (the digits).
+    Classifier,
+    /// Draws an image by denoising a latent over several steps.
+    Diffusion,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 3] = [
+        ModelKind::Generator,
+        ModelKind::Classifier,
+        ModelKind::Diffusion,
+    ];
+
+    /// The code the model blob and HELLO carry (0 is left for blobs from before it).
+    pub fn code(self) -> u8 {
+        match self {
+            ModelKind::Generator => 1,
+            ModelKind::Classifier => 2,
+            ModelKind::Diffusion => 3,
+        }
+    }
+
+    pub fn from_code(c: u8) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|k| k.code() == c)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Generator => "generator",
+            ModelKind::Classifier => "classifier",
+            ModelKind::Diffusion => "diffusion",
+        }
+    }
+
+    /// What one run of the model produces: an image, or an inference.
+    pub fn run_noun(self) -> &'static str {
+        match self {
+            ModelKind::Classifier => "inference",
+            ModelKind::Generator | ModelKind::Diffusion => "image",
+        }
+    }
+
+    /// Whether the model draws images (it takes GENERATE and answers with IMAGE rows).
+    pub fn draws_images(self) -> bool {
+        self != ModelKind::Classifier
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 /// Weight rows are padded to whole 32-bit words, as the engine reads them.
 pub const ROW_ALIGN_BITS: u64 = 32;
 /// Bytes of one per-channel bias (int32).
@@ -159,11 +255,13 @@ impl LayerSpec {
     }
 }
 
-/// A deployable model: its input, its layers in execution order, and how often the chain
-/// runs per generated image.
+/// A deployable model: what kind it is, its input, its layers in execution order, and how
+/// often the chain runs per generated image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
-    pub template: TemplateId,
+    pub kind: ModelKind,
+    /// A generator's labels (the one-hot at the end of its input); a classifier's classes.
+    pub classes: u32,
     pub input: Shape,
     pub layers: Vec<LayerSpec>,
     /// For diffusion: how many times the first `repeat.1` layers run per image.
@@ -209,119 +307,7 @@ pub enum SpecError {
     LayerCount { expected: usize, found: usize },
 }
 
-/// The integer range a weight of this precision may take.
-pub fn weight_range(bits: WeightBits) -> (i8, i8) {
-    match bits {
-        // Binary weights are ±1; ternary −1, 0, +1.
-        WeightBits::Binary | WeightBits::Ternary => (-1, 1),
-        WeightBits::Two => (-2, 1),
-        WeightBits::Four => (-8, 7),
-        WeightBits::Eight => (-128, 127),
-    }
-}
-
 impl ModelSpec {
-    /// The spec a project's parameters describe, without weights.
-    pub fn from_project(p: &Project) -> ModelSpec {
-        let m = &p.model;
-        let layer = |i: usize, kind: LayerKind, input: Shape, output: Shape, bias: bool| {
-            let l = &m.layers[i];
-            LayerSpec {
-                name: l.name.clone(),
-                kind,
-                input,
-                output,
-                weight_bits: l.bits,
-                bias,
-                weights: None,
-            }
-        };
-        let spec = match p.template {
-            TemplateId::CvaeDie => {
-                // z and the one-hot pip count -> 4x4 -> 8x8 -> 16x16 -> 32x32 grey.
-                let w = |i: usize| m.layers[i].width;
-                let input = Shape::vector(m.latent + 6);
-                let s0 = Shape::map(w(0), 4, 4);
-                let s1 = Shape::map(w(1), 8, 8);
-                let s2 = Shape::map(w(2), 16, 16);
-                let s3 = Shape::map(w(3), 32, 32);
-                ModelSpec {
-                    template: p.template,
-                    input,
-                    layers: vec![
-                        layer(0, LayerKind::Dense, input, s0, true),
-                        layer(1, LayerKind::UpConv3x3, s0, s1, true),
-                        layer(2, LayerKind::UpConv3x3, s1, s2, true),
-                        layer(3, LayerKind::UpConv3x3, s2, s3, true),
-                    ],
-                    repeat: None,
-                    sigmoid_output: true,
-                    shift_norm: false,
-                    u8_input: false,
-                    coded_weights: false,
-                }
-            }
-            TemplateId::BitnetMnist => {
-                // BitNetMCU: 16x16 = 256 inputs, bias-free BitLinear layers.
-                let input = Shape::vector(256);
-                let mut prev = input;
-                let layers = (0..m.layers.len())
-                    .map(|i| {
-                        let out = Shape::vector(m.layers[i].width);
-                        let l = layer(i, LayerKind::Dense, prev, out, false);
-                        prev = out;
-                        l
-                    })
-                    .collect();
-                ModelSpec {
-                    template: p.template,
-                    input,
-                    layers,
-                    repeat: None,
-                    sigmoid_output: false,
-                    shift_norm: true,
-                    u8_input: true,
-                    coded_weights: false,
-                }
-            }
-            TemplateId::StreamingSd => {
-                let w = |i: usize| m.layers[i].width;
-                let lat = m.latent;
-                let input = Shape::map(lat, 8, 8);
-                let u0 = Shape::map(w(0), 8, 8);
-                let u1 = Shape::map(w(1), 4, 4);
-                let u2 = Shape::map(w(2), 4, 4);
-                let u3 = Shape::map(w(3), 8, 8);
-                let u4 = Shape::map(lat, 8, 8);
-                let v0 = Shape::map(w(5), 8, 8);
-                let v1 = Shape::map(w(6), 16, 16);
-                let v2 = Shape::map(w(7), 32, 32);
-                let v3 = Shape::map(1, 32, 32);
-                ModelSpec {
-                    template: p.template,
-                    input,
-                    layers: vec![
-                        layer(0, LayerKind::Conv3x3, input, u0, true),
-                        layer(1, LayerKind::Conv3x3Down, u0, u1, true),
-                        layer(2, LayerKind::Conv3x3, u1, u2, true),
-                        layer(3, LayerKind::UpConv3x3, u2, u3, true),
-                        layer(4, LayerKind::Conv3x3, u3, u4, true),
-                        layer(5, LayerKind::Conv3x3, u4, v0, true),
-                        layer(6, LayerKind::UpConv3x3, v0, v1, true),
-                        layer(7, LayerKind::UpConv3x3, v1, v2, true),
-                        layer(8, LayerKind::Conv3x3, v2, v3, true),
-                    ],
-                    repeat: Some((m.steps, 5)),
-                    sigmoid_output: true,
-                    shift_norm: false,
-                    u8_input: false,
-                    coded_weights: false,
-                }
-            }
-        };
-        spec.for_target(crate::target::find(&p.target))
-    }
-
     /// Decides `coded_weights` for a target: on a microcontroller, where flash runs out
     /// first, when coding the 4-bit dense weights would save at least `CODED_MIN_SAVING`
     /// bytes (the 12k BitNet classifier: about 1.4 KB; the die's small dense layer: not).
@@ -402,7 +388,6 @@ impl ModelSpec {
     /// log2 of the real value of one integer step of layer `i`'s input and of its output.
     /// Every grid is a power of two, so requantizing is one rounding shift.
     pub fn step_log2(&self, i: usize) -> (i32, i32) {
-        use crate::model::{ACT_STEP_LOG2, IN_STEP_LOG2, LOGIT_STEP_LOG2};
         let input = if i == 0 { IN_STEP_LOG2 } else { ACT_STEP_LOG2 };
         let output = if i + 1 == self.layers.len() && self.sigmoid_output {
             LOGIT_STEP_LOG2
@@ -430,99 +415,17 @@ impl ModelSpec {
     pub fn relu(&self, i: usize) -> bool {
         i + 1 < self.layers.len()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::template;
-
-    fn spec(name: &str) -> ModelSpec {
-        ModelSpec::from_project(&Project::from_template(template::find(name).unwrap()))
-    }
-
-    #[test]
-    fn shapes_chain_for_every_template() {
-        for def in template::all() {
-            let s = ModelSpec::from_project(&Project::from_template(def));
-            let mut prev = s.input;
-            for l in &s.layers {
-                assert_eq!(l.input, prev, "{} {}", def.name, l.name);
-                prev = l.output;
-            }
+    /// A generator's latent size: its input less the one-hot label.
+    pub fn latent(&self) -> u32 {
+        match self.kind {
+            ModelKind::Generator => (self.input.elements() as u32).saturating_sub(self.classes),
+            ModelKind::Classifier | ModelKind::Diffusion => 0,
         }
     }
 
-    #[test]
-    fn bitnetmcu_12k_model_is_100864_weight_bits() {
-        let s = spec("bitnet-mnist");
-        let dims: Vec<_> = s.layers.iter().map(|l| (l.input.c, l.output.c)).collect();
-        assert_eq!(dims, [(256, 64), (64, 64), (64, 64), (64, 10)]);
-        let bits: u64 = s.layers.iter().map(LayerSpec::weight_bits_packed).sum();
-        assert_eq!(bits, 100_864);
-        assert_eq!(bits / 8, 12_608);
-    }
-
-    #[test]
-    fn hand_computed_die_decoder() {
-        let s = spec("cvae-die");
-        // fc: (2 + 6) -> 8x4x4 = 128 outputs of 8 weights at 4 bits, one unpadded stream.
-        let fc = &s.layers[0];
-        assert_eq!((fc.rows(), fc.row_len()), (128, 8));
-        assert_eq!(fc.weight_bits_packed(), 1024 * 4);
-        assert_eq!(fc.params(), 1024 + 128);
-        assert_eq!(fc.macs(), 1024);
-        // up1: 8 -> 8 channels at 8x8: rows of 72 weights at 4 bits = 288 bits (9 words).
-        let up1 = &s.layers[1];
-        assert_eq!(up1.weight_bytes(), 8 * 36);
-        assert_eq!(up1.macs(), 8 * 8 * 8 * 72);
-        assert_eq!(up1.const_bytes(), 16 + 8 * 4);
-        // out: 4 -> 1 at 32x32, 8 bits: 36 weights = 288 bits.
-        let out = &s.layers[3];
-        assert_eq!(out.weight_bytes(), 36);
-        assert_eq!(out.output.bytes(), 1024);
-    }
-
-    #[test]
-    fn binary_rows_pad_to_words() {
-        let mut p = Project::from_template(template::find("bitnet-mnist").unwrap());
-        p.model.layers[3].bits = WeightBits::Binary;
-        let s = ModelSpec::from_project(&p);
-        // 640 binary weights = 20 words, whatever the row length.
-        assert_eq!(s.layers[3].weight_bits_packed(), 10 * 64);
-        p.model.layers[3].bits = WeightBits::Ternary;
-        let s = ModelSpec::from_project(&p);
-        assert_eq!(s.layers[3].weight_bits_packed(), 10 * 128);
-    }
-
-    #[test]
-    fn weights_are_checked_against_the_spec() {
-        let s = spec("bitnet-mnist");
-        let good: Vec<LayerWeights> = s
-            .layers
-            .iter()
-            .map(|l| LayerWeights {
-                values: vec![-8; l.weight_count() as usize],
-                scale: 0.1,
-                bias: vec![],
-            })
-            .collect();
-        assert!(s.clone().with_weights(good.clone()).is_ok());
-        let mut short = good.clone();
-        short[1].values.pop();
-        assert!(matches!(
-            s.clone().with_weights(short),
-            Err(SpecError::WeightCount {
-                expected: 4096,
-                found: 4095,
-                ..
-            })
-        ));
-        let mut wide = good;
-        wide[0].values[5] = 9;
-        assert!(matches!(
-            s.with_weights(wide),
-            Err(SpecError::WeightRange { value: 9, .. })
-        ));
+    /// Whether every layer has its trained weights.
+    pub fn is_trained(&self) -> bool {
+        self.layers.iter().all(|l| l.weights.is_some())
     }
 }

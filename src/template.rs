@@ -1,273 +1,150 @@
-//! The built-in templates: their embedded default projects (`templates/*.ron`) and the
-//! rules their model parameters must follow. Later, each template also builds its dataset,
-//! its burn model and its ModelSpec from a validated project.
+//! The seam between tinygen and its templates. Everything that differs from one template
+//! to another (the deployable model's shapes, the dataset, the burn model and its
+//! training task, the evaluation, a shipped model) is behind [`Template`]; the rest of the
+//! program asks the project's template and never matches on which one it is.
+//!
+//! A template lives in its own folder, `src/templates/<name>/`, and is registered with one
+//! line in `src/templates/mod.rs` (see `docs/architecture.md`).
 
-use std::fmt;
+use crate::data::mnist::MnistError;
+use crate::deploy::ModelError;
+use crate::project::{Project, TemplateDef};
+use crate::spec::ModelSpec;
+use crate::train::{Control, LossInfo, TrainError, TrainEvent, TrainOptions, TrainOutcome};
+use burn::prelude::Device;
+use std::path::{Path, PathBuf};
 
-/// Which built-in template a project is made from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TemplateId {
-    CvaeDie,
-    BitnetMnist,
-    StreamingSd,
-}
+/// What a template does. Implementations are unit structs registered in
+/// `crate::templates`.
+pub trait Template: Sync {
+    /// Its names, default project and the rules of its parameters.
+    fn def(&self) -> &'static TemplateDef;
 
-/// The operation a deployable layer performs; this decides its shapes and costs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerKind {
-    /// Fully connected.
-    Dense,
-    /// 3x3 convolution, stride 1, same padding.
-    Conv3x3,
-    /// 3x3 convolution, stride 2: halves height and width.
-    Conv3x3Down,
-    /// Nearest-neighbour upsampling x2, then a 3x3 convolution.
-    UpConv3x3,
-}
+    /// The deployable model a project describes (shapes and bit widths, no weights), as
+    /// stored on the project's target.
+    fn spec(&self, p: &Project) -> ModelSpec;
 
-/// The allowed output width of one layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Width {
-    /// Any width in `min..=max`.
-    Range(u32, u32),
-    /// Exactly this width (an image channel, the 10 classes).
-    Fixed(u32),
-    /// Must equal the project's latent size.
-    Latent,
-}
+    /// The losses its training reports, for curves drawn before any training ran.
+    fn losses(&self) -> &'static [LossInfo];
 
-/// One layer a template expects, by name and kind.
-#[derive(Debug, Clone, Copy)]
-pub struct LayerRule {
-    pub name: &'static str,
-    pub kind: LayerKind,
-    pub width: Width,
-}
+    /// Trains the project's model on `device` through the shared loop
+    /// (`crate::train::run`), reporting through `emit`.
+    fn train(
+        &self,
+        p: &Project,
+        opts: &TrainOptions,
+        control: &Control,
+        device: &Device,
+        emit: &mut dyn FnMut(TrainEvent),
+    ) -> Result<TrainOutcome, TrainError>;
 
-/// How a template's deployable layers are laid out.
-#[derive(Debug, Clone, Copy)]
-pub enum Layout {
-    /// Exactly these layers, in this order.
-    Fixed(&'static [LayerRule]),
-    /// A multilayer perceptron: `fc1..fcN` hidden dense layers, then `out`.
-    Mlp {
-        hidden: (usize, usize),
-        hidden_width: (u32, u32),
-        out: u32,
-    },
-}
+    /// Scores a trained model; the report as text.
+    fn evaluate(&self, req: &EvalRequest, device: &Device) -> Result<String, EvalError>;
 
-/// A built-in template.
-#[derive(Debug)]
-pub struct TemplateDef {
-    pub id: TemplateId,
-    /// The name used in project files and on the command line.
-    pub name: &'static str,
-    pub title: &'static str,
-    pub summary: &'static str,
-    /// The default project, as shipped in `templates/`.
-    pub source: &'static str,
-    /// Allowed latent sizes, or `None` when the model has no latent.
-    pub latent: Option<(u32, u32)>,
-    /// Allowed denoising steps, for diffusion templates.
-    pub steps: Option<(u32, u32)>,
-    /// Allowed train-time encoder depth and channel range, when the template has one.
-    pub encoder: Option<EncoderRule>,
-    pub layout: Layout,
-}
+    /// Labelled samples of the training data, as `tinygen data preview` shows them.
+    fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError>;
 
-/// Limits on a train-time encoder: how many stages and how wide.
-#[derive(Debug, Clone, Copy)]
-pub struct EncoderRule {
-    pub stages: (usize, usize),
-    pub width: (u32, u32),
-}
+    /// The model tinygen ships for this project, when the project describes exactly the
+    /// template's default model (a newcomer sees it run before training anything).
+    fn builtin_model(&self, _p: &Project) -> Option<&'static [u8]> {
+        None
+    }
 
-const DIE_LAYERS: &[LayerRule] = &[
-    LayerRule {
-        name: "fc",
-        kind: LayerKind::Dense,
-        width: Width::Range(1, 64),
-    },
-    LayerRule {
-        name: "up1",
-        kind: LayerKind::UpConv3x3,
-        width: Width::Range(1, 64),
-    },
-    LayerRule {
-        name: "up2",
-        kind: LayerKind::UpConv3x3,
-        width: Width::Range(1, 64),
-    },
-    LayerRule {
-        name: "out",
-        kind: LayerKind::UpConv3x3,
-        width: Width::Fixed(1),
-    },
-];
-
-const SD_LAYERS: &[LayerRule] = &[
-    LayerRule {
-        name: "unet_in",
-        kind: LayerKind::Conv3x3,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "unet_down",
-        kind: LayerKind::Conv3x3Down,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "unet_mid",
-        kind: LayerKind::Conv3x3,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "unet_up",
-        kind: LayerKind::UpConv3x3,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "unet_out",
-        kind: LayerKind::Conv3x3,
-        width: Width::Latent,
-    },
-    LayerRule {
-        name: "vae_in",
-        kind: LayerKind::Conv3x3,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "vae_up1",
-        kind: LayerKind::UpConv3x3,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "vae_up2",
-        kind: LayerKind::UpConv3x3,
-        width: Width::Range(1, 512),
-    },
-    LayerRule {
-        name: "vae_out",
-        kind: LayerKind::Conv3x3,
-        width: Width::Fixed(1),
-    },
-];
-
-static TEMPLATES: [TemplateDef; 3] = [
-    TemplateDef {
-        id: TemplateId::CvaeDie,
-        name: "cvae-die",
-        title: "CVAE die",
-        summary: "A conditional VAE that draws a 32x32 die face showing 1 to 6 pips. \
-                  Its decoder is small enough for a CH32V003.",
-        source: include_str!("../templates/cvae-die.ron"),
-        latent: Some((1, 32)),
-        steps: None,
-        encoder: Some(EncoderRule {
-            stages: (1, 4),
-            width: (1, 128),
-        }),
-        layout: Layout::Fixed(DIE_LAYERS),
-    },
-    TemplateDef {
-        id: TemplateId::BitnetMnist,
-        name: "bitnet-mnist",
-        title: "BitNet MNIST",
-        summary: "Low-bit quantization-aware training of a 16x16 digit classifier, \
-                  in the style of BitNetMCU; runs multiply-free on a CH32V003.",
-        source: include_str!("../templates/bitnet-mnist.ron"),
-        latent: None,
-        steps: None,
-        encoder: None,
-        layout: Layout::Mlp {
-            hidden: (1, 6),
-            hidden_width: (1, 1024),
-            out: 10,
-        },
-    },
-    TemplateDef {
-        id: TemplateId::StreamingSd,
-        name: "streaming-sd",
-        title: "Streaming SD",
-        summary: "A tiny latent-diffusion model whose int8 runtime streams weights layer \
-                  by layer, in the spirit of OnnxStream; sized for a Pi Zero 2 W.",
-        source: include_str!("../templates/streaming-sd.ron"),
-        latent: Some((1, 16)),
-        steps: Some((1, 1000)),
-        encoder: Some(EncoderRule {
-            stages: (1, 4),
-            width: (1, 256),
-        }),
-        layout: Layout::Fixed(SD_LAYERS),
-    },
-];
-
-impl TemplateDef {
-    /// The width rule of each of `n` layers, in order.
-    pub fn width_rules(&self, n: usize) -> Vec<Width> {
-        match self.layout {
-            Layout::Fixed(rules) => rules.iter().map(|r| r.width).collect(),
-            Layout::Mlp {
-                hidden_width, out, ..
-            } => (0..n)
-                .map(|i| {
-                    if i + 1 == n {
-                        Width::Fixed(out)
-                    } else {
-                        Width::Range(hidden_width.0, hidden_width.1)
-                    }
-                })
-                .collect(),
-        }
+    /// Labelled inputs for a classifier board (the Monitor and `--verify` send them):
+    /// up to `n`, from the project's data folder `data` or the usual places.
+    fn sample_inputs(&self, _data: Option<&Path>, _n: usize) -> Result<Samples, DataError> {
+        Err(DataError::NotAvailable {
+            template: self.def().name,
+            what: "inputs to classify (its boards draw images)",
+        })
     }
 }
 
-/// All built-in templates, in display order.
-pub fn all() -> &'static [TemplateDef] {
-    &TEMPLATES
+/// What `tinygen eval` asks of a template.
+#[derive(Debug, Clone)]
+pub struct EvalRequest<'a> {
+    pub project: &'a Project,
+    /// The project file, for messages and relative paths.
+    pub file: &'a Path,
+    /// The project's checkpoint folder, resolved.
+    pub checkpoints: PathBuf,
+    /// The project's `dataset.path`, resolved.
+    pub data: Option<PathBuf>,
+    /// Images generated per class.
+    pub count: usize,
+    pub seed: u64,
+    /// Scale of a generator's latent draws.
+    pub temperature: f32,
+    /// Score through the C engine (the device path) rather than burn.
+    pub engine: bool,
+    /// A classifier's test set folder, overriding the usual search.
+    pub test: Option<PathBuf>,
 }
 
-/// The template with this name.
-pub fn find(name: &str) -> Option<&'static TemplateDef> {
-    TEMPLATES.iter().find(|t| t.name == name)
+/// Why an evaluation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The request asks for something this template does not take (exit code 2).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("evaluating the '{0}' template is not built yet")]
+    NotBuilt(&'static str),
+    #[error("no trained model in '{}'; train it first with 'tinygen train {}'", dir.display(), file.display())]
+    Untrained { dir: PathBuf, file: PathBuf },
+    #[error(
+        "cannot load '{}'; it was trained for other settings or is damaged: \
+         'tinygen train --fresh {}'",
+        path.display(), file.display()
+    )]
+    Load {
+        path: PathBuf,
+        file: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Classifier(#[from] crate::scoring::pips::AssetError),
+    #[error("the C engine refused the model")]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("the burn integer model failed")]
+    Int(#[from] crate::nn::int::IntError),
 }
 
-/// Every template name, for suggestions.
-pub fn names() -> Vec<&'static str> {
-    TEMPLATES.iter().map(|t| t.name).collect()
+/// Why a template's data could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error(transparent)]
+    Mnist(#[from] MnistError),
+    #[error("the '{template}' template has no {what}")]
+    NotAvailable {
+        template: &'static str,
+        what: &'static str,
+    },
+    #[error("a data preview of '{0}' is not built yet; 'cvae-die' and 'bitnet-mnist' have one")]
+    NoPreview(&'static str),
 }
 
-impl TemplateId {
-    pub fn def(self) -> &'static TemplateDef {
-        // Every id has exactly one entry in TEMPLATES.
-        TEMPLATES
-            .iter()
-            .find(|t| t.id == self)
-            .unwrap_or(&TEMPLATES[0])
-    }
-
-    pub fn name(self) -> &'static str {
-        self.def().name
-    }
+/// Labelled images of a template's data, for a look at them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPreview {
+    /// What is shown, e.g. "cvae-die training data, seed 1: 2 per pip count".
+    pub title: String,
+    /// Width and height of each (square) image.
+    pub side: usize,
+    /// Images per class, in class order.
+    pub per_class: usize,
+    /// `(caption, pixels)`, one class after another.
+    pub samples: Vec<(String, Vec<u8>)>,
 }
 
-impl fmt::Display for TemplateId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_and_findable() {
-        for t in all() {
-            assert_eq!(find(t.name).unwrap().id, t.id);
-            assert_eq!(t.id.def().name, t.name);
-        }
-        assert!(find("cvae").is_none());
-    }
+/// Labelled inputs for a classifier board.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Samples {
+    pub inputs: Vec<Vec<u8>>,
+    pub labels: Vec<u8>,
+    /// Where they came from, e.g. "test set, data/mnist/t10k-images-idx3-ubyte.gz".
+    pub source: String,
 }

@@ -70,7 +70,7 @@ static void send_text(uint8_t type, uint8_t code, const char *text)
 
 static void send_hello(void)
 {
-    uint8_t p[16];
+    uint8_t p[17];
     tg_layer last;
     p[0] = TG_PROTO_VERSION;
     p[1] = board_id();
@@ -79,16 +79,16 @@ static void send_hello(void)
     put16(p + 8, TG_RX_MAX);
     put16(p + 10, (uint16_t)(model_status == TG_OK ? model.arena_bytes : 0));
     p[12] = p[13] = p[14] = p[15] = 0;
+    p[16] = 0;
     if (model_status == TG_OK) {
         tg_layer_get(&model, (uint8_t)(model.n_layers - 1u), &last);
         p[12] = last.out_h;
         p[13] = (uint8_t)(last.out_c * last.out_w);
-        if (model.flags & TG_MODEL_SIGMOID) { /* a generator: latent + one-hot label */
-            p[14] = (uint8_t)(model.in_c - 6u);
-            p[15] = 6;
-        } else { /* a classifier: no latent, one score per class */
-            p[15] = p[13];
-        }
+        /* A generator's latent (its input less the one-hot label); its labels, or a
+         * classifier's classes; and what kind of model it is. */
+        p[14] = model.kind == TG_KIND_GENERATOR ? (uint8_t)(model.in_c - model.classes) : 0u;
+        p[15] = model.classes;
+        p[16] = model.kind;
     }
     send(TG_MSG_HELLO, p, sizeof p);
 }
@@ -134,17 +134,19 @@ static void on_scores(void *ctx, uint16_t row, const uint8_t *data, uint16_t len
 #endif
 
 #ifndef TG_NO_GENERATE
-/* A pip count for "roll": 1..classes from the seed, by rejection (no divide). */
+/* A label for "roll": 1..classes from the seed, by rejection (no divide): draws under the
+ * smallest power of two that covers the classes. */
 static uint8_t roll(uint32_t seed, uint16_t index, uint8_t classes)
 {
     uint32_t s = seed ^ 0xA5A5A5A5u ^ ((uint32_t)index * 2654435761u);
-    uint8_t v;
+    uint8_t v, mask = 1u;
+    while (mask < classes - 1u) mask = (uint8_t)(mask << 1 | 1u);
     if (!s) s = 1;
     do {
         s ^= s << 13;
         s ^= s >> 17;
         s ^= s << 5;
-        v = (uint8_t)(s & 7u);
+        v = (uint8_t)(s & mask);
     } while (v >= classes);
     return (uint8_t)(v + 1u);
 }
@@ -178,7 +180,7 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8 bytes");
         return;
     }
-    if (model_status != TG_OK || !(model.flags & TG_MODEL_SIGMOID) ||
+    if (model_status != TG_OK || model.kind != TG_KIND_GENERATOR ||
         model.in_c > TG_MAX_GEN_INPUT) {
         send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no image model on this board");
         return;
@@ -187,8 +189,8 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
     count = (uint16_t)(p[1] | (p[2] << 8));
     seed = (uint32_t)p[3] | ((uint32_t)p[4] << 8) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 24);
     temperature = p[7];
-    if (label > 6u) {
-        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "label must be 0 (roll) or 1-6");
+    if (label > model.classes) {
+        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "label must be 0 (roll) or a class of the model");
         return;
     }
     for (i = 0; i < count; i++) {
@@ -196,11 +198,12 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         uint8_t s[16];
         uint32_t c0, t0, c1, t1;
         o.index = i;
-        o.label = label ? label : roll(seed, i, 6);
+        o.label = label ? label : roll(seed, i, model.classes);
         o.rows = 0;
         o.first = 0;
         o.row_bytes = 0;
-        tg_latent(seed, i, temperature, o.label, (uint8_t)(model.in_c - 6u), 6, input);
+        tg_latent(seed, i, temperature, o.label, (uint8_t)(model.in_c - model.classes),
+                  model.classes, input);
         t0 = board_micros();
         c0 = board_cycles();
         tg_run(&model, input, arena, arena_len, on_row, &o);
@@ -237,7 +240,7 @@ static void classify(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
     uint32_t c0, t0, c1, t1;
     uint16_t k;
     tg_layer last;
-    if (model_status != TG_OK || (model.flags & TG_MODEL_SIGMOID)) {
+    if (model_status != TG_OK || model.kind != TG_KIND_CLASSIFIER) {
         send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no classifier on this board");
         return;
     }

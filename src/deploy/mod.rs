@@ -1,26 +1,30 @@
-//! Getting a model onto a board: which model a project deploys (its trained checkpoint,
-//! or the shipped default die), the simulated board (the firmware built for this machine,
-//! on a pseudo-terminal), and later the qemu boards, probe-rs and the Pi upload.
+//! Getting a model onto a board: the model a project deploys ([`Deployable`]: its
+//! trained checkpoint, or a model tinygen ships), the firmware build, the boards that run
+//! on this machine ([`local`]: the simulated board and qemu), flashing real ones
+//! ([`flash`]: a CH32V003 through probe-rs, a Raspberry Pi over serial), and `budget
+//! --verify` ([`verify`]).
+//!
+//! Nothing here trains or needs a tensor library: the caller (a template) hands over the
+//! model's spec, and the checkpoint's weights are read as plain data.
 
 pub mod firmware;
+pub mod flash;
+pub mod local;
 pub mod pi;
 pub mod probe;
 pub mod qemu;
 pub mod sim;
+pub mod verify;
 
-use crate::project::Project;
 use crate::spec::ModelSpec;
 use std::path::{Path, PathBuf};
-
-/// The die model tinygen ships, trained by this code (see README, "The default model").
-pub const DEFAULT_DIE_BLOB: &[u8] = include_bytes!("../../assets/die-default.bin");
 
 /// Where a deployed model came from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     /// The project's own checkpoint.
     Trained(PathBuf),
-    /// The shipped default die model (the project is the untouched die template).
+    /// A model tinygen ships (the project describes its template's default model).
     Builtin,
 }
 
@@ -35,18 +39,28 @@ impl std::fmt::Display for Origin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error(
-        "'{project}' has no trained model yet ({reason}); train it with 'tinygen train {file}'"
-    )]
+    #[error("'{project}' has no trained model yet; train it with 'tinygen train {file}'")]
     Untrained {
         project: String,
         file: String,
-        reason: String,
+        source: Box<NoModel>,
     },
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
-    #[error("the model blob is unusable: {0}")]
-    Blob(String),
+    #[error("the model blob is unusable")]
+    Blob(#[from] crate::engine::EngineError),
+}
+
+/// Why a project has no trained model.
+#[derive(Debug, thiserror::Error)]
+pub enum NoModel {
+    #[error("no checkpoint in '{}'", .0.display())]
+    NoCheckpoint(PathBuf),
+    #[error("the checkpoint in '{}' does not fit the project", dir.display())]
+    Unusable {
+        dir: PathBuf,
+        source: crate::checkpoint::CheckpointError,
+    },
 }
 
 /// A model ready for a board: its spec (with weights when trained here; shapes only for
@@ -80,8 +94,7 @@ impl Deployable {
 
     /// The C header for the firmware, with the arena the engine itself plans.
     pub fn header(&self, project: &str, target: &str) -> Result<String, ModelError> {
-        let engine =
-            crate::engine::Engine::load(&self.blob).map_err(|e| ModelError::Blob(e.to_string()))?;
+        let engine = crate::engine::Engine::load(&self.blob)?;
         Ok(crate::export::header(
             &self.spec,
             &self.blob,
@@ -101,8 +114,8 @@ impl Deployable {
 
     /// How a microcontroller firmware for this model is sized.
     pub fn firmware_config(&self) -> crate::deploy::firmware::FirmwareConfig {
-        use crate::template::LayerKind;
-        let classifier = !self.spec.sigmoid_output;
+        use crate::spec::{LayerKind, ModelKind};
+        let classifier = self.spec.kind == ModelKind::Classifier;
         crate::deploy::firmware::FirmwareConfig {
             row_bytes: self.row_bytes(),
             // A CLASSIFY frame: type, tag, the input. Generators need only short commands.
@@ -119,61 +132,48 @@ impl Deployable {
                 .spec
                 .layers
                 .iter()
-                .map(|l| 1u32 << crate::export::bits_code(l.weight_bits))
+                .map(|l| 1u32 << l.weight_bits.blob_code())
                 .fold(0, |a, b| a | b),
         }
     }
 }
 
-/// The checkpoint folder of a project (relative paths are relative to its file; a
-/// project without a file uses the current directory).
-pub fn checkpoint_dir(p: &Project, file: Option<&Path>) -> PathBuf {
-    match file {
-        Some(f) => p.resolve(f, &p.artifacts.checkpoints),
-        None => p.artifacts.checkpoints.clone(),
-    }
-}
-
-/// The model a project deploys: its trained checkpoint if there is one, else the shipped
-/// default when the project describes exactly the default die model.
-pub fn model_for(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelError> {
-    let dir = checkpoint_dir(p, file);
-    let trained = if dir.join("weights.ron").exists() {
-        crate::train::load_trained_spec(p, &dir).map_err(|e| e.to_string())
+/// The model to deploy: the trained checkpoint in `dir` if there is one that fits `spec`
+/// (the project's, without weights), else `builtin` (the blob tinygen ships for it).
+/// `file` is the project file, for the message that says how to train it.
+pub fn model_for(
+    spec: ModelSpec,
+    builtin: Option<&'static [u8]>,
+    dir: &Path,
+    project: &str,
+    file: Option<&Path>,
+) -> Result<Deployable, ModelError> {
+    let trained = if crate::checkpoint::has_weights(dir) {
+        crate::checkpoint::read_weights(dir, spec.clone()).map_err(|source| NoModel::Unusable {
+            dir: dir.to_path_buf(),
+            source,
+        })
     } else {
-        Err(format!("no checkpoint in '{}'", dir.display()))
+        Err(NoModel::NoCheckpoint(dir.to_path_buf()))
     };
-    match trained {
-        Ok(spec) => {
-            let blob = crate::export::blob(&spec, &p.name)?;
+    match (trained, builtin) {
+        (Ok(spec), _) => {
+            let blob = crate::export::blob(&spec, project)?;
             Ok(Deployable {
                 spec,
                 blob,
-                origin: Origin::Trained(dir),
+                origin: Origin::Trained(dir.to_path_buf()),
             })
         }
-        Err(e) => {
-            if is_default_die(p) {
-                return Ok(Deployable {
-                    spec: ModelSpec::from_project(p),
-                    blob: DEFAULT_DIE_BLOB.to_vec(),
-                    origin: Origin::Builtin,
-                });
-            }
-            Err(ModelError::Untrained {
-                project: p.name.clone(),
-                file: file.map_or("PROJECT.ron".into(), |f| f.display().to_string()),
-                reason: e,
-            })
-        }
+        (Err(_), Some(blob)) => Ok(Deployable {
+            spec,
+            blob: blob.to_vec(),
+            origin: Origin::Builtin,
+        }),
+        (Err(source), None) => Err(ModelError::Untrained {
+            project: project.to_string(),
+            file: file.map_or("PROJECT.ron".into(), |f| f.display().to_string()),
+            source: Box::new(source),
+        }),
     }
-}
-
-/// Whether a project's deployable layers are exactly the default die template's.
-pub fn is_default_die(p: &Project) -> bool {
-    let Some(def) = crate::template::find("cvae-die") else {
-        return false;
-    };
-    let d = Project::from_template(def);
-    p.template == d.template && ModelSpec::from_project(p) == ModelSpec::from_project(&d)
 }

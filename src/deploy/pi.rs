@@ -5,6 +5,8 @@
 //! starts the upload over once the runner is back (it keeps its old model meanwhile). The
 //! upload counts as done only when the runner says HELLO with the new model's hash.
 
+use super::Deployable;
+use super::flash::{FlashError, Flashed, Flasher, Progress, Stage, check_fits};
 use crate::link::proto::{Msg, kind};
 use crate::link::session::{LinkCmd, LinkEvent, Session};
 use std::path::Path;
@@ -66,7 +68,7 @@ pub fn upload(
     mut progress: impl FnMut(UploadProgress),
 ) -> Result<u32, UploadError> {
     let expected = crate::export::blob_hash(blob).unwrap_or(0);
-    let crc = crate::export::crc32(blob);
+    let crc = crate::util::checksum::crc32(blob);
     let total = blob.len() as u32;
     let chunk = chunk.max(16);
     // What arrived before the upload (a boot HELLO, a "no model" error) is not about it.
@@ -221,15 +223,34 @@ fn try_once(
     }
 }
 
-/// Opens the runner's port, waits for its HELLO and uploads `blob`: what `tinygen flash
-/// --board pi` and the Deploy screen both do. Returns the runner's board name, its model
-/// before, and the verified new hash.
+/// Why the Pi runner did not take a model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PiError {
+    #[error(
+        "no tinygen runner answered on {port}; start it on the Pi ('tinygen-runner --port \
+         /dev/serial0 ~/tinygen') and check the wiring and the baud rate ({baud})"
+    )]
+    NoRunner { port: String, baud: u32 },
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+}
+
+/// What an upload found: the runner's board name, its model before, and the verified new
+/// hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uploaded {
+    pub board: String,
+    pub before: u32,
+    pub hash: u32,
+}
+
+/// Opens the runner's port, waits for its HELLO and uploads `blob`.
 pub fn flash(
     port: &str,
     baud: u32,
     blob: &[u8],
     progress: impl FnMut(UploadProgress),
-) -> Result<(String, u32, u32), String> {
+) -> Result<Uploaded, PiError> {
     use crate::link::session::serial_opener;
     let (tx, rx) = std::sync::mpsc::channel();
     let session = Session::start(
@@ -245,16 +266,70 @@ pub fn flash(
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(LinkEvent::Hello(h)) => break h,
             _ if Instant::now() > deadline => {
-                return Err(format!(
-                    "no tinygen runner answered on {port}; start it on the Pi \
-                     ('tinygen-runner --port /dev/serial0 ~/tinygen') and check the wiring and \
-                     the baud rate ({baud})"
-                ));
+                return Err(PiError::NoRunner {
+                    port: port.to_string(),
+                    baud,
+                });
             }
             _ => {}
         }
     };
     let chunk = usize::from(hello.max_frame).saturating_sub(5);
-    let hash = upload(&session, &rx, blob, chunk, progress).map_err(|e| e.to_string())?;
-    Ok((hello.board.name(), hello.model_hash, hash))
+    let hash = upload(&session, &rx, blob, chunk, progress)?;
+    Ok(Uploaded {
+        board: hello.board.name(),
+        before: hello.model_hash,
+        hash,
+    })
+}
+
+/// A Raspberry Pi running `tinygen-runner`, reached over a serial port: budget check, then
+/// the upload, verified by the runner's new model hash.
+pub struct PiFlasher {
+    pub port: String,
+    pub baud: u32,
+}
+
+impl Flasher for PiFlasher {
+    fn board(&self) -> String {
+        format!("Raspberry Pi runner on {}", self.port)
+    }
+
+    fn flash(
+        &mut self,
+        m: &Deployable,
+        project: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Flashed, FlashError> {
+        let t = crate::target::find("pi-zero-2w").expect("a built-in target");
+        check_fits(m, t, project)?;
+        let total = m.blob.len() as u64;
+        progress(Progress::Stage {
+            stage: Stage::Upload,
+            done: 0,
+            total,
+        });
+        let up = flash(&self.port, self.baud, &m.blob, |pr| {
+            progress(Progress::Stage {
+                stage: Stage::Upload,
+                done: pr.sent,
+                total: pr.total,
+            });
+            if pr.attempt > 1 {
+                progress(Progress::Note(format!("attempt {}", pr.attempt)));
+            }
+        })?;
+        progress(Progress::Note(format!(
+            "{} ran model {:08x}",
+            up.board, up.before
+        )));
+        progress(Progress::Stage {
+            stage: Stage::Verify,
+            done: 1,
+            total: 1,
+        });
+        Ok(Flashed {
+            summary: format!("the runner serves model {:08x}", up.hash),
+        })
+    }
 }

@@ -1,38 +1,50 @@
-//! Flashing a CH32V003 through a WCH-LinkE with probe-rs (as a library): the ELF's
-//! loadable segments go into probe-rs's flash loader for the `CH32V003F4P6` target, which
-//! erases, programs and verifies; then the core is reset. Without a probe the code stops at
-//! "no probe found", and the setup hints say what to check.
+//! Flashing a CH32V003 through a WCH-LinkE with probe-rs (as a library): the budget is
+//! checked, the firmware built, and the ELF's loadable segments go into probe-rs's flash
+//! loader for the `CH32V003F4P6` target, which erases, programs and verifies; then the
+//! core is reset. Without a probe the code stops at "no probe found" ([`ProbeError::NoProbe`])
+//! and the front-end says what to check.
 
+use super::flash::{FlashError, Flashed, Flasher, Progress, Stage, check_fits};
+use super::{Deployable, firmware};
 use probe_rs::config::Registry;
 use probe_rs::flashing::{DownloadOptions, FlashLoader, FlashProgress, ProgressEvent};
 use probe_rs::probe::list::Lister;
 use probe_rs::{Permissions, Target};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The full part name: probe-rs finds "CH32V003" ambiguous.
 pub const CHIP: &str = "CH32V003F4P6";
 
-/// What a user should check when no probe is found (shown by the UI layer).
-pub const SETUP_HINTS: &[&str] = &[
-    "Plug in the WCH-LinkE and switch it to RISC-V mode (its ModeS button; the blue LED off).",
-    "Wire LinkE SWIO to the chip's PD1, GND to GND and 3V3 to VDD.",
-    "Let your user open the probe: a udev rule for 1a86:8010, e.g. \
-     SUBSYSTEM==\"usb\", ATTR{idVendor}==\"1a86\", ATTR{idProduct}==\"8010\", MODE=\"0660\", GROUP=\"plugdev\"; \
-     then 'sudo udevadm control --reload' and replug.",
-];
+type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("no debug probe found; connect a WCH-LinkE (see the setup hints)")]
+    #[error("no debug probe found; connect a WCH-LinkE")]
     NoProbe,
     #[error("probe-rs does not know the target '{0}'")]
     UnknownTarget(String),
-    #[error("the ELF '{path}' could not be read: {reason}")]
-    Elf { path: String, reason: String },
-    #[error("the firmware does not fit the chip's flash: {0}")]
-    Layout(String),
-    #[error("the probe failed: {0}")]
-    Probe(String),
+    #[error("the ELF '{}' could not be read", path.display())]
+    Elf { path: PathBuf, source: Cause },
+    #[error("the firmware does not fit the chip's flash")]
+    Layout(#[source] Cause),
+    #[error("the probe failed while {doing}")]
+    Probe {
+        doing: &'static str,
+        #[source]
+        source: Cause,
+    },
+}
+
+/// A malformed ELF.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ElfError(&'static str);
+
+fn probe_err(doing: &'static str) -> impl FnOnce(probe_rs::Error) -> ProbeError {
+    move |e| ProbeError::Probe {
+        doing,
+        source: Box::new(e),
+    }
 }
 
 /// The debug probes attached to this machine, as "name (VID:PID, serial)".
@@ -71,19 +83,19 @@ pub struct Segment {
 
 /// The PT_LOAD segments of a 32-bit little-endian ELF with file bytes, at their physical
 /// (load) addresses: what a programmer writes to flash.
-pub fn loadable_segments(elf: &[u8]) -> Result<Vec<Segment>, String> {
-    let rd16 = |o: usize| -> Result<u16, String> {
+pub fn loadable_segments(elf: &[u8]) -> Result<Vec<Segment>, ElfError> {
+    let rd16 = |o: usize| -> Result<u16, ElfError> {
         elf.get(o..o + 2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
-            .ok_or_else(|| "truncated".to_string())
+            .ok_or(ElfError("truncated"))
     };
-    let rd32 = |o: usize| -> Result<u32, String> {
+    let rd32 = |o: usize| -> Result<u32, ElfError> {
         elf.get(o..o + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| "truncated".to_string())
+            .ok_or(ElfError("truncated"))
     };
     if elf.get(..4) != Some(b"\x7fELF") || elf.get(4) != Some(&1) || elf.get(5) != Some(&1) {
-        return Err("not a 32-bit little-endian ELF".into());
+        return Err(ElfError("not a 32-bit little-endian ELF"));
     }
     let (phoff, phentsize, phnum) = (rd32(28)? as usize, rd16(42)? as usize, rd16(44)?);
     let mut out = Vec::new();
@@ -95,7 +107,7 @@ pub fn loadable_segments(elf: &[u8]) -> Result<Vec<Segment>, String> {
         }
         let data = elf
             .get(offset as usize..offset as usize + filesz as usize)
-            .ok_or("a segment runs past the file")?
+            .ok_or(ElfError("a segment runs past the file"))?
             .to_vec();
         out.push(Segment {
             address: u64::from(paddr),
@@ -108,29 +120,19 @@ pub fn loadable_segments(elf: &[u8]) -> Result<Vec<Segment>, String> {
 /// The flash loader holding exactly the ELF's loadable segments, checked against the
 /// target's memory map (fails if anything lies outside its flash).
 pub fn loader_for(elf: &Path, target: &Target) -> Result<FlashLoader, ProbeError> {
-    let bytes = std::fs::read(elf).map_err(|e| ProbeError::Elf {
-        path: elf.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let segments = loadable_segments(&bytes).map_err(|reason| ProbeError::Elf {
-        path: elf.display().to_string(),
-        reason,
-    })?;
+    let elf_err = |e: Cause| ProbeError::Elf {
+        path: elf.to_path_buf(),
+        source: e,
+    };
+    let bytes = std::fs::read(elf).map_err(|e| elf_err(Box::new(e)))?;
+    let segments = loadable_segments(&bytes).map_err(|e| elf_err(Box::new(e)))?;
     let mut loader = target.flash_loader();
     for s in &segments {
         loader
             .add_data(s.address, &s.data)
-            .map_err(|e| ProbeError::Layout(e.to_string()))?;
+            .map_err(|e| ProbeError::Layout(Box::new(e)))?;
     }
     Ok(loader)
-}
-
-/// Stages of a flash, for progress bars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Erase,
-    Program,
-    Verify,
 }
 
 /// Erases, programs, verifies and resets. `progress(stage, done, total)`.
@@ -143,10 +145,13 @@ pub fn flash(elf: &Path, mut progress: impl FnMut(Stage, u64, u64)) -> Result<()
         .into_iter()
         .next()
         .ok_or(ProbeError::NoProbe)?;
-    let probe = info.open().map_err(|e| ProbeError::Probe(e.to_string()))?;
+    let probe = info.open().map_err(|e| ProbeError::Probe {
+        doing: "opening it",
+        source: Box::new(e),
+    })?;
     let mut session = probe
         .attach(target, Permissions::default())
-        .map_err(|e| ProbeError::Probe(e.to_string()))?;
+        .map_err(probe_err("attaching to the chip"))?;
     let mut totals = [0u64; 3];
     let mut done = [0u64; 3];
     let mut options = DownloadOptions::default();
@@ -181,12 +186,58 @@ pub fn flash(elf: &Path, mut progress: impl FnMut(Stage, u64, u64)) -> Result<()
     });
     loader
         .commit(&mut session, options)
-        .map_err(|e| ProbeError::Probe(e.to_string()))?;
+        .map_err(|e| ProbeError::Probe {
+            doing: "programming the flash",
+            source: Box::new(e),
+        })?;
     session
         .core(0)
         .and_then(|mut c| c.reset())
-        .map_err(|e| ProbeError::Probe(e.to_string()))?;
+        .map_err(probe_err("resetting the core"))?;
     Ok(())
+}
+
+/// The CH32V003 through a WCH-LinkE: budget check, firmware build in `dir`, then erase,
+/// program, verify and reset.
+pub struct Ch32Flasher {
+    /// Where the firmware is built.
+    pub dir: PathBuf,
+}
+
+impl Flasher for Ch32Flasher {
+    fn board(&self) -> String {
+        "CH32V003 through a WCH-LinkE".into()
+    }
+
+    fn flash(
+        &mut self,
+        m: &Deployable,
+        project: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Flashed, FlashError> {
+        let t = crate::target::find("ch32v003").expect("a built-in target");
+        check_fits(m, t, project)?;
+        let stage = |stage, done, total| Progress::Stage { stage, done, total };
+        progress(stage(Stage::Build, 0, 1));
+        let header = m.header(project, &t.id)?;
+        let built = firmware::build_rv32(
+            firmware::Rv32Board::Ch32v003,
+            &header,
+            &m.firmware_config(),
+            &self.dir,
+        )?;
+        progress(stage(Stage::Build, 1, 1));
+        progress(Progress::Note(format!(
+            "{}: {} B flash of 16,384, {} B static SRAM of 2,048",
+            built.elf.display(),
+            built.sizes.flash_bytes(),
+            built.sizes.static_sram_bytes()
+        )));
+        flash(&built.elf, |s, done, total| progress(stage(s, done, total)))?;
+        Ok(Flashed {
+            summary: "flashed, verified and reset".into(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -209,8 +260,8 @@ mod tests {
 
     /// The CH32V003 firmware of the shipped die model.
     fn default_firmware(dir: &Path) -> crate::deploy::firmware::Built {
-        let p = crate::project::Project::from_template(&crate::template::all()[0]);
-        let m = crate::deploy::model_for(&p, None).unwrap();
+        let p = crate::templates::default_project("cvae-die").unwrap();
+        let m = crate::templates::deployable(&p, None).unwrap();
         let header = m.header("test", "ch32v003").unwrap();
         crate::deploy::firmware::build_rv32(
             crate::deploy::firmware::Rv32Board::Ch32v003,
@@ -283,67 +334,4 @@ mod tests {
         assert!(loadable_segments(b"nope").is_err());
         assert!(loadable_segments(&e[..60]).is_err());
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FlashProjectError {
-    #[error(
-        "not flashing: the model is {flash_over} B over the flash and {sram_over} B over the SRAM of a CH32V003"
-    )]
-    DoesNotFit {
-        flash_over: i64,
-        sram_over: i64,
-        report: String,
-    },
-    #[error("{0}")]
-    Prepare(String),
-    #[error(transparent)]
-    Probe(#[from] ProbeError),
-}
-
-/// Budget check, firmware build in `dir`, then erase/program/verify/reset: the whole
-/// CH32V003 deploy, shared by `tinygen flash` and the Deploy screen. `stage(name, done,
-/// total)` reports progress ("build", "erase", "program", "verify"); `log` the firmware size.
-pub fn flash_project(
-    p: &crate::project::Project,
-    file: Option<&Path>,
-    dir: &Path,
-    mut stage: impl FnMut(&'static str, u64, u64),
-    mut log: impl FnMut(String),
-) -> Result<std::path::PathBuf, FlashProjectError> {
-    use crate::deploy::firmware::{Rv32Board, build_rv32};
-    let prep = |e: &dyn std::fmt::Display| FlashProjectError::Prepare(e.to_string());
-    let m = crate::deploy::model_for(p, file).map_err(|e| prep(&e))?;
-    let t = crate::target::find("ch32v003").ok_or_else(|| prep(&"no ch32v003 target"))?;
-    let b = crate::budget::compute(&m.spec, t, crate::budget::Plan::Tiled);
-    if !b.fits {
-        return Err(FlashProjectError::DoesNotFit {
-            flash_over: b.flash_over_bytes().max(0),
-            sram_over: b.sram_over_bytes().max(0),
-            report: crate::budget::report(&b, &p.name),
-        });
-    }
-    stage("build", 0, 1);
-    let header = m.header(&p.name, &t.id).map_err(|e| prep(&e))?;
-    let built = build_rv32(Rv32Board::Ch32v003, &header, &m.firmware_config(), dir)
-        .map_err(|e| prep(&e))?;
-    stage("build", 1, 1);
-    log(format!(
-        "{}: {} B flash of 16,384, {} B static SRAM of 2,048",
-        built.elf.display(),
-        built.sizes.flash_bytes(),
-        built.sizes.static_sram_bytes()
-    ));
-    flash(&built.elf, |s, done, total| {
-        stage(
-            match s {
-                Stage::Erase => "erase",
-                Stage::Program => "program",
-                Stage::Verify => "verify",
-            },
-            done,
-            total,
-        )
-    })?;
-    Ok(built.elf)
 }

@@ -1,7 +1,7 @@
 //! Framing (docs/protocol.md): `COBS(type | payload | CRC-32 LE) 0x00`. The decoder
 //! resynchronises at every zero byte, so garbage or a cut costs at most one frame.
 
-use crate::export::crc32;
+use crate::util::checksum::crc32;
 
 /// The longest frame body (type + payload + CRC) the host accepts.
 pub const MAX_BODY: usize = 4096;

@@ -44,6 +44,7 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 image_w: 32,
                 latent: 4,
                 classes: 6,
+                kind: None,
             }),
         ),
         (
@@ -117,6 +118,40 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 micros: 0,
                 stack_bytes: 212,
                 scores: vec![-12, 0, 3, -128, 9, 1, 0, 127, 40, -1],
+            }),
+        ),
+        // HELLO with the model's kind (appended in firmware 1.0's successor; a 16-byte
+        // HELLO, like "hello" above, is still read).
+        (
+            "hello_generator",
+            Msg::Hello(Hello {
+                protocol: 1,
+                board: BoardId::Sim,
+                firmware: 0x0100,
+                model_hash: 0x1234_5678,
+                max_frame: 32,
+                arena_bytes: 544,
+                image_h: 32,
+                image_w: 32,
+                latent: 2,
+                classes: 6,
+                kind: Some(crate::spec::ModelKind::Generator),
+            }),
+        ),
+        (
+            "hello_classifier",
+            Msg::Hello(Hello {
+                protocol: 1,
+                board: BoardId::QemuRv32,
+                firmware: 0x0100,
+                model_hash: 0x0BAD_F00D,
+                max_frame: 259,
+                arena_bytes: 448,
+                image_h: 1,
+                image_w: 10,
+                latent: 0,
+                classes: 10,
+                kind: Some(crate::spec::ModelKind::Classifier),
             }),
         ),
     ]

@@ -2,6 +2,7 @@
 //! integers are little-endian.
 
 use super::frame::{self, Frame};
+use crate::spec::ModelKind;
 
 pub const PROTOCOL_VERSION: u8 = 1;
 
@@ -95,6 +96,27 @@ pub struct Hello {
     pub image_w: u8,
     pub latent: u8,
     pub classes: u8,
+    /// What the board's model does; `None` from boards whose HELLO predates the field
+    /// (16 bytes), or without a model.
+    pub kind: Option<ModelKind>,
+}
+
+impl Hello {
+    /// What the board's model does. A HELLO without the kind byte (firmware from before
+    /// it) is read by the only rule that held then: a classifier names classes and no
+    /// latent, anything else with an image is the die generator.
+    pub fn model_kind(&self) -> Option<ModelKind> {
+        if self.model_hash == 0 {
+            return None;
+        }
+        self.kind.or(if self.latent == 0 && self.classes > 0 {
+            Some(ModelKind::Classifier)
+        } else if self.image_h > 0 {
+            Some(ModelKind::Generator)
+        } else {
+            None
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +286,9 @@ impl Msg {
                 p.extend(h.max_frame.to_le_bytes());
                 p.extend(h.arena_bytes.to_le_bytes());
                 p.extend([h.image_h, h.image_w, h.latent, h.classes]);
+                if let Some(k) = h.kind {
+                    p.push(k.code());
+                }
             }
             Msg::Image(r) => {
                 p.extend(r.index.to_le_bytes());
@@ -345,6 +370,7 @@ impl Msg {
                     image_w: at(13),
                     latent: at(14),
                     classes: at(15),
+                    kind: p.get(16).and_then(|&k| ModelKind::from_code(k)),
                 })
             }
             kind::IMAGE => {
@@ -476,6 +502,7 @@ mod tests {
             image_w: 32,
             latent: 4,
             classes: 6,
+            kind: None,
         }));
         round(Msg::Image(ImageRows {
             index: 1,

@@ -1,52 +1,95 @@
-//! Training: a custom burn loop on the CPU (`flex` backend) that reports through events,
-//! checkpoints after every epoch, resumes from the last checkpoint, and stops or pauses
-//! when asked. The same project and seed give the same loss curve.
+//! The training loop every template shares, in the manner of burn's
+//! `custom-training-loop` example: it owns the model and the optimizer, runs the epochs,
+//! pauses and cancels between batches, checkpoints after every epoch, resumes from the last
+//! checkpoint, and reports through [`TrainEvent`]s. What is trained, and how one step's
+//! loss is computed, is the template's [`Task`].
 //!
-//! A checkpoint folder holds `model.bpk` (burnpack), `optimizer.bin`, `weights.ron` (the
-//! quantized integer weights) and `state.ron` (epoch, loss history, what it was trained
-//! for), written in that order; `state.ron` lands last, so a half-written checkpoint is
-//! never taken for a whole one.
+//! The same project and seed give the same loss curve. The device is the caller's: the
+//! loop adds burn's autodiff to it for the steps and evaluates on the plain device.
 
-use crate::data::{Rng, die};
-use crate::fsutil::write_atomic;
-use crate::model::cvae::{CLASSES, Cvae, images_tensor, normal_tensor, onehot_tensor, to_pixels};
+use crate::checkpoint::{self, CheckpointError, MODEL_FILE, OPTIMIZER_FILE, State};
 use crate::project::Project;
-use crate::spec::{LayerWeights, ModelSpec};
-use crate::template::TemplateId;
+use crate::spec::{ModelSpec, SpecError};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-/// Samples shown per pip count after each epoch.
-pub const SAMPLES_PER_CLASS: usize = 2;
-const STATE_VERSION: u32 = 1;
+pub use crate::checkpoint::EpochLoss;
 
-pub mod mnist;
-
-/// One point of the loss curves.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct EpochLoss {
-    pub epoch: u32,
-    /// Mean reconstruction loss (binary cross-entropy summed over pixels) per image; for a
-    /// classifier, the mean cross-entropy.
-    pub recon: f32,
-    /// Mean KL divergence per image (0 for a classifier).
-    pub kl: f32,
-    /// A classifier's accuracy on its (augmented) training digits this epoch.
-    #[serde(default)]
-    pub accuracy: Option<f32>,
-    /// A classifier's accuracy on the test set after the epoch, when there is one.
-    #[serde(default)]
-    pub test_accuracy: Option<f32>,
+/// A loss a task reports: its name in events and checkpoints, and how screens show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LossInfo {
+    /// The name events and checkpoints carry, e.g. "recon" or "cross-entropy".
+    pub name: &'static str,
+    /// A short label for progress lines, e.g. "recon" or "loss".
+    pub label: &'static str,
+    /// The title of its curve, e.g. "reconstruction".
+    pub title: &'static str,
+    /// Decimals worth printing.
+    pub decimals: usize,
 }
 
-/// What the training worker reports.
+impl LossInfo {
+    /// `label value`, at the loss's own precision.
+    pub fn show(&self, value: f32) -> String {
+        format!("{} {value:.*}", self.label, self.decimals)
+    }
+}
+
+/// What one epoch shows besides its losses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochView {
+    /// `(label, pixels)`: generated images per class, or test inputs with the class the
+    /// model gave them.
+    pub samples: Vec<(u8, Vec<u8>)>,
+    /// A classifier's accuracy on its test set, when it has one.
+    pub test_accuracy: Option<f32>,
+    /// A classifier's test confusion matrix, `[true][predicted]` (empty otherwise).
+    pub confusion: Vec<Vec<u32>>,
+}
+
+/// One training step's result.
+pub struct Step {
+    /// The loss to minimise (a scalar tensor on the autodiff device).
+    pub loss: Tensor<1>,
+    /// The value of each of the task's losses, in its order.
+    pub parts: Vec<f32>,
+    /// How many samples of the batch a classifier got right.
+    pub right: Option<usize>,
+}
+
+/// One template's training, as the loop drives it.
+pub trait Task {
+    /// The burn model being trained.
+    type Model: Module;
+
+    /// The losses [`Task::step`] reports, in order.
+    fn losses(&self) -> &'static [LossInfo];
+    /// Training samples per epoch.
+    fn samples(&self) -> usize;
+    /// What else than the project's settings a checkpoint must match: the identity of
+    /// training data read from files (empty for data rendered from the seed).
+    fn data_identity(&self) -> String {
+        String::new()
+    }
+    /// A freshly initialised model on `device` (the autodiff one).
+    fn init(&self, device: &Device) -> Self::Model;
+    /// The learning rate of `epoch` (1-based) of `epochs`.
+    fn learning_rate(&self, epoch: u32, epochs: u32) -> f64;
+    /// Prepares an epoch (its noise, its augmentation) and returns the order of samples.
+    fn begin_epoch(&mut self, epoch: u32) -> Vec<usize>;
+    /// The loss of one batch of samples `batch` (indices into the epoch's data).
+    fn step(&mut self, model: &Self::Model, batch: &[usize], device: &Device) -> Step;
+    /// What the epoch shows (samples, test metrics), from the model in validation mode.
+    fn end_epoch(&mut self, model: &Self::Model, device: &Device) -> EpochView;
+    /// The integer model the device runs.
+    fn export(&self, model: &Self::Model) -> Result<ModelSpec, SpecError>;
+}
+
+/// What the training loop reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainEvent {
     Started {
@@ -58,14 +101,13 @@ pub enum TrainEvent {
     Batch {
         epoch: u32,
         batch: u32,
-        recon: f32,
-        kl: f32,
+        /// `(name, value)` of each of the task's losses on this batch.
+        losses: Vec<(String, f32)>,
     },
     Epoch {
         loss: EpochLoss,
         seconds: f32,
-        /// `(pip count, 32x32 pixels)` generated by the quantized decoder; for a
-        /// classifier, `(predicted digit, 16x16 pixels)` of test digits.
+        /// `(label, pixels)` shown after the epoch ([`EpochView::samples`]).
         samples: Vec<(u8, Vec<u8>)>,
         /// A classifier's test-set confusion matrix, `[true][predicted]` (empty otherwise).
         confusion: Vec<Vec<u32>>,
@@ -90,24 +132,40 @@ pub enum TrainError {
     #[error("training the '{0}' template is not built yet; 'cvae-die' and 'bitnet-mnist' train")]
     NotBuilt(&'static str),
     #[error(
-        "the checkpoint in '{}' is damaged ({reason}); start again with 'tinygen train --fresh' \
+        "the checkpoint in '{}' is damaged; start again with 'tinygen train --fresh' \
          (the damaged files are replaced)",
         path.display()
     )]
-    CorruptCheckpoint { path: PathBuf, reason: String },
+    CorruptCheckpoint {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(
         "the checkpoint in '{}' was trained for other model settings; start again with \
          'tinygen train --fresh', or restore the settings it was made with",
         path.display()
     )]
     Mismatch { path: PathBuf },
-    #[error("cannot write the checkpoint in '{}': {reason}", path.display())]
-    Write { path: PathBuf, reason: String },
+    #[error("cannot write the checkpoint in '{}'", path.display())]
+    Write {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(transparent)]
     Data(#[from] crate::data::mnist::MnistError),
 }
 
-/// Pause and cancel, shared with the worker.
+impl TrainError {
+    /// Whether the problem is the checkpoint, which starting fresh solves.
+    pub fn is_checkpoint_problem(&self) -> bool {
+        matches!(
+            self,
+            TrainError::CorruptCheckpoint { .. } | TrainError::Mismatch { .. }
+        )
+    }
+}
+
+/// Pause and cancel, shared with whoever started the loop.
 #[derive(Debug, Default)]
 pub struct Control {
     pub cancel: AtomicBool,
@@ -134,228 +192,55 @@ pub struct TrainOutcome {
     pub cancelled: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct State {
-    version: u32,
-    /// The model settings the checkpoint belongs to.
-    fingerprint: String,
-    history: Vec<EpochLoss>,
-}
-
-/// The settings that must match for a checkpoint to be resumed; `data` names training data
-/// that comes from files (empty for rendered data, which the seed and size fix).
-fn fingerprint(p: &Project, data: &str) -> String {
-    let m = &p.model;
-    let layers: Vec<String> = m
-        .layers
-        .iter()
-        .map(|l| format!("{}:{}:{}", l.name, l.width, l.bits))
-        .collect();
-    let mut f = format!(
-        "{}|latent {}|encoder {:?}|{}|data {} {}|seed {}|batch {}|lr {}",
-        p.template,
-        m.latent,
-        m.encoder,
-        layers.join(","),
-        p.dataset.seed,
-        p.dataset.size,
-        p.training.seed,
-        p.training.batch_size,
-        p.training.learning_rate
-    );
-    if !data.is_empty() {
-        f += &format!("|{data}");
-    }
-    f
-}
-
-/// What identifies training digits read from files: their count and a CRC of their
-/// labels and pixels (another folder, or the full 60,000, is other data).
-pub fn data_identity(images: &[u8], labels: &[u8]) -> String {
-    let crc = crate::export::crc32(labels) ^ crate::export::crc32(images).rotate_left(1);
-    format!("files {} {crc:08x}", labels.len())
-}
-
-/// Serialisable integer weights, as training leaves them.
-#[derive(Debug, Serialize, Deserialize)]
-struct SavedWeights {
-    layers: Vec<(Vec<i8>, f32, Vec<i32>)>,
-}
-
-/// Reads the quantized weights a finished training left in `checkpoints`.
-pub fn load_trained_spec(p: &Project, checkpoints: &Path) -> Result<ModelSpec, TrainError> {
-    let path = checkpoints.join("weights.ron");
-    let corrupt = |reason: String| TrainError::CorruptCheckpoint {
-        path: path.clone(),
-        reason,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| corrupt(e.to_string()))?;
-    let saved: SavedWeights = ron::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-    let weights = saved
-        .layers
-        .into_iter()
-        .map(|(values, scale, bias)| LayerWeights {
-            values,
-            scale,
-            bias,
-        })
-        .collect();
-    ModelSpec::from_project(p)
-        .with_weights(weights)
-        .map_err(|e| corrupt(e.to_string()))
-}
-
-fn save_checkpoint<M: Module>(
-    dir: &Path,
-    model: &M,
-    optim_bytes: &[u8],
-    spec: &ModelSpec,
-    state: &State,
-) -> Result<(), TrainError> {
-    let fail = |e: &dyn std::fmt::Display| TrainError::Write {
+fn write_error(dir: &Path, e: impl std::error::Error + Send + Sync + 'static) -> TrainError {
+    TrainError::Write {
         path: dir.to_path_buf(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-    let tmp = dir.join(".model.bpk.tmp");
-    model.clone().save_file(&tmp).map_err(|e| fail(&e))?;
-    std::fs::rename(&tmp, dir.join("model.bpk")).map_err(|e| fail(&e))?;
-    write_atomic(&dir.join("optimizer.bin"), optim_bytes).map_err(|e| fail(&e))?;
-    let weights = SavedWeights {
-        layers: spec
-            .layers
-            .iter()
-            .filter_map(|l| l.weights.as_ref())
-            .map(|w| (w.values.clone(), w.scale, w.bias.clone()))
-            .collect(),
-    };
-    let text = ron::to_string(&weights).map_err(|e| fail(&e))?;
-    write_atomic(&dir.join("weights.ron"), text.as_bytes()).map_err(|e| fail(&e))?;
-    let text = ron::ser::to_string_pretty(state, ron::ser::PrettyConfig::default())
-        .map_err(|e| fail(&e))?;
-    write_atomic(&dir.join("state.ron"), text.as_bytes()).map_err(|e| fail(&e))
-}
-
-/// The integer decoder of a model, as checkpoints and the device take it.
-fn export(model: &Cvae, p: &Project, dir: &Path) -> Result<ModelSpec, TrainError> {
-    model.export_spec(p).map_err(|e| TrainError::Write {
-        path: dir.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
-/// Generates `SAMPLES_PER_CLASS` dice per pip count from fixed latent draws.
-pub fn sample_grid(model: &Cvae, seed: u64, device: &Device) -> Vec<(u8, Vec<u8>)> {
-    let pips: Vec<u8> = (1..=CLASSES as u8)
-        .flat_map(|p| std::iter::repeat_n(p, SAMPLES_PER_CLASS))
-        .collect();
-    let mut rng = Rng::new(seed ^ 0x5A11);
-    let z = normal_tensor(pips.len(), model.latent, &mut rng, device);
-    let logits = model.decode_logits(z, onehot_tensor(&pips, device));
-    pips.into_iter().zip(to_pixels(logits)).collect()
-}
-
-/// A fresh optimiser and history, or those of the last checkpoint (with its model) unless
-/// `opts.fresh`.
-fn resume<M: Module>(
-    p: &Project,
-    data: &str,
-    opts: &TrainOptions,
-    mut model: M,
-) -> Result<(M, ModuleOptimizer, Vec<EpochLoss>), TrainError> {
-    let mut optim = AdamConfig::new().init();
-    let mut history = Vec::new();
-    if !opts.fresh
-        && let Some(state) = load_state(p, data, &opts.checkpoints, &mut model, &mut optim)?
-    {
-        history = state.history;
+        source: Box::new(e),
     }
-    Ok((model, optim, history))
 }
 
-/// The checkpoint at the end of an epoch: model, optimiser, weights, state.
-fn end_of_epoch<M: Module>(
-    p: &Project,
-    data: &str,
-    dir: &Path,
-    model: &M,
-    optim: &ModuleOptimizer,
-    spec: &ModelSpec,
-    history: &[EpochLoss],
-) -> Result<(), TrainError> {
-    let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Write {
+fn corrupt(dir: &Path, e: impl std::error::Error + Send + Sync + 'static) -> TrainError {
+    TrainError::CorruptCheckpoint {
         path: dir.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let state = State {
-        version: STATE_VERSION,
-        fingerprint: fingerprint(p, data),
-        history: history.to_vec(),
-    };
-    save_checkpoint(dir, model, &optim_bytes, spec, &state)
+        source: Box::new(e),
+    }
 }
 
-/// Restores the last checkpoint in `dir` into `model` and `optim`, if there is one and it
-/// was made for these settings; returns its state.
-fn load_state<M: Module>(
-    p: &Project,
-    data: &str,
-    dir: &Path,
-    model: &mut M,
-    optim: &mut ModuleOptimizer,
-) -> Result<Option<State>, TrainError> {
-    let state_path = dir.join("state.ron");
-    if !state_path.exists() {
-        return Ok(None);
-    }
-    let corrupt = |reason: String| TrainError::CorruptCheckpoint {
-        path: dir.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(&state_path).map_err(|e| corrupt(e.to_string()))?;
-    let state: State = ron::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-    if state.version != STATE_VERSION || state.fingerprint != fingerprint(p, data) {
-        return Err(TrainError::Mismatch {
-            path: dir.to_path_buf(),
-        });
-    }
-    *model = model
-        .clone()
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| corrupt(e.to_string()))?;
-    let bytes = std::fs::read(dir.join("optimizer.bin")).map_err(|e| corrupt(e.to_string()))?;
-    let fresh = std::mem::replace(optim, AdamConfig::new().init());
-    *optim = fresh
-        .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| corrupt(e.to_string()))?;
-    Ok(Some(state))
+/// The names of a task's losses, in order.
+fn names(losses: &[LossInfo]) -> Vec<&'static str> {
+    losses.iter().map(|l| l.name).collect()
 }
 
-/// Trains a project, reporting through `emit`. Runs on the caller's thread.
-pub fn run(
+/// Trains `task` for project `p` on `device`, reporting through `emit`. Runs on the
+/// caller's thread.
+pub fn run<T: Task>(
+    mut task: T,
     p: &Project,
     opts: &TrainOptions,
     control: &Control,
-    mut emit: impl FnMut(TrainEvent),
+    device: &Device,
+    emit: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutcome, TrainError> {
-    match p.template {
-        TemplateId::CvaeDie => {}
-        TemplateId::BitnetMnist => {
-            let data = mnist::load_data(p, opts.data.as_deref())?;
-            return mnist::run(p, &data, opts, control, &mut emit);
-        }
-        TemplateId::StreamingSd => return Err(TrainError::NotBuilt(p.template.name())),
-    }
-    let device = Device::flex().autodiff();
-    let inner = Device::flex();
+    let autodiff = device.clone().autodiff();
     let t = &p.training;
     let epochs = opts.epochs.unwrap_or(t.epochs);
-    let batch = (t.batch_size as usize).min(p.dataset.size as usize).max(1);
-    let data = die::dataset(p.dataset.seed, p.dataset.size as usize);
-    let batches = data.len().div_ceil(batch);
-
+    let n = task.samples();
+    let batch = (t.batch_size as usize).min(n).max(1);
+    let batches = n.div_ceil(batch);
     let dir = &opts.checkpoints;
-    let (mut model, mut optim, mut history) = resume(p, "", opts, Cvae::new(p, t.seed, &device))?;
+    let data_id = task.data_identity();
+    let fingerprint = checkpoint::fingerprint(p, &data_id);
+    let losses = task.losses();
+    let export = |task: &T, m: &T::Model| task.export(m).map_err(|e| write_error(dir, e));
+
+    let mut model = task.init(&autodiff);
+    let mut optim = AdamConfig::new().init();
+    let mut history = Vec::new();
+    if !opts.fresh
+        && let Some(state) = resume(dir, &fingerprint, losses, &mut model, &mut optim)?
+    {
+        history = state.history;
+    }
 
     emit(TrainEvent::Started {
         epochs,
@@ -365,207 +250,135 @@ pub fn run(
     let first = history.len() as u32 + 1;
     for epoch in first..=epochs {
         let started = Instant::now();
-        // The epoch's order and noise depend only on the seed and the epoch.
-        let mut rng = Rng::for_item(t.seed, u64::from(epoch));
-        let order = rng.permutation(data.len());
-        let (mut recon_sum, mut kl_sum) = (0f64, 0f64);
+        let lr = task.learning_rate(epoch, t.epochs.max(epochs));
+        let order = task.begin_epoch(epoch);
+        let mut sums = vec![0f64; losses.len()];
+        let mut right = None::<usize>;
         for (b, idx) in order.chunks(batch).enumerate() {
             while control.pause.load(Ordering::Relaxed) && !control.cancel.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(50));
             }
             if control.cancel.load(Ordering::Relaxed) {
                 emit(TrainEvent::Cancelled { epoch });
-                let spec = export(&model.valid(), p, dir)?;
                 return Ok(TrainOutcome {
                     history,
-                    spec,
+                    spec: export(&task, &model.valid())?,
                     cancelled: true,
                 });
             }
-            let n = idx.len();
-            let pixels: Vec<&[u8]> = idx.iter().map(|&i| data[i].pixels.as_slice()).collect();
-            let pips: Vec<u8> = idx.iter().map(|&i| data[i].pips).collect();
-            let x = images_tensor(&pixels, &device); // [n, 1, 32, 32]
-            let y = onehot_tensor(&pips, &device); // [n, 6]
-            let (mu, logvar) = model.encode(x.clone(), y.clone()); // [n, latent] each
-            let eps = normal_tensor(n, model.latent, &mut rng, &device);
-            let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
-            let logits = model.decode_logits(z, y); // [n, 1, 32, 32]
-            // Binary cross-entropy on logits: softplus(l) - x * l, summed per image.
-            let softplus = logits.clone().clamp_min(0.0)
-                + logits.clone().abs().neg().exp().add_scalar(1.0).log();
-            let recon = (softplus - x * logits).sum().div_scalar(n as f32);
-            let kl = (logvar.clone().add_scalar(1.0) - mu.powi_scalar(2) - logvar.exp())
-                .sum()
-                .mul_scalar(-0.5 / n as f32);
-            let loss = recon.clone() + kl.clone();
-            let r: f32 = recon.into_scalar();
-            let k: f32 = kl.into_scalar();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(t.learning_rate, model, grads);
-            recon_sum += f64::from(r) * n as f64;
-            kl_sum += f64::from(k) * n as f64;
+            let step = task.step(&model, idx, &autodiff);
+            let grads = GradientsParams::from_grads(step.loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            for (sum, v) in sums.iter_mut().zip(&step.parts) {
+                *sum += f64::from(*v) * idx.len() as f64;
+            }
+            if let Some(r) = step.right {
+                *right.get_or_insert(0) += r;
+            }
             emit(TrainEvent::Batch {
                 epoch,
                 batch: b as u32 + 1,
-                recon: r,
-                kl: k,
+                losses: losses
+                    .iter()
+                    .zip(&step.parts)
+                    .map(|(l, v)| (l.name.to_string(), *v))
+                    .collect(),
             });
         }
+        let valid = model.valid();
+        let view = task.end_epoch(&valid, device);
         let loss = EpochLoss {
             epoch,
-            recon: (recon_sum / data.len() as f64) as f32,
-            kl: (kl_sum / data.len() as f64) as f32,
-            ..EpochLoss::default()
+            losses: losses
+                .iter()
+                .zip(&sums)
+                .map(|(l, s)| (l.name.to_string(), (s / n as f64) as f32))
+                .collect(),
+            accuracy: right.map(|r| r as f32 / n as f32),
+            test_accuracy: view.test_accuracy,
         };
-        history.push(loss);
-        let valid = model.valid();
-        let samples = sample_grid(&valid, t.seed, &inner);
+        history.push(loss.clone());
         emit(TrainEvent::Epoch {
             loss,
             seconds: started.elapsed().as_secs_f32(),
-            samples,
-            confusion: Vec::new(),
+            samples: view.samples,
+            confusion: view.confusion,
         });
-        let spec = export(&valid, p, dir)?;
-        end_of_epoch(p, "", dir, &valid, &optim, &spec, &history)?;
+        let spec = export(&task, &valid)?;
+        save(
+            dir,
+            &valid,
+            &optim,
+            &spec,
+            &State::new(fingerprint.clone(), history.clone()),
+        )?;
         emit(TrainEvent::Checkpoint(dir.clone()));
     }
     emit(TrainEvent::Finished { epochs });
-    let spec = export(&model.valid(), p, dir)?;
     Ok(TrainOutcome {
         history,
-        spec,
+        spec: export(&task, &model.valid())?,
         cancelled: false,
     })
 }
 
-/// Runs training on a worker thread; events arrive wrapped by `wrap`. The worker stops when
-/// `Control::cancel` is set, and stops sending once the receiver is gone.
-pub fn spawn<M: Send + 'static>(
-    project: Project,
-    opts: TrainOptions,
-    tx: Sender<M>,
-    wrap: fn(TrainEvent) -> M,
-) -> Arc<Control> {
-    let control = Arc::new(Control::default());
-    let c = control.clone();
-    std::thread::spawn(move || {
-        let sender = tx.clone();
-        let result = run(&project, &opts, &c, |e| {
-            if sender.send(wrap(e)).is_err() {
-                // Nobody is listening any more: stop.
-                c.cancel.store(true, Ordering::Relaxed);
-            }
+/// Restores the last checkpoint in `dir` into `model` and `optim`, if there is one and it
+/// was made for these settings; returns its state.
+fn resume<M: Module>(
+    dir: &Path,
+    fingerprint: &str,
+    losses: &[LossInfo],
+    model: &mut M,
+    optim: &mut ModuleOptimizer,
+) -> Result<Option<State>, TrainError> {
+    let Some(state) = checkpoint::read_state(dir, &names(losses)).map_err(|e| corrupt(dir, e))?
+    else {
+        return Ok(None);
+    };
+    if !state.matches(fingerprint) {
+        return Err(TrainError::Mismatch {
+            path: dir.to_path_buf(),
         });
-        let event = match result {
-            Ok(_) => return,
-            Err(e @ (TrainError::CorruptCheckpoint { .. } | TrainError::Mismatch { .. })) => {
-                TrainEvent::CheckpointProblem(e.to_string())
-            }
-            Err(e) => TrainEvent::Failed(e.to_string()),
-        };
-        let _ = tx.send(wrap(event));
-    });
-    control
+    }
+    *model = model
+        .clone()
+        .try_load_file(dir.join(MODEL_FILE))
+        .map_err(|e| corrupt(dir, e))?;
+    let path = dir.join(OPTIMIZER_FILE);
+    let bytes = std::fs::read(&path).map_err(|source| {
+        corrupt(
+            dir,
+            CheckpointError::Read {
+                path: path.clone(),
+                source,
+            },
+        )
+    })?;
+    let fresh = std::mem::replace(optim, AdamConfig::new().init());
+    *optim = fresh
+        .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| corrupt(dir, e))?;
+    Ok(Some(state))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::template;
-
-    fn tiny() -> Project {
-        let mut p = Project::from_template(template::find("cvae-die").unwrap());
-        p.dataset.size = 48;
-        p.training.batch_size = 16;
-        p.training.epochs = 2;
-        p
-    }
-
-    fn losses(p: &Project, dir: &Path, fresh: bool, epochs: Option<u32>) -> Vec<EpochLoss> {
-        let opts = TrainOptions {
-            checkpoints: dir.to_path_buf(),
-            fresh,
-            epochs,
-            data: None,
-        };
-        run(p, &opts, &Control::default(), |_| {}).unwrap().history
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_loss_curve() {
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let p = tiny();
-        let one = losses(&p, a.path(), true, None);
-        let two = losses(&p, b.path(), true, None);
-        assert_eq!(one.len(), 2);
-        assert_eq!(one, two);
-        assert!(one[1].recon < one[0].recon, "it learns: {one:?}");
-        let mut q = p.clone();
-        q.training.seed += 1;
-        assert_ne!(losses(&q, b.path(), true, None), one);
-    }
-
-    #[test]
-    fn resume_continues_the_same_curve() {
-        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let p = tiny();
-        let straight = losses(&p, a.path(), true, None);
-        let first = losses(&p, b.path(), true, Some(1));
-        assert_eq!(first, straight[..1]);
-        let resumed = losses(&p, b.path(), false, None);
-        assert_eq!(resumed.len(), 2);
-        for (x, y) in resumed.iter().zip(&straight) {
-            assert!(
-                (x.recon - y.recon).abs() < 1e-3 && (x.kl - y.kl).abs() < 1e-3,
-                "{resumed:?} vs {straight:?}"
-            );
-        }
-        // The quantized weights of the last epoch are there for the budget and export.
-        let spec = load_trained_spec(&p, b.path()).unwrap();
-        assert!(spec.layers.iter().all(|l| l.weights.is_some()));
-    }
-
-    #[test]
-    fn a_damaged_checkpoint_is_reported_not_trusted() {
-        let d = tempfile::tempdir().unwrap();
-        let p = tiny();
-        losses(&p, d.path(), true, Some(1));
-        std::fs::write(d.path().join("model.bpk"), b"garbage").unwrap();
-        let opts = TrainOptions {
-            checkpoints: d.path().to_path_buf(),
-            fresh: false,
-            epochs: None,
-            data: None,
-        };
-        let e = run(&p, &opts, &Control::default(), |_| {}).unwrap_err();
-        assert!(matches!(e, TrainError::CorruptCheckpoint { .. }), "{e}");
-        // Starting fresh is the user's call, and then works.
-        assert_eq!(losses(&p, d.path(), true, Some(1)).len(), 1);
-        let mut q = p.clone();
-        q.model.layers[1].width = 6;
-        let e = run(&q, &opts, &Control::default(), |_| {}).unwrap_err();
-        assert!(matches!(e, TrainError::Mismatch { .. }), "{e}");
-    }
-
-    #[test]
-    fn cancel_stops_between_batches() {
-        let d = tempfile::tempdir().unwrap();
-        let control = Control::default();
-        control.cancel.store(true, Ordering::Relaxed);
-        let opts = TrainOptions {
-            checkpoints: d.path().to_path_buf(),
-            fresh: true,
-            epochs: None,
-            data: None,
-        };
-        let mut events = Vec::new();
-        let out = run(&tiny(), &opts, &control, |e| events.push(e)).unwrap();
-        assert!(out.cancelled);
-        assert!(matches!(
-            events.last(),
-            Some(TrainEvent::Cancelled { epoch: 1 })
-        ));
-    }
+/// The checkpoint at the end of an epoch: model, optimizer, weights, then the state.
+fn save<M: Module>(
+    dir: &Path,
+    model: &M,
+    optim: &ModuleOptimizer,
+    spec: &ModelSpec,
+    state: &State,
+) -> Result<(), TrainError> {
+    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    let tmp = dir.join(format!(".{MODEL_FILE}.tmp"));
+    model
+        .clone()
+        .save_file(&tmp)
+        .map_err(|e| write_error(dir, e))?;
+    std::fs::rename(&tmp, dir.join(MODEL_FILE)).map_err(|e| write_error(dir, e))?;
+    let optim_bytes = optim.into_bytes().map_err(|e| write_error(dir, e))?;
+    crate::util::fsutil::write_atomic(&dir.join(OPTIMIZER_FILE), &optim_bytes)
+        .map_err(|e| write_error(dir, e))?;
+    checkpoint::write_weights(dir, spec).map_err(|e| write_error(dir, e))?;
+    checkpoint::write_state(dir, state).map_err(|e| write_error(dir, e))
 }

@@ -2,7 +2,8 @@
 //! applied. An edit goes through the same validation as a loaded file, so an invalid value
 //! is reported inline and never reaches the project.
 
-use crate::project::{BoardKind, Project, RawProject, WeightBits};
+use crate::project::{BoardKind, Project, RawProject};
+use crate::quant::WeightBits;
 use crate::target;
 
 /// One editable field of the project.
@@ -31,7 +32,7 @@ pub enum FieldId {
 
 /// The fields this project shows, in order; they depend on the template.
 pub fn fields(p: &Project) -> Vec<FieldId> {
-    let def = p.template.def();
+    let def = p.template;
     let mut f = vec![FieldId::Name];
     if def.latent.is_some() {
         f.push(FieldId::Latent);
@@ -209,7 +210,7 @@ pub fn apply(id: FieldId, raw: &mut RawProject, text: &str) -> Result<(), String
                 .parse()
                 .map_err(|_| format!("'{}' is not a number of bits", text.trim()))?;
             if let Some(l) = raw.model.layers.get_mut(i) {
-                l.bits = crate::project::Bits(v);
+                l.bits = crate::project::raw::Bits(v);
             }
         }
         FieldId::DatasetSeed => raw.dataset.seed = int(text)?,
@@ -239,7 +240,7 @@ pub fn apply(id: FieldId, raw: &mut RawProject, text: &str) -> Result<(), String
 pub fn edit(p: &Project, id: FieldId, text: &str) -> Result<Project, String> {
     let mut raw = p.to_raw();
     apply(id, &mut raw, text)?;
-    raw.validate().map_err(|issues| {
+    raw.validate(&[p.template]).map_err(|issues| {
         let here = path(id);
         issues
             .iter()
@@ -266,16 +267,15 @@ pub fn cycle(id: FieldId, p: &Project, forward: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template;
 
     fn die() -> Project {
-        Project::from_template(template::find("cvae-die").unwrap())
+        crate::templates::default_project("cvae-die").unwrap()
     }
 
     #[test]
     fn every_field_round_trips_its_own_value() {
-        for def in template::all() {
-            let p = Project::from_template(def);
+        for t in crate::templates::all() {
+            let p = Project::from_template(t.def());
             for id in fields(&p) {
                 let v = value(id, &p);
                 assert_eq!(edit(&p, id, &v).as_ref(), Ok(&p), "{id:?} = {v:?}");

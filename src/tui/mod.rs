@@ -1,33 +1,48 @@
 //! The terminal UI: the only module that knows about ratatui and crossterm.
 //!
 //! One channel of [`Msg`] feeds the main loop: an input thread sends keys, mouse, resizes
-//! and ticks; workers (desktop dialogs now; training, the serial link and flashing later)
-//! send their own events. The loop drains what is pending, updates, and draws at most every
-//! 16 ms.
+//! and ticks; the workers (`workers`: training, the board link, deploys; and desktop
+//! dialogs) send their own events. The loop drains what is pending, `update`s the state,
+//! runs the [`Effect`]s it returns, and draws (`view::render`) at most every 16 ms.
+//!
+//! `app` is the state, `update` changes it, `view` draws it; each screen (`screens`) has
+//! its own state, keys, rendering and tests.
 
 pub mod app;
-pub mod deploy;
 pub mod dialog;
+pub mod files;
 pub mod form;
-pub mod link;
-pub mod monitor;
+pub mod layout;
+pub mod msg;
 pub mod picker;
-pub mod ui;
+pub mod popup;
+pub mod screens;
+pub mod theme;
+pub mod update;
+pub mod view;
+pub mod workers;
+
+#[cfg(test)]
+pub mod testing;
 
 use crate::project::Project;
-use app::{App, Effect, Msg, update};
+use crate::train::Control;
+use app::App;
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
+use msg::{Effect, Msg, TrainCtl};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{self, IsTerminal, Stdout};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
+use update::update;
 
 /// At most one frame per this interval.
 const FRAME: Duration = Duration::from_millis(16);
@@ -106,24 +121,27 @@ fn spawn_input(tx: Sender<Msg>) {
     });
 }
 
-fn run_effect(
-    app: &mut App,
-    effect: Effect,
-    tx: &Sender<Msg>,
-    link: &mut Option<link::LinkWorker>,
-) {
+/// The workers the loop holds: the board link and the training run.
+#[derive(Default)]
+struct Workers {
+    link: Option<workers::link::LinkWorker>,
+    train: Option<Arc<Control>>,
+}
+
+fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>, w: &mut Workers) {
+    let link = &mut w.link;
     match effect {
         Effect::Connect { project, path } => {
             // Dropping the old worker stops its board first.
             *link = None;
-            *link = Some(link::LinkWorker::start(*project, path, tx.clone()));
+            *link = Some(workers::link::LinkWorker::start(*project, path, tx.clone()));
         }
         Effect::Link(cmd) => {
             if let Some(l) = link {
                 l.send(cmd);
             }
         }
-        Effect::ScanBoards => deploy::scan(tx.clone()),
+        Effect::ScanBoards => workers::deploy::scan(tx.clone()),
         Effect::Deploy {
             board,
             project,
@@ -132,15 +150,21 @@ fn run_effect(
             // The board's port may be the one the Monitor holds: let it go first.
             *link = None;
             app.monitor.started = false;
-            deploy::start(board, *project, path, tx.clone());
+            workers::deploy::start(board, *project, path, tx.clone());
         }
         Effect::Train { project, options } => {
-            app.train.control = Some(crate::train::spawn(
-                *project,
-                options,
-                tx.clone(),
-                Msg::Train,
-            ));
+            w.train = Some(workers::train::spawn(*project, options, tx.clone()));
+        }
+        Effect::TrainControl(ctl) => {
+            if let Some(c) = &w.train {
+                match ctl {
+                    TrainCtl::Pause(p) => c.pause.store(p, Ordering::Relaxed),
+                    TrainCtl::Stop => {
+                        c.cancel.store(true, Ordering::Relaxed);
+                        c.pause.store(false, Ordering::Relaxed);
+                    }
+                }
+            }
         }
         Effect::Dialog {
             kind,
@@ -154,7 +178,7 @@ fn run_effect(
 /// Writes the Monitor's sixel images over the cells just drawn (ratatui draws text only).
 fn paint_sixels(app: &App) -> io::Result<()> {
     use std::io::Write;
-    let sixels = ui::monitor_sixels(app);
+    let sixels = screens::monitor::monitor_sixels(app);
     if sixels.is_empty() {
         return Ok(());
     }
@@ -178,20 +202,22 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     let size = guard.terminal.size()?;
     let mut app = App::new(project, path, (size.width, size.height));
     app.desktop = dialog::desktop_available();
-    app.color = crate::cli::use_color(true);
+    app.color = crate::util::use_color(true);
     app.cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
 
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());
-    let mut link: Option<link::LinkWorker> = None;
+    let mut w = Workers::default();
     // Sixel where the terminal says it has it; 'v' on the Monitor switches.
-    app.monitor.sixel_ok = link::terminal_has_sixel();
+    app.monitor.sixel_ok = workers::link::terminal_has_sixel();
     if app.monitor.sixel_ok {
-        app.monitor.style = monitor::PreviewStyle::Sixel;
+        app.monitor.style = screens::monitor::state::PreviewStyle::Sixel;
     }
     let debug_panic = std::env::var_os("TINYGEN_DEBUG_PANIC").is_some();
 
-    guard.terminal.draw(|f| ui::render(&app, f))?;
+    guard
+        .terminal
+        .draw(|f| view::render(&app, f, Instant::now()))?;
     if debug_panic {
         panic!("TINYGEN_DEBUG_PANIC is set: panicking after the first frame, as asked");
     }
@@ -207,12 +233,12 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             Ok(msg) => {
                 needs_draw = true;
                 if let Some(effect) = update(&mut app, msg) {
-                    run_effect(&mut app, effect, &tx, &mut link);
+                    run_effect(&mut app, effect, &tx, &mut w);
                 }
                 // Drain whatever else is pending before drawing: latest state wins.
                 while let Ok(msg) = rx.try_recv() {
                     if let Some(effect) = update(&mut app, msg) {
-                        run_effect(&mut app, effect, &tx, &mut link);
+                        run_effect(&mut app, effect, &tx, &mut w);
                     }
                 }
             }
@@ -223,13 +249,19 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             break;
         }
         if needs_draw && last_draw.elapsed() >= FRAME {
-            guard.terminal.draw(|f| ui::render(&app, f))?;
+            guard
+                .terminal
+                .draw(|f| view::render(&app, f, Instant::now()))?;
             paint_sixels(&app)?;
             last_draw = Instant::now();
             needs_draw = false;
         }
     }
-    drop(link);
+    // A training still running keeps its last checkpoint; tell it to stop.
+    if let Some(c) = &w.train {
+        c.cancel.store(true, Ordering::Relaxed);
+    }
+    drop(w);
     drop(guard);
     Ok(())
 }

@@ -4,17 +4,17 @@
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
+use tinygen::deploy::Deployable;
 use tinygen::deploy::firmware::{Rv32Board, build_rv32};
 use tinygen::deploy::qemu::QemuBoard;
 use tinygen::deploy::sim::SimBoard;
-use tinygen::deploy::{Deployable, model_for};
 use tinygen::link::proto::{BoardId, Hello, Msg, PROTOCOL_VERSION};
 use tinygen::link::session::{LinkCmd, LinkEvent, Opener, Session, serial_opener};
 use tinygen::project::Project;
 
 fn default_model() -> Deployable {
-    let p = Project::from_template(&tinygen::template::all()[0]);
-    model_for(&p, None).expect("the shipped die model")
+    let p = tinygen::templates::default_project("cvae-die").unwrap();
+    tinygen::templates::deployable(&p, None).expect("the shipped die model")
 }
 
 fn start(port: &str, opener: Opener, expected: Option<u32>) -> (Session, Receiver<LinkEvent>) {
@@ -228,6 +228,7 @@ fn version_and_model_mismatches_are_reported() {
             image_w: 32,
             latent: 4,
             classes: 6,
+            kind: None,
         };
         ours.write_all(&Msg::Hello(h).encode()).unwrap();
     };
@@ -341,8 +342,8 @@ fn pi_runner_under_qemu_aarch64_uploads_serves_and_survives_a_cut() {
 
     // Another model; the runner dies after the first chunks.
     let other = {
-        let p = Project::from_template(&tinygen::template::all()[0]);
-        let c = tinygen::model::cvae::Cvae::new(&p, 9, &burn::prelude::Device::flex());
+        let p = tinygen::templates::default_project("cvae-die").unwrap();
+        let c = tinygen::templates::die::model::Cvae::new(&p, 9, &burn::prelude::Device::flex());
         tinygen::export::blob(&c.export_spec(&p).unwrap(), "other").unwrap()
     };
     let board = std::sync::Mutex::new(Some(board));
@@ -406,19 +407,26 @@ fn bitnet_classifier_answers_alike_on_the_simulated_and_qemu_boards() {
     use tinygen::data::mnist;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mnist.ron");
-    let mut p = Project::from_template(tinygen::template::find("bitnet-mnist").unwrap());
+    let mut p: Project = tinygen::templates::default_project("bitnet-mnist").unwrap();
     p.dataset.size = 2000;
     p.training.epochs = 2;
     tinygen::project::save(&p, &file).unwrap();
     let opts = tinygen::train::TrainOptions {
-        checkpoints: tinygen::deploy::checkpoint_dir(&p, Some(&file)),
+        checkpoints: p.checkpoint_dir(Some(&file)),
         fresh: true,
         epochs: None,
         data: None,
     };
-    tinygen::train::run(&p, &opts, &tinygen::train::Control::default(), |_| {})
+    tinygen::templates::of(&p)
+        .train(
+            &p,
+            &opts,
+            &tinygen::train::Control::default(),
+            &burn::prelude::Device::flex(),
+            &mut |_| {},
+        )
         .unwrap_or_else(|e| panic!("training on the npm digits (run scripts/setup): {e}"));
-    let m = model_for(&p, Some(&file)).unwrap();
+    let m = tinygen::templates::deployable(&p, Some(&file)).unwrap();
     // The 12k model for the CH32V003 has coded weights: every board below decodes them.
     assert!(m.spec.coded_weights && m.firmware_config().only_coded);
     let (mut digits, _) = mnist::load(None, mnist::Split::Train).unwrap();

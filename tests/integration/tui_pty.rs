@@ -193,18 +193,24 @@ fn switches_screens_by_key_and_mouse_then_quits_cleanly() {
 fn the_monitor_classifies_test_digits_and_a_drawing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("digits.ron");
-    let mut p =
-        tinygen::project::Project::from_template(tinygen::template::find("bitnet-mnist").unwrap());
+    let mut p = tinygen::templates::default_project("bitnet-mnist").unwrap();
     p.dataset.size = 1000;
     p.training.epochs = 1;
     tinygen::project::save(&p, &file).unwrap();
     let opts = tinygen::train::TrainOptions {
-        checkpoints: tinygen::deploy::checkpoint_dir(&p, Some(&file)),
+        checkpoints: p.checkpoint_dir(Some(&file)),
         fresh: true,
         epochs: None,
         data: None,
     };
-    tinygen::train::run(&p, &opts, &tinygen::train::Control::default(), |_| {})
+    tinygen::templates::of(&p)
+        .train(
+            &p,
+            &opts,
+            &tinygen::train::Control::default(),
+            &burn::prelude::Device::flex(),
+            &mut |_| {},
+        )
         .unwrap_or_else(|e| panic!("training on the npm digits (run scripts/setup): {e}"));
 
     // Without colour the canvas is drawn in ASCII, so ink shows in the screen's text.

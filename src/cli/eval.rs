@@ -1,0 +1,48 @@
+//! `tinygen eval`: scores a trained model the way its template does (for the die, the
+//! pip classifier on generated dice; for digits, the official test set).
+
+use super::CliError;
+use crate::template::EvalRequest;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub path: PathBuf,
+    /// Dice generated per pip count.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    /// Seed for the latent draws and the fresh test renders.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Scale of the latent draws: below 1 trades variety for cleaner dice.
+    #[arg(long, default_value_t = 1.0, value_parser = super::parse_temperature)]
+    pub temperature: f32,
+    /// Score the device path instead: the C engine on the board's own latent draws,
+    /// side by side with the burn integer model on the same inputs.
+    #[arg(long)]
+    pub engine: bool,
+    /// A classifier's test set: a folder with t10k-images-idx3-ubyte[.gz] and its labels
+    /// [default: the project's dataset.path, $TINYGEN_MNIST, data/mnist].
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+}
+
+impl Args {
+    pub fn run(self) -> Result<(), CliError> {
+        let p = super::load(&self.path)?;
+        let req = EvalRequest {
+            project: &p,
+            file: &self.path,
+            checkpoints: p.checkpoint_dir(Some(&self.path)),
+            data: p.data_dir(Some(&self.path)),
+            count: self.count as usize,
+            seed: self.seed,
+            temperature: self.temperature,
+            engine: self.engine,
+            test: self.test.clone(),
+        };
+        // The device is chosen here, at the edge.
+        let report = crate::templates::of(&p).evaluate(&req, &burn::prelude::Device::flex())?;
+        super::print(&report)
+    }
+}

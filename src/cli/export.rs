@@ -1,0 +1,58 @@
+//! `tinygen export`: the model blob and the C header for a board, after checking the
+//! model fits the target.
+
+use super::CliError;
+use crate::budget;
+use anyhow::Context;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub path: PathBuf,
+    /// The target to check against [default: the project's].
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Output folder [default: the project's artifacts.export].
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Write it even if the model does not fit the target.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl Args {
+    pub fn run(self) -> Result<(), CliError> {
+        let p = super::load(&self.path)?;
+        let t = super::budget::target_or(self.target.as_deref(), &p)?;
+        let m = crate::templates::deployable(&p, Some(&self.path))?.for_target(t, &p.name)?;
+        let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
+        if !b.fits && !self.force {
+            super::print(&budget::report(&b, &p.name))?;
+            return Err(CliError::does_not_fit(anyhow::anyhow!(
+                "the model does not fit {} (see above); shrink it, or pass --force to export anyway",
+                t.id
+            )));
+        }
+        let dir = self
+            .out
+            .unwrap_or_else(|| p.resolve(&self.path, &p.artifacts.export));
+        let hdr = m.header(&p.name, &t.id)?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create '{}'", dir.display()))?;
+        let (bin, h) = (dir.join("model.bin"), dir.join("tg_model.h"));
+        for (file, bytes) in [(&bin, m.blob.as_slice()), (&h, hdr.as_bytes())] {
+            crate::util::fsutil::write_atomic(file, bytes)
+                .with_context(|| format!("cannot write '{}'", file.display()))?;
+        }
+        super::print(&format!(
+            "Exported '{}' ({}) for {}: model hash {:08x}\n  {}  ({} bytes)\n  {}\n",
+            p.name,
+            m.origin,
+            t.id,
+            m.hash(),
+            bin.display(),
+            m.blob.len(),
+            h.display()
+        ))
+    }
+}

@@ -1,0 +1,102 @@
+//! `tinygen flash`: the project's model onto a CH32V003 (through a WCH-LinkE) or a
+//! Raspberry Pi runner (over serial), with a progress bar. The work is the deploy seam's
+//! (`crate::deploy::flash`); this file only shows it.
+
+use super::CliError;
+use crate::deploy::flash::{FlashError, Flasher, Progress};
+use crate::deploy::pi::PiFlasher;
+use crate::deploy::probe::{Ch32Flasher, ProbeError};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub path: PathBuf,
+    /// The board: ch32v003 or pi.
+    #[arg(long, value_enum)]
+    pub board: FlashBoard,
+    /// The Pi's serial port, e.g. /dev/ttyUSB0.
+    #[arg(long, required_if_eq("board", "pi"))]
+    pub port: Option<String>,
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlashBoard {
+    Ch32v003,
+    Pi,
+}
+
+impl Args {
+    pub fn run(self) -> Result<(), CliError> {
+        let p = super::load(&self.path)?;
+        let m = crate::templates::deployable(&p, Some(&self.path))?;
+        let firmware_dir = p.resolve(&self.path, &p.artifacts.export).join("ch32v003");
+        let mut flasher: Box<dyn Flasher> = match (self.board, &self.port) {
+            (FlashBoard::Pi, Some(port)) => Box::new(PiFlasher {
+                port: port.clone(),
+                baud: self.baud,
+            }),
+            (FlashBoard::Pi, None) => {
+                return Err(CliError::bad_input(anyhow::anyhow!(
+                    "flashing a Pi needs its serial port: --port /dev/ttyUSB0"
+                )));
+            }
+            (FlashBoard::Ch32v003, _) => Box::new(Ch32Flasher {
+                dir: firmware_dir.clone(),
+            }),
+        };
+        eprintln!(
+            "Putting {} ({} bytes, model {:08x}) on the {}",
+            m.origin,
+            m.blob.len(),
+            m.hash(),
+            flasher.board()
+        );
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:8} [{bar:30}] {pos}/{len}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let result = flasher.flash(&m, &p.name, &mut |pr| match pr {
+            Progress::Stage { stage, done, total } => {
+                bar.set_prefix(stage.name());
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            Progress::Note(line) => bar.suspend(|| eprintln!("{line}")),
+        });
+        bar.finish_and_clear();
+        match result {
+            Ok(done) => {
+                eprintln!("Done: {}.", done.summary);
+                if self.board == FlashBoard::Ch32v003 {
+                    eprintln!(
+                        "Watch it: tinygen monitor {} --port /dev/ttyACM0",
+                        self.path.display()
+                    );
+                }
+                Ok(())
+            }
+            Err(FlashError::DoesNotFit { report, .. }) if !report.is_empty() => {
+                eprint!("{report}");
+                Err(CliError::does_not_fit(anyhow::anyhow!(
+                    "the model does not fit the {}; see the budget above",
+                    flasher.board()
+                )))
+            }
+            Err(FlashError::Probe(ProbeError::NoProbe)) => {
+                let mut msg = String::from("no debug probe found. To flash a CH32V003:");
+                for h in crate::hints::PROBE_SETUP {
+                    msg += "\n  - ";
+                    msg += h;
+                }
+                msg += &format!("\nThe firmware is built in {}", firmware_dir.display());
+                Err(CliError::failure(anyhow::anyhow!(msg)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The command line: argument parsing, one file per subcommand (each a clap struct with a
+//! `run`), and exit codes (`error`). Every action of the workbench also exists here, for
+//! scripts and workshop leaders.
+
+pub mod budget;
+pub mod classifier;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod export;
+pub mod flash;
+pub mod monitor;
+pub mod new;
+pub mod runner;
+pub mod show;
+pub mod sim;
+pub mod templates;
+pub mod train;
+
+pub use error::{CliError, exit};
+
+use crate::project::Project;
+use crate::util::use_color;
+use clap::{CommandFactory, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+const EXAMPLES: &str = "\
+Examples:
+  tinygen                                   open the workbench on the built-in die template
+  tinygen projects/die.ron                  open a project in the workbench
+  tinygen new --template cvae-die my.ron    start a project from a template
+  tinygen show my.ron                       check a project file and print it
+  tinygen budget my.ron --target ch32v003   per-layer flash and SRAM against a chip
+  tinygen templates                         list the built-in templates
+  tinygen data preview cvae-die --png d.png look at the procedural dice
+  tinygen completions bash > ~/.local/share/bash-completion/completions/tinygen
+
+Exit codes: 0 ok, 1 failure, 2 bad input (argument or project file), 3 model does not fit.
+Set NO_COLOR to turn colour off.";
+
+/// A terminal workbench for tiny generative models: pick a template, train it, check it
+/// against a microcontroller's flash and SRAM, flash it, and watch images stream back.
+#[derive(Debug, Parser)]
+#[command(name = "tinygen", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A project file (.ron) to open in the workbench; without it, the built-in die template.
+    pub project: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a project file from a built-in template.
+    New(new::Args),
+    /// Check a project file and print what it describes.
+    Show(show::Args),
+    /// Print the per-layer flash and SRAM budget against the target (exit 3 if it does not fit).
+    Budget(budget::Args),
+    /// Train a project with burn on the CPU; resumes from the last checkpoint.
+    Train(train::Args),
+    /// Score a trained model. A die model: generated dice per pip count, read by the
+    /// shipped pip classifier (a 6x6 confusion matrix), and the reconstruction error. A digit
+    /// classifier: accuracy on the official MNIST test set, in burn and in the C engine.
+    Eval(eval::Args),
+    /// Write the model for a board: the C header (packed weights, per-layer defines, model
+    /// hash) and the model blob, after checking it fits the target.
+    Export(export::Args),
+    /// Watch a board: ask for dice and print them as they stream back. Without --port it
+    /// starts the simulated board with the project's model.
+    Monitor(monitor::Args),
+    /// Put the project's model on a board. CH32V003: check the budget, build the firmware,
+    /// then erase, program, verify and reset through a WCH-LinkE (probe-rs). Raspberry Pi
+    /// running tinygen-runner: upload over the serial link (chunked, each chunk checked, the
+    /// whole verified by the runner's new model hash).
+    Flash(flash::Args),
+    /// Build the Raspberry Pi runner (aarch64 Linux) into a folder, to copy to the Pi.
+    Runner(runner::Args),
+    /// Run a simulated board: the firmware built for this machine, serving MODEL (a blob
+    /// from 'tinygen export') on a new pseudo-terminal, whose path it prints.
+    Sim(sim::Args),
+    /// The pip classifier that scores generated dice.
+    Classifier(classifier::Args),
+    /// Look at a template's training data.
+    Data(data::Args),
+    /// List the built-in templates.
+    Templates,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How to draw images in the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    Ascii,
+    Half,
+    /// Sixel graphics (terminals such as xterm -ti vt340, mlterm, foot, WezTerm).
+    Sixel,
+}
+
+impl StyleArg {
+    /// The style asked for, or half-blocks on a colour terminal and ASCII elsewhere.
+    pub fn or_default(style: Option<StyleArg>) -> crate::preview::Style {
+        use crate::preview::Style;
+        match style {
+            Some(StyleArg::Ascii) => Style::Ascii,
+            Some(StyleArg::Half) => Style::Half,
+            Some(StyleArg::Sixel) => Style::Sixel,
+            None if use_color(std::io::stdout().is_terminal()) => Style::Half,
+            None => Style::Ascii,
+        }
+    }
+}
+
+/// A sampling temperature: a finite number from 0 to 4.
+pub fn parse_temperature(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(t) if t.is_finite() && (0.0..=4.0).contains(&t) => Ok(t),
+        _ => Err(format!(
+            "'{s}' is not a temperature; use a number from 0 to 4, e.g. 0.5"
+        )),
+    }
+}
+
+/// The unknown-template error of `new` and `data preview`.
+pub fn unknown_template(name: &str) -> CliError {
+    CliError::bad_input(anyhow::anyhow!(
+        "unknown template '{name}'; {}",
+        crate::util::suggest::hint(name, &crate::templates::names())
+    ))
+}
+
+/// A project file, loaded and checked.
+pub fn load(path: &Path) -> Result<Project, CliError> {
+    Ok(crate::templates::load_project(path)?)
+}
+
+/// Writes text to stdout; a closed pipe is a failure like any other.
+pub fn print(text: &str) -> Result<(), CliError> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            let stderr = std::io::stderr();
+            let label = if use_color(stderr.is_terminal()) {
+                "\x1b[1;31merror:\x1b[0m"
+            } else {
+                "error:"
+            };
+            let _ = writeln!(stderr.lock(), "{label} {:#}", e.error);
+            e.code
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        None => workbench(cli.project),
+        Some(Command::New(a)) => a.run(),
+        Some(Command::Show(a)) => a.run(),
+        Some(Command::Budget(a)) => a.run(),
+        Some(Command::Train(a)) => a.run(),
+        Some(Command::Eval(a)) => a.run(),
+        Some(Command::Export(a)) => a.run(),
+        Some(Command::Monitor(a)) => a.run(),
+        Some(Command::Flash(a)) => a.run(),
+        Some(Command::Runner(a)) => a.run(),
+        Some(Command::Sim(a)) => a.run(),
+        Some(Command::Classifier(a)) => a.run(),
+        Some(Command::Data(a)) => a.run(),
+        Some(Command::Templates) => templates::run(),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "tinygen",
+                &mut std::io::stdout().lock(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `tinygen [PROJECT]`: the workbench, on a project file or the built-in die template.
+fn workbench(path: Option<PathBuf>) -> Result<(), CliError> {
+    let (project, path) = match path {
+        Some(path) => {
+            if !path.exists() {
+                return Err(CliError::bad_input(anyhow::anyhow!(
+                    "'{}' does not exist; create it with 'tinygen new --template cvae-die {}'",
+                    path.display(),
+                    path.display()
+                )));
+            }
+            (load(&path)?, Some(path))
+        }
+        None => (Project::from_template(crate::templates::ALL[0].def()), None),
+    };
+    crate::tui::run(project, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_color_is_respected() {
+        assert!(!use_color(false));
+    }
+}

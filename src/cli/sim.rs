@@ -1,0 +1,38 @@
+//! `tinygen sim`: a simulated board serving a model blob on a new pseudo-terminal.
+
+use super::CliError;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model blob (model.bin); 'default' for the shipped die model.
+    pub model: String,
+    /// Pace output to this line speed (0: as fast as possible).
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// Also make this path a symlink to the pty (stable across restarts).
+    #[arg(long)]
+    pub link: Option<PathBuf>,
+}
+
+impl Args {
+    pub fn run(self) -> Result<(), CliError> {
+        let model = &self.model;
+        let blob = if model == "default" {
+            crate::templates::die::DEFAULT_BLOB.to_vec()
+        } else {
+            std::fs::read(model).map_err(|e| {
+                CliError::bad_input(anyhow::Error::new(e).context(format!(
+                    "cannot read the model '{model}'; export one with 'tinygen export PROJECT'"
+                )))
+            })?
+        };
+        crate::engine::Engine::load(&blob).map_err(|e| {
+            CliError::bad_input(
+                anyhow::Error::new(e).context(format!("'{model}' is not a usable model")),
+            )
+        })?;
+        crate::deploy::sim::serve(&blob, self.baud, self.link.as_deref())?;
+        Ok(())
+    }
+}

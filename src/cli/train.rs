@@ -1,0 +1,123 @@
+//! `tinygen train`: the training loop with a progress bar on stderr, one line per epoch
+//! on stdout, and the epoch's samples as `samples.png` in the checkpoint folder.
+
+use super::CliError;
+use crate::spec::ModelKind;
+use crate::train::{Control, LossInfo, TrainEvent, TrainOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub path: PathBuf,
+    /// Train this many epochs in all instead of the project's count.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub epochs: Option<u32>,
+    /// Start again from scratch, replacing any checkpoint.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+/// The value of the loss `info` in `losses`, at its precision.
+fn shown(losses: &[(String, f32)], info: &LossInfo) -> Option<String> {
+    let (_, v) = losses.iter().find(|(n, _)| n == info.name)?;
+    Some(info.show(*v))
+}
+
+impl Args {
+    pub fn run(self) -> Result<(), CliError> {
+        let p = super::load(&self.path)?;
+        let template = crate::templates::of(&p);
+        let kind = template.spec(&p).kind;
+        let infos = template.losses();
+        let checkpoints = p.checkpoint_dir(Some(&self.path));
+        let opts = TrainOptions {
+            checkpoints: checkpoints.clone(),
+            fresh: self.fresh,
+            epochs: self.epochs,
+            data: p.data_dir(Some(&self.path)),
+        };
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} batches  {msg}  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        let mut total_epochs = 0;
+        // The device is chosen here, at the edge.
+        let device = burn::prelude::Device::flex();
+        let result = template.train(&p, &opts, &Control::default(), &device, &mut |e| match e {
+            TrainEvent::Started {
+                epochs,
+                batches,
+                history,
+            } => {
+                total_epochs = epochs;
+                bar.set_length(batches as u64);
+                if let Some(last) = history.last() {
+                    bar.suspend(|| println!("Resuming after epoch {} of {epochs}.", last.epoch));
+                }
+            }
+            TrainEvent::Batch {
+                epoch,
+                batch,
+                losses,
+            } => {
+                bar.set_prefix(format!("epoch {epoch}/{total_epochs}"));
+                bar.set_position(batch as u64);
+                let parts: Vec<String> = infos.iter().filter_map(|i| shown(&losses, i)).collect();
+                bar.set_message(parts.join(" "));
+            }
+            TrainEvent::Epoch {
+                loss,
+                seconds,
+                samples,
+                confusion,
+            } => {
+                let _ = std::fs::create_dir_all(&checkpoints);
+                let mut line = format!("epoch {:>3}/{total_epochs}", loss.epoch);
+                for info in infos {
+                    let v = loss.loss(info.name);
+                    line += &format!("  {} {v:>8.*}", info.label, info.decimals + 1);
+                }
+                if let Some(acc) = loss.accuracy {
+                    line += &format!("  train {:6.2}%", acc * 100.0);
+                    line += &loss.test_accuracy.map_or("  no test set".to_string(), |t| {
+                        format!("  test {:6.2}%", t * 100.0)
+                    });
+                }
+                bar.suspend(|| println!("{line}  {seconds:5.1} s"));
+                if loss.epoch == total_epochs && !confusion.is_empty() {
+                    bar.suspend(|| print!("{}", crate::scoring::confusion_text(&confusion)));
+                }
+                // The epoch's samples, for a look without the workbench: a generator's
+                // one row per class, a classifier's test digits six to a row.
+                let images: Vec<&[u8]> = samples.iter().map(|(_, px)| px.as_slice()).collect();
+                let side = images.first().map_or(0, |i| i.len().isqrt());
+                let cols = match kind {
+                    ModelKind::Classifier => 6,
+                    ModelKind::Generator | ModelKind::Diffusion => {
+                        let classes = template.spec(&p).classes.max(1) as usize;
+                        (images.len() / classes).max(1)
+                    }
+                };
+                if side > 0 {
+                    let (px, w, h) = crate::preview::grid(&images, side, side, cols, 2);
+                    let _ = crate::preview::write_png(&checkpoints.join("samples.png"), &px, w, h);
+                }
+                bar.reset();
+            }
+            _ => {}
+        });
+        bar.finish_and_clear();
+        let outcome = result?;
+        println!(
+            "Trained {} epochs. Checkpoint, quantized weights and samples.png: {}",
+            outcome.history.len(),
+            checkpoints.display()
+        );
+        Ok(())
+    }
+}

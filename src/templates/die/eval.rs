@@ -1,0 +1,231 @@
+//! Scoring a trained die model the way the anchor project did: generate dice for each
+//! requested pip count with the quantized decoder, let the separately trained pip
+//! classifier read them, and count how often it reads what was asked for; on the device
+//! path, the board's own latent draws through the C engine beside the burn integer model.
+
+use super::model::{CLASSES, Cvae, images_tensor, normal_tensor, onehot_tensor, to_pixels};
+use crate::data::die;
+use crate::engine::{Engine, latent_input};
+use crate::nn::int::{self, IntOutput};
+use crate::project::Project;
+use crate::scoring::pips::PipClassifier;
+use crate::spec::ModelSpec;
+use crate::template::EvalError;
+use crate::util::rng::Rng;
+use burn::module::Module;
+use burn::prelude::*;
+use std::path::Path;
+
+/// Seeds of the fresh renders used for reconstruction error; never used for training.
+const RECON_SEED: u64 = 0xE7A1_0001;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalReport {
+    pub per_class: usize,
+    /// `confusion[asked - 1][read - 1]`.
+    pub confusion: [[u32; CLASSES]; CLASSES],
+    /// Mean squared error per pixel (grey levels in 0..1) of encode → decode on fresh renders.
+    pub recon_mse: f64,
+}
+
+fn accuracy_of(c: &[[u32; CLASSES]; CLASSES], per_class: usize) -> f64 {
+    let right: u32 = (0..CLASSES).map(|i| c[i][i]).sum();
+    f64::from(right) / (per_class * CLASSES) as f64
+}
+
+impl EvalReport {
+    pub fn accuracy(&self) -> f64 {
+        accuracy_of(&self.confusion, self.per_class)
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "Pip accuracy: {:.2}% ({} dice per pip count, read by the pip classifier)\n\n",
+            self.accuracy() * 100.0,
+            self.per_class
+        );
+        s += "asked \\ read     1     2     3     4     5     6\n";
+        for (i, row) in self.confusion.iter().enumerate() {
+            s += &format!("      {}     ", i + 1);
+            for v in row {
+                s += &format!("{v:>6}");
+            }
+            s += "\n";
+        }
+        s += &format!(
+            "\nReconstruction error: {:.5} mean squared error per pixel on fresh renders\n",
+            self.recon_mse
+        );
+        s
+    }
+}
+
+/// Generates `per_class` dice per pip count with the decoder and has them read.
+pub fn score(
+    model: &Cvae,
+    classifier: &PipClassifier,
+    per_class: usize,
+    seed: u64,
+    temperature: f32,
+    device: &Device,
+) -> EvalReport {
+    let mut confusion = [[0u32; CLASSES]; CLASSES];
+    let mut rng = Rng::new(seed);
+    for pips in 1..=CLASSES as u8 {
+        let mut left = per_class;
+        while left > 0 {
+            let n = left.min(256);
+            left -= n;
+            let z = normal_tensor(n, model.latent, &mut rng, device).mul_scalar(temperature);
+            let images = to_pixels(model.decode_logits(z, onehot_tensor(&vec![pips; n], device)));
+            let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+            for read in classifier.classify(&refs, device) {
+                confusion[pips as usize - 1][read as usize - 1] += 1;
+            }
+        }
+    }
+    // Reconstruction: encode fresh renders, decode their means.
+    let fresh = die::dataset(RECON_SEED ^ seed, 6 * 64);
+    let refs: Vec<&[u8]> = fresh.iter().map(|s| s.pixels.as_slice()).collect();
+    let pips: Vec<u8> = fresh.iter().map(|s| s.pips).collect();
+    let x = images_tensor(&refs, device);
+    let y = onehot_tensor(&pips, device);
+    let (mu, _) = model.encode(x.clone(), y.clone());
+    let out = burn::tensor::activation::sigmoid(model.decode_logits(mu, y));
+    let mse: f32 = (out - x).powi_scalar(2).mean().into_scalar();
+    EvalReport {
+        per_class,
+        confusion,
+        recon_mse: f64::from(mse),
+    }
+}
+
+/// Loads a project's trained model from its checkpoint folder `dir` and scores it.
+pub fn evaluate(
+    p: &Project,
+    file: &Path,
+    dir: &Path,
+    per_class: usize,
+    seed: u64,
+    temperature: f32,
+    device: &Device,
+) -> Result<EvalReport, EvalError> {
+    let path = dir.join(crate::checkpoint::MODEL_FILE);
+    if !path.exists() {
+        return Err(EvalError::Untrained {
+            dir: dir.to_path_buf(),
+            file: file.to_path_buf(),
+        });
+    }
+    let model = Cvae::new(p, p.training.seed, device)
+        .try_load_file(&path)
+        .map_err(|e| EvalError::Load {
+            path: path.clone(),
+            file: file.to_path_buf(),
+            source: Box::new(e),
+        })?;
+    let classifier = PipClassifier::shipped(device)?;
+    Ok(score(
+        &model,
+        &classifier,
+        per_class,
+        seed,
+        temperature,
+        device,
+    ))
+}
+
+/// Pip accuracy of dice drawn on the device path: the board's own latent draws
+/// (`tg_latent`), decoded by the C engine, and, on the same inputs, by the burn integer
+/// model. The two must agree byte for byte; the report says whether they did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineReport {
+    pub per_class: usize,
+    pub engine_confusion: [[u32; CLASSES]; CLASSES],
+    /// `None` when the model has no weights outside its blob (the shipped model).
+    pub burn_accuracy: Option<f64>,
+    pub identical_bytes: Option<bool>,
+}
+
+impl EngineReport {
+    pub fn engine_accuracy(&self) -> f64 {
+        accuracy_of(&self.engine_confusion, self.per_class)
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "Device path: {} dice per pip count, the board's latent draws, read by the pip classifier\n\
+             C engine (integer, as on the board): {:.2}%\n",
+            self.per_class,
+            self.engine_accuracy() * 100.0
+        );
+        match (self.burn_accuracy, self.identical_bytes) {
+            (Some(b), Some(same)) => {
+                s += &format!(
+                    "burn integer model, same inputs:      {:.2}%  (difference {:.2} points; images {})\n",
+                    b * 100.0,
+                    (self.engine_accuracy() - b).abs() * 100.0,
+                    if same { "byte-identical" } else { "DIFFER" }
+                );
+            }
+            _ => s += "burn integer model: not available for the shipped model (no checkpoint)\n",
+        }
+        s
+    }
+}
+
+/// Scores a model blob through the C engine (and the burn integer model when `spec` has
+/// weights). `temperature` is in 1/64, as the board takes it.
+pub fn score_engine(
+    blob: &[u8],
+    spec: &ModelSpec,
+    per_class: usize,
+    seed: u32,
+    temperature: u8,
+    device: &Device,
+) -> Result<EngineReport, EvalError> {
+    let classifier = PipClassifier::shipped(device)?;
+    let mut engine = Engine::load(blob)?;
+    let latent = (engine.input_len() - CLASSES) as u8;
+    let mut engine_confusion = [[0u32; CLASSES]; CLASSES];
+    let mut burn_confusion = [[0u32; CLASSES]; CLASSES];
+    let trained = spec.is_trained();
+    let mut identical = true;
+    for pips in 1..=CLASSES as u8 {
+        let inputs: Vec<Vec<i8>> = (0..per_class)
+            .map(|i| {
+                let index = (usize::from(pips - 1) * per_class + i) as u16;
+                latent_input(seed, index, temperature, pips, latent, CLASSES as u8)
+            })
+            .collect();
+        let images: Vec<Vec<u8>> = inputs
+            .iter()
+            .map(|x| engine.run(x))
+            .collect::<Result<_, _>>()?;
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        for read in classifier.classify(&refs, device) {
+            engine_confusion[usize::from(pips - 1)][usize::from(read.clamp(1, 6) - 1)] += 1;
+        }
+        if trained {
+            let out = int::forward(spec, &inputs, device)?;
+            let burn_images: Vec<Vec<u8>> = out
+                .into_iter()
+                .map(|o| match o {
+                    IntOutput::Image(p) | IntOutput::Scores(p) => p,
+                    IntOutput::Class { scores, .. } => scores.iter().map(|&v| v as u8).collect(),
+                })
+                .collect();
+            identical &= burn_images == images;
+            let refs: Vec<&[u8]> = burn_images.iter().map(Vec::as_slice).collect();
+            for read in classifier.classify(&refs, device) {
+                burn_confusion[usize::from(pips - 1)][usize::from(read.clamp(1, 6) - 1)] += 1;
+            }
+        }
+    }
+    Ok(EngineReport {
+        per_class,
+        engine_confusion,
+        burn_accuracy: trained.then(|| accuracy_of(&burn_confusion, per_class)),
+        identical_bytes: trained.then_some(identical),
+    })
+}

@@ -1,0 +1,246 @@
+//! Training the die CVAE: rendered dice, the reparameterised latent, binary cross-entropy
+//! plus KL, and a grid of dice from the quantized decoder after every epoch.
+
+use super::model::{CLASSES, Cvae, images_tensor, normal_tensor, onehot_tensor, to_pixels};
+use crate::data::die::{self, DieSample};
+use crate::project::Project;
+use crate::spec::{ModelSpec, SpecError};
+use crate::train::{EpochView, LossInfo, Step, Task};
+use crate::util::rng::Rng;
+use burn::prelude::*;
+
+/// Samples shown per pip count after each epoch.
+pub const SAMPLES_PER_CLASS: usize = 2;
+
+/// The die's losses: reconstruction (binary cross-entropy summed over pixels, per image)
+/// and the KL divergence of the latent (per image).
+pub const LOSSES: &[LossInfo] = &[
+    LossInfo {
+        name: "recon",
+        label: "recon",
+        title: "reconstruction",
+        decimals: 1,
+    },
+    LossInfo {
+        name: "kl",
+        label: "kl",
+        title: "KL",
+        decimals: 2,
+    },
+];
+
+/// The die's training task.
+pub struct DieTask<'a> {
+    p: &'a Project,
+    data: Vec<DieSample>,
+    /// The epoch's generator: it draws the order first, then each step's noise.
+    rng: Rng,
+}
+
+impl<'a> DieTask<'a> {
+    pub fn new(p: &'a Project) -> DieTask<'a> {
+        DieTask {
+            p,
+            data: die::dataset(p.dataset.seed, p.dataset.size as usize),
+            rng: Rng::new(0),
+        }
+    }
+}
+
+impl Task for DieTask<'_> {
+    type Model = Cvae;
+
+    fn losses(&self) -> &'static [LossInfo] {
+        LOSSES
+    }
+
+    fn samples(&self) -> usize {
+        self.data.len()
+    }
+
+    fn init(&self, device: &Device) -> Cvae {
+        Cvae::new(self.p, self.p.training.seed, device)
+    }
+
+    fn learning_rate(&self, _epoch: u32, _epochs: u32) -> f64 {
+        self.p.training.learning_rate
+    }
+
+    fn begin_epoch(&mut self, epoch: u32) -> Vec<usize> {
+        // The epoch's order and noise depend only on the seed and the epoch.
+        self.rng = Rng::for_item(self.p.training.seed, u64::from(epoch));
+        self.rng.permutation(self.data.len())
+    }
+
+    fn step(&mut self, model: &Cvae, idx: &[usize], device: &Device) -> Step {
+        let n = idx.len();
+        let pixels: Vec<&[u8]> = idx
+            .iter()
+            .map(|&i| self.data[i].pixels.as_slice())
+            .collect();
+        let pips: Vec<u8> = idx.iter().map(|&i| self.data[i].pips).collect();
+        let x = images_tensor(&pixels, device); // [n, 1, 32, 32]
+        let y = onehot_tensor(&pips, device); // [n, 6]
+        let (mu, logvar) = model.encode(x.clone(), y.clone()); // [n, latent] each
+        let eps = normal_tensor(n, model.latent, &mut self.rng, device);
+        let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
+        let logits = model.decode_logits(z, y); // [n, 1, 32, 32]
+        // Binary cross-entropy on logits: softplus(l) - x * l, summed per image.
+        let softplus =
+            logits.clone().clamp_min(0.0) + logits.clone().abs().neg().exp().add_scalar(1.0).log();
+        let recon = (softplus - x * logits).sum().div_scalar(n as f32);
+        let kl = (logvar.clone().add_scalar(1.0) - mu.powi_scalar(2) - logvar.exp())
+            .sum()
+            .mul_scalar(-0.5 / n as f32);
+        let loss = recon.clone() + kl.clone();
+        let r: f32 = recon.into_scalar();
+        let k: f32 = kl.into_scalar();
+        Step {
+            loss,
+            parts: vec![r, k],
+            right: None,
+        }
+    }
+
+    fn end_epoch(&mut self, model: &Cvae, device: &Device) -> EpochView {
+        EpochView {
+            samples: sample_grid(model, self.p.training.seed, device),
+            ..EpochView::default()
+        }
+    }
+
+    fn export(&self, model: &Cvae) -> Result<ModelSpec, SpecError> {
+        model.export_spec(self.p)
+    }
+}
+
+/// Generates `SAMPLES_PER_CLASS` dice per pip count from fixed latent draws.
+pub fn sample_grid(model: &Cvae, seed: u64, device: &Device) -> Vec<(u8, Vec<u8>)> {
+    let pips: Vec<u8> = (1..=CLASSES as u8)
+        .flat_map(|p| std::iter::repeat_n(p, SAMPLES_PER_CLASS))
+        .collect();
+    let mut rng = Rng::new(seed ^ 0x5A11);
+    let z = normal_tensor(pips.len(), model.latent, &mut rng, device);
+    let logits = model.decode_logits(z, onehot_tensor(&pips, device));
+    pips.into_iter().zip(to_pixels(logits)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{self, Control, EpochLoss, TrainError, TrainEvent, TrainOptions};
+    use std::path::Path;
+    use std::sync::atomic::Ordering;
+
+    fn tiny() -> Project {
+        let mut p = Project::from_template(&super::super::def::DEF);
+        p.dataset.size = 48;
+        p.training.batch_size = 16;
+        p.training.epochs = 2;
+        p
+    }
+
+    fn run(
+        p: &Project,
+        opts: &TrainOptions,
+        control: &Control,
+        emit: &mut dyn FnMut(TrainEvent),
+    ) -> Result<train::TrainOutcome, TrainError> {
+        train::run(DieTask::new(p), p, opts, control, &Device::flex(), emit)
+    }
+
+    fn options(dir: &Path, fresh: bool, epochs: Option<u32>) -> TrainOptions {
+        TrainOptions {
+            checkpoints: dir.to_path_buf(),
+            fresh,
+            epochs,
+            data: None,
+        }
+    }
+
+    fn losses(p: &Project, dir: &Path, fresh: bool, epochs: Option<u32>) -> Vec<EpochLoss> {
+        run(
+            p,
+            &options(dir, fresh, epochs),
+            &Control::default(),
+            &mut |_| {},
+        )
+        .unwrap()
+        .history
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_loss_curve() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let p = tiny();
+        let one = losses(&p, a.path(), true, None);
+        let two = losses(&p, b.path(), true, None);
+        assert_eq!(one.len(), 2);
+        assert_eq!(one, two);
+        assert!(
+            one[1].loss("recon") < one[0].loss("recon"),
+            "it learns: {one:?}"
+        );
+        let mut q = p.clone();
+        q.training.seed += 1;
+        assert_ne!(losses(&q, b.path(), true, None), one);
+    }
+
+    #[test]
+    fn resume_continues_the_same_curve() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let p = tiny();
+        let straight = losses(&p, a.path(), true, None);
+        let first = losses(&p, b.path(), true, Some(1));
+        assert_eq!(first, straight[..1]);
+        let resumed = losses(&p, b.path(), false, None);
+        assert_eq!(resumed.len(), 2);
+        for (x, y) in resumed.iter().zip(&straight) {
+            assert!(
+                (x.loss("recon") - y.loss("recon")).abs() < 1e-3
+                    && (x.loss("kl") - y.loss("kl")).abs() < 1e-3,
+                "{resumed:?} vs {straight:?}"
+            );
+        }
+        // The quantized weights of the last epoch are there for the budget and export.
+        let spec = crate::checkpoint::read_weights(b.path(), super::super::spec::spec(&p)).unwrap();
+        assert!(spec.layers.iter().all(|l| l.weights.is_some()));
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_is_reported_not_trusted() {
+        let d = tempfile::tempdir().unwrap();
+        let p = tiny();
+        losses(&p, d.path(), true, Some(1));
+        std::fs::write(d.path().join("model.bpk"), b"garbage").unwrap();
+        let opts = options(d.path(), false, None);
+        let e = run(&p, &opts, &Control::default(), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, TrainError::CorruptCheckpoint { .. }), "{e}");
+        // Starting fresh is the user's call, and then works.
+        assert_eq!(losses(&p, d.path(), true, Some(1)).len(), 1);
+        let mut q = p.clone();
+        q.model.layers[1].width = 6;
+        let e = run(&q, &opts, &Control::default(), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, TrainError::Mismatch { .. }), "{e}");
+    }
+
+    #[test]
+    fn cancel_stops_between_batches() {
+        let d = tempfile::tempdir().unwrap();
+        let control = Control::default();
+        control.cancel.store(true, Ordering::Relaxed);
+        let mut events = Vec::new();
+        let out = run(
+            &tiny(),
+            &options(d.path(), true, None),
+            &control,
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        assert!(out.cancelled);
+        assert!(matches!(
+            events.last(),
+            Some(TrainEvent::Cancelled { epoch: 1 })
+        ));
+    }
+}

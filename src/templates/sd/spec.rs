@@ -1,0 +1,56 @@
+//! The Streaming SD model's deployable layers: the UNet on the 8x8 latent, run once per
+//! denoising step, then the VAE decoder up to a 32x32 image.
+
+use crate::project::Project;
+use crate::spec::{LayerKind, LayerSpec, ModelKind, ModelSpec, Shape};
+
+/// Classes of the prompt (the pip counts of the die dataset).
+pub const CLASSES: u32 = 6;
+
+/// The model a project describes, without weights, as stored on the project's target.
+pub fn spec(p: &Project) -> ModelSpec {
+    let m = &p.model;
+    let layer = |i: usize, kind: LayerKind, input: Shape, output: Shape| LayerSpec {
+        name: m.layers[i].name.clone(),
+        kind,
+        input,
+        output,
+        weight_bits: m.layers[i].bits,
+        bias: true,
+        weights: None,
+    };
+    let w = |i: usize| m.layers[i].width;
+    let lat = m.latent;
+    let input = Shape::map(lat, 8, 8);
+    let u0 = Shape::map(w(0), 8, 8);
+    let u1 = Shape::map(w(1), 4, 4);
+    let u2 = Shape::map(w(2), 4, 4);
+    let u3 = Shape::map(w(3), 8, 8);
+    let u4 = Shape::map(lat, 8, 8);
+    let v0 = Shape::map(w(5), 8, 8);
+    let v1 = Shape::map(w(6), 16, 16);
+    let v2 = Shape::map(w(7), 32, 32);
+    let v3 = Shape::map(1, 32, 32);
+    ModelSpec {
+        kind: ModelKind::Diffusion,
+        classes: CLASSES,
+        input,
+        layers: vec![
+            layer(0, LayerKind::Conv3x3, input, u0),
+            layer(1, LayerKind::Conv3x3Down, u0, u1),
+            layer(2, LayerKind::Conv3x3, u1, u2),
+            layer(3, LayerKind::UpConv3x3, u2, u3),
+            layer(4, LayerKind::Conv3x3, u3, u4),
+            layer(5, LayerKind::Conv3x3, u4, v0),
+            layer(6, LayerKind::UpConv3x3, v0, v1),
+            layer(7, LayerKind::UpConv3x3, v1, v2),
+            layer(8, LayerKind::Conv3x3, v2, v3),
+        ],
+        repeat: Some((m.steps, 5)),
+        sigmoid_output: true,
+        shift_norm: false,
+        u8_input: false,
+        coded_weights: false,
+    }
+    .for_target(crate::target::find(&p.target))
+}

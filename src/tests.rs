@@ -1,0 +1,1 @@
+//! Checks of the crate's shape that no single module can make.

@@ -1,0 +1,178 @@
+//! The popups over every screen: help, errors, unsaved changes, overwrite, the file picker
+//! and the question about a damaged checkpoint.
+
+use super::app::{AfterDiscard, App, Popup};
+use super::layout::{centered, picker_area, picker_window};
+use super::picker::{Picker, PickerMode};
+use super::theme::{Theme, truncate, truncate_left};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+/// Every key, for the help overlay (and the README).
+pub const HELP: &[(&str, &str)] = &[
+    ("1-5, Tab, S-Tab", "switch screen"),
+    ("?  F1", "this help"),
+    ("o", "open a project"),
+    ("s  Ctrl-S", "save (asks where, the first time)"),
+    ("S", "save as"),
+    ("n", "new project from a template"),
+    ("q  Ctrl-C", "quit (asks about unsaved changes)"),
+    ("", ""),
+    ("↑↓  j k", "move (Project screen)"),
+    ("Enter", "edit a field / apply / pick a template"),
+    ("Esc", "cancel an edit (keeps the old value)"),
+    ("←→  h l", "change a choice (bits, target, board)"),
+    ("t  e", "focus templates / settings"),
+    ("p  t/T", "Budget: switch plan / target"),
+    ("Enter f space c", "Train: start/resume, fresh, pause, stop"),
+    (
+        "r g x v p c",
+        "Monitor: roll, six, stop, view, PNG, reconnect",
+    ),
+    ("", ""),
+    ("file picker", "↑↓ move, Enter open, Backspace up, Esc"),
+    ("mouse", "click tabs, templates, fields; wheel"),
+];
+
+pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rect) {
+    match popup {
+        Popup::Help => {
+            let r = centered(full, 62, HELP.len() as u16 + 3);
+            let mut lines: Vec<Line> = HELP
+                .iter()
+                .map(|(k, v)| {
+                    Line::from(vec![
+                        Span::styled(format!("{k:<18}"), t.accent()),
+                        Span::raw(*v),
+                    ])
+                })
+                .collect();
+            lines.push(Line::styled("any key closes", t.dim()));
+            f.render_widget(Clear, r);
+            f.render_widget(Paragraph::new(lines).block(t.block("Keys", true)), r);
+        }
+        Popup::Error { title, text } => {
+            let width = 76.min(full.width);
+            let inner_w = width.saturating_sub(2).max(1) as usize;
+            let wrapped: usize = text
+                .lines()
+                .map(|l| l.chars().count().div_ceil(inner_w).max(1))
+                .sum();
+            let r = centered(full, width, wrapped as u16 + 4);
+            let mut lines: Vec<Line> = text
+                .lines()
+                .map(|l| Line::styled(l.to_string(), t.error()))
+                .collect();
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("any key closes", t.dim()));
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(t.block(title, true).border_style(t.error())),
+                r,
+            );
+        }
+        Popup::Discard(then) => {
+            let action = match then {
+                AfterDiscard::Quit => "quitting",
+                AfterDiscard::NewFromTemplate(_) => "starting a new project",
+                AfterDiscard::Open => "opening another project",
+            };
+            let r = centered(full, 58, 6);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::raw(format!("'{}' has unsaved changes.", app.project.name)),
+                    Line::raw(format!("Save them before {action}?")),
+                    Line::styled("s: save · d: discard · Esc: go back", t.accent()),
+                ])
+                .block(t.block("Unsaved changes", true)),
+                r,
+            );
+        }
+        Popup::Overwrite(path) => {
+            let r = centered(full, 64, 5);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::raw(truncate_left(&format!("{} exists.", path.display()), 60)),
+                    Line::styled("Replace it? y: replace · n: go back", t.accent()),
+                ])
+                .block(t.block("Replace file", true)),
+                r,
+            );
+        }
+        Popup::Picker(picker) => render_picker(picker, t, f, full),
+        Popup::TrainFresh(reason) => {
+            let r = centered(full, 70, 8);
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::styled(reason.clone(), t.error()),
+                    Line::raw(""),
+                    Line::styled(
+                        "Start training from scratch? y: yes, replace it · n: no",
+                        t.accent(),
+                    ),
+                ])
+                .wrap(Wrap { trim: true })
+                .block(t.block("Checkpoint", true)),
+                r,
+            );
+        }
+    }
+}
+
+fn render_picker(p: &Picker, t: Theme, f: &mut Frame, full: Rect) {
+    let r = picker_area(full);
+    let title = match p.mode {
+        PickerMode::Open => "Open project",
+        PickerMode::Save => "Save project as",
+    };
+    let block = t.block(title, true);
+    let inner = block.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(block, r);
+    let w = inner.width as usize;
+    let (rows, offset) = picker_window(r, p.selected);
+    let mut lines = vec![Line::styled(
+        truncate_left(&p.dir.display().to_string(), w),
+        t.dim(),
+    )];
+    for (i, e) in p.entries.iter().enumerate().skip(offset).take(rows) {
+        let name = if e.is_dir {
+            format!("{}/", e.name)
+        } else {
+            e.name.clone()
+        };
+        let style = if i == p.selected {
+            t.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(truncate(&name, w), style));
+    }
+    while lines.len() < rows + 1 {
+        lines.push(Line::raw(""));
+    }
+    match &p.error {
+        Some(e) => lines.push(Line::styled(truncate(e, w), t.error())),
+        None if p.mode == PickerMode::Save => {
+            lines.push(Line::from(vec![
+                Span::styled("File name: ", t.dim()),
+                Span::styled(format!("{}█", p.filename), t.accent()),
+            ]));
+        }
+        None => lines.push(Line::raw("")),
+    }
+    let hint = match p.mode {
+        PickerMode::Open => "Enter: open · Backspace: up a folder · Esc: cancel",
+        PickerMode::Save => "type a name · Enter: save · ↑↓: browse · Esc: cancel",
+    };
+    lines.push(Line::styled(truncate(hint, w), t.dim()));
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,541 @@
+//! The Monitor screen: the project's board (started the first time the screen is shown,
+//! by `tui::workers::link`), the images it streams back or, on a classifier board, the
+//! digits it is asked about; rates, the board's counters and a log.
+
+pub mod canvas;
+pub mod layout;
+pub mod state;
+
+use super::super::app::App;
+use super::super::layout::{Screen, areas};
+use super::super::msg::Effect;
+use super::super::theme::{Theme, image_lines, truncate};
+use crate::budget;
+use crate::link::session::{LinkCmd, LinkEvent};
+use crossterm::event::{KeyCode, KeyEvent};
+use layout::{dice_area, dice_tiles, monitor_rows};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::time::Instant;
+
+pub fn connect(app: &mut App) -> Option<Effect> {
+    app.monitor.started = true;
+    app.monitor.baud = app.project.board.baud;
+    app.monitor.hello = None;
+    app.monitor.other_model = None;
+    app.monitor.state =
+        state::LinkState::Starting(format!("starting the {} board", app.project.board.kind));
+    Some(Effect::Connect {
+        project: Box::new(app.project.clone()),
+        path: app.path.clone(),
+    })
+}
+
+/// An event of the board link.
+pub fn on_event(app: &mut App, event: LinkEvent) -> Option<Effect> {
+    let first_hello = matches!(event, LinkEvent::Hello(_))
+        && app.monitor.gallery.is_empty()
+        && app.monitor.drawing.is_none();
+    app.monitor.on_event(event, Instant::now());
+    // A newcomer sees dice at once: the first HELLO rolls six (a classifier gets its
+    // first test digit).
+    if first_hello && app.monitor.can_generate() {
+        return Some(Effect::Link(app.monitor.roll(6)));
+    }
+    if first_hello && app.monitor.can_classify() && app.monitor.classified.is_none() {
+        return next_digit(app);
+    }
+    None
+}
+
+/// The next input of the template's test data on the canvas, classified.
+fn next_digit(app: &mut App) -> Option<Effect> {
+    let (project, path) = (&app.project, &app.path);
+    app.monitor
+        .classify_next_digit(|| {
+            crate::templates::of(project)
+                .sample_inputs(project.data_dir(path.as_deref()).as_deref(), 1000)
+                .map_err(|e| crate::util::error_chain(&e))
+        })
+        .map(Effect::Link)
+}
+
+/// Keys of the Monitor on a classifier board.
+fn on_classifier_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    let live = app.monitor.can_classify();
+    match key.code {
+        KeyCode::Char('n') | KeyCode::Char('r') | KeyCode::Char(' ') if live => {
+            return next_digit(app);
+        }
+        KeyCode::Enter | KeyCode::Char('s') if live => {
+            return Some(Effect::Link(app.monitor.classify_canvas()));
+        }
+        KeyCode::Char('e') => app.monitor.clear_canvas(),
+        KeyCode::Char('n') | KeyCode::Char('r') | KeyCode::Char(' ') | KeyCode::Enter => {
+            app.info("No board to ask; 'c' connects.");
+        }
+        _ => return on_monitor_key_common(app, key),
+    }
+    None
+}
+
+/// The Monitor's keys.
+pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    if app.monitor.is_classifier() {
+        return on_classifier_key(app, key);
+    }
+    match key.code {
+        KeyCode::Char('r') | KeyCode::Char(' ') => {
+            if app.monitor.can_generate() {
+                return Some(Effect::Link(app.monitor.roll(1)));
+            }
+            app.info("No board to roll on; 'c' connects.");
+        }
+        KeyCode::Char('g') if app.monitor.can_generate() => {
+            return Some(Effect::Link(app.monitor.roll(6)));
+        }
+        _ => return on_monitor_key_common(app, key),
+    }
+    None
+}
+
+/// Monitor keys for every kind of board.
+fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    match key.code {
+        KeyCode::Char('x') => return Some(Effect::Link(LinkCmd::Stop)),
+        KeyCode::Char('c') => return connect(app),
+        KeyCode::Char('v') => {
+            app.monitor.cycle_style();
+            let name = app.monitor.style.name();
+            app.info(format!("Previews drawn as {name}."));
+        }
+        KeyCode::Char('p') => save_gallery(app),
+        _ => {}
+    }
+    None
+}
+
+/// Saves the gallery as a PNG next to the project (or in the working folder).
+fn save_gallery(app: &mut App) {
+    let Some((px, w, h)) = app.monitor.gallery_png() else {
+        app.info("No dice yet to save.");
+        return;
+    };
+    let dir = app.start_dir();
+    let path = (1..1000)
+        .map(|n| dir.join(format!("dice-{n:03}.png")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join("dice.png"));
+    match crate::preview::write_png(&path, &px, w, h) {
+        Ok(()) => app.info(format!(
+            "Saved {} dice to {}",
+            app.monitor.gallery.len(),
+            path.display()
+        )),
+        Err(e) => app.error(
+            "Could not save the dice",
+            format!("{}: {e}", path.display()),
+        ),
+    }
+}
+
+/// Draws the Monitor; `now` dates the rates it shows.
+pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
+    use ratatui::layout::{Constraint, Layout};
+    use state::{LinkState, PreviewStyle};
+    let m = &app.monitor;
+    let block = t.block("Monitor", true);
+    f.render_widget(block, area);
+    let rows = monitor_rows(area);
+    let (state, style) = match &m.state {
+        LinkState::Off => ("not connected".to_string(), t.dim()),
+        LinkState::Starting(what) => (format!("{what}…"), t.dim()),
+        LinkState::Live => (
+            match (&m.hello, &m.port) {
+                (Some(h), Some(p)) => {
+                    format!("{} on {p} · model {:08x}", h.board.name(), h.model_hash)
+                }
+                (_, Some(p)) => format!("connected on {p}, waiting for HELLO"),
+                _ => "connected".into(),
+            },
+            t.ok(),
+        ),
+        LinkState::Disconnected(r) => (format!("disconnected: {r}"), t.error()),
+        LinkState::Reconnecting(n) => (format!("disconnected; reconnecting (try {n})"), t.error()),
+        LinkState::VersionError { board } => (
+            format!(
+                "version error: the board speaks protocol {board}, tinygen {}; update the firmware",
+                crate::link::proto::PROTOCOL_VERSION
+            ),
+            t.error(),
+        ),
+        LinkState::Failed(r) => (format!("could not start the board: {r}"), t.error()),
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            truncate(&state, rows[0].width as usize),
+            style,
+        )),
+        rows[0],
+    );
+
+    let cols = Layout::horizontal([Constraint::Min(20), Constraint::Length(24)]).split(rows[1]);
+    let classifier = m.is_classifier();
+    if classifier {
+        let full = Rect::new(0, 0, app.size.0, app.size.1);
+        canvas::render_classifier(app, t, f, cols[0], full);
+    } else {
+        render_dice(app, t, f, cols[0]);
+    }
+
+    let mut side = if classifier {
+        let (asked, right) = m.tally;
+        vec![
+            Line::from(vec![
+                Span::styled("right     ", t.dim()),
+                Span::raw(if asked > 0 {
+                    format!("{right} of {asked}")
+                } else {
+                    "–".into()
+                }),
+            ]),
+            Line::from(vec![
+                Span::styled("received  ", t.dim()),
+                Span::raw(budget::bytes(m.total_bytes)),
+            ]),
+            Line::from(vec![
+                Span::styled("damaged   ", t.dim()),
+                Span::raw(format!("{} frames", m.damaged_frames)),
+            ]),
+        ]
+    } else {
+        vec![
+            Line::from(vec![
+                Span::styled("dice/s    ", t.dim()),
+                Span::raw(format!("{:.1}", m.fps(now))),
+            ]),
+            Line::from(vec![
+                Span::styled("bytes/s   ", t.dim()),
+                Span::raw(format!("{:.0}", m.bytes_per_second(now))),
+            ]),
+            Line::from(vec![
+                Span::styled("link use  ", t.dim()),
+                Span::raw(format!("{:.0}% of {}", m.link_use(now) * 100.0, m.baud)),
+            ]),
+            Line::from(vec![
+                Span::styled("received  ", t.dim()),
+                Span::raw(budget::bytes(m.total_bytes)),
+            ]),
+            Line::from(vec![
+                Span::styled("damaged   ", t.dim()),
+                Span::raw(format!("{} frames", m.damaged_frames)),
+            ]),
+        ]
+    };
+    if let Some(c) = m.last_cycles {
+        side.push(Line::from(vec![
+            Span::styled("counter   ", t.dim()),
+            Span::raw(budget::count(u64::from(c))),
+        ]));
+    }
+    if m.stack_bytes > 0 {
+        side.push(Line::from(vec![
+            Span::styled("stack     ", t.dim()),
+            Span::raw(format!("{} B", m.stack_bytes)),
+        ]));
+    }
+    if !classifier {
+        side.push(Line::from(vec![
+            Span::styled("preview   ", t.dim()),
+            Span::raw(m.style.name()),
+        ]));
+    }
+    if let Some((board, want)) = m.other_model {
+        side.push(Line::styled(format!("board model {board:08x}"), t.error()));
+        side.push(Line::styled(format!("project's   {want:08x}"), t.error()));
+    }
+    f.render_widget(Paragraph::new(side), cols[1]);
+
+    let log: Vec<Line> = m
+        .log
+        .iter()
+        .rev()
+        .take(rows[2].height as usize)
+        .rev()
+        .map(|l| Line::styled(truncate(l, rows[2].width as usize), t.dim()))
+        .collect();
+    f.render_widget(Paragraph::new(log), rows[2]);
+    let keys = if classifier {
+        "n next test digit · draw with the mouse (right erases) · Enter classify it · e erase · c reconnect"
+    } else if m.style == PreviewStyle::Sixel {
+        "r roll · g six · x stop · v view · p save PNG · c reconnect (sixel drawn over the dice)"
+    } else {
+        "r roll · g six · x stop · v view · p save PNG · c reconnect"
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            truncate(keys, rows[3].width as usize),
+            t.dim(),
+        )),
+        rows[3],
+    );
+}
+
+/// The images the Monitor shows, in tile order: the die being drawn, then the gallery,
+/// newest first. `(label, pixels, width, height)`.
+fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
+    let m = &app.monitor;
+    let mut tiles: Vec<(String, Vec<u8>, usize, usize)> = Vec::new();
+    if let Some(d) = &m.drawing {
+        // Rows so far on a blank die of the full height.
+        let height = m.hello.map_or(d.width, |h| usize::from(h.image_h));
+        tiles.push((
+            format!("{} pips…", d.label),
+            d.pixels.clone(),
+            d.width,
+            height,
+        ));
+    }
+    for img in m.gallery.iter().rev() {
+        tiles.push((
+            format!("{} pip{}", img.label, if img.label == 1 { "" } else { "s" }),
+            img.pixels.clone(),
+            img.width,
+            img.height,
+        ));
+    }
+    tiles
+}
+
+/// Sixel images to write over the Monitor after a frame: `(column, row, sequence)`.
+pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
+    use state::PreviewStyle;
+    if app.screen != Screen::Monitor
+        || app.monitor.style != PreviewStyle::Sixel
+        || app.popup.is_some()
+    {
+        return Vec::new();
+    }
+    let body = areas(Rect::new(0, 0, app.size.0, app.size.1)).body;
+    let dice = dice_area(body);
+    let images = monitor_images(app);
+    dice_tiles(dice, images.len())
+        .into_iter()
+        .zip(images)
+        .filter(|(r, _)| r.height > 8)
+        .map(|(r, (_, px, w, h))| {
+            let mut full = px;
+            full.resize(w * h, 0);
+            (r.x, r.y + 1, crate::preview::sixel(&full, w, h, 3))
+        })
+        .collect()
+}
+
+/// The die being drawn (rows so far) and then the gallery, newest first, as many as fit.
+fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    use state::PreviewStyle;
+    let m = &app.monitor;
+    let tiles = monitor_images(app);
+    if tiles.is_empty() {
+        let msg = if m.can_generate() {
+            "No dice yet: press r to roll."
+        } else {
+            "Dice appear here as the board streams them."
+        };
+        f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), area);
+        return;
+    }
+    let cells = dice_tiles(area, tiles.len());
+    for (cell, (label, px, width, height)) in cells.into_iter().zip(tiles) {
+        let mut lines = vec![Line::styled(label, t.dim())];
+        // A die still being drawn shows its rows so far; the rest stays blank. The
+        // half-block drawing takes square images.
+        let side = width.max(height).max(1);
+        let mut full = px;
+        full.resize(width * height, 0);
+        if width != height {
+            let mut square = vec![0u8; side * side];
+            for (y, row) in full.chunks(width.max(1)).enumerate() {
+                square[y * side..y * side + row.len()].copy_from_slice(row);
+            }
+            full = square;
+        }
+        let width = side;
+        if m.style == PreviewStyle::Sixel {
+            lines.push(Line::styled("(sixel)", t.dim()));
+        } else if m.style == PreviewStyle::Ascii || !t.color {
+            lines.extend(
+                crate::preview::ascii(&full, width)
+                    .into_iter()
+                    .map(Line::raw),
+            );
+        } else {
+            lines.extend(image_lines(&full, width, 1, t));
+        }
+        f.render_widget(Paragraph::new(lines), cell);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Popup;
+    use crate::tui::msg::Msg;
+    use crate::tui::testing::{app, draw};
+    use crate::tui::update::update;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    #[test]
+    fn sixel_dice_are_painted_only_when_asked_and_inside_the_dice_area() {
+        use crate::link::session::{Image, LinkEvent};
+        let mut a = app(120, 40);
+        a.screen = Screen::Monitor;
+        for i in 0..3u16 {
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Image(Image {
+                    index: i,
+                    label: 2,
+                    width: 32,
+                    height: 32,
+                    pixels: crate::data::die::sample(1, u64::from(i)).pixels,
+                })),
+            );
+        }
+        assert!(monitor_sixels(&a).is_empty(), "half-blocks by default");
+        a.monitor.sixel_ok = true;
+        a.monitor.cycle_style();
+        a.monitor.cycle_style();
+        assert_eq!(a.monitor.style, state::PreviewStyle::Sixel);
+        let six = monitor_sixels(&a);
+        assert_eq!(six.len(), 2, "two tiles fit 120x40");
+        for (x, y, seq) in &six {
+            assert!(*x < 120 - 24 && *y < 40, "({x},{y})");
+            assert!(seq.starts_with("\x1bP") && seq.ends_with("\x1b\\"));
+        }
+        assert!(draw(&a).contains("(sixel)"));
+        a.popup = Some(Popup::Help);
+        assert!(monitor_sixels(&a).is_empty(), "no sixel over a popup");
+    }
+
+    /// Regression: a die still being drawn (8 of 32 rows) used to panic the half-block
+    /// renderer, which takes square images.
+    #[test]
+    fn a_die_half_drawn_renders() {
+        use crate::link::session::LinkEvent;
+        let mut a = app(80, 24);
+        a.color = true;
+        a.screen = Screen::Monitor;
+        update(
+            &mut a,
+            Msg::Link(LinkEvent::Rows(crate::link::proto::ImageRows {
+                index: 0,
+                label: 4,
+                first_row: 0,
+                rows: 8,
+                width: 32,
+                data: vec![200; 256],
+            })),
+        );
+        assert!(draw(&a).contains("4 pips…"));
+        a.monitor.cycle_style();
+        assert!(draw(&a).contains("4 pips…"));
+    }
+
+    #[test]
+    fn monitor_with_streamed_dice() {
+        use crate::link::proto::{BoardId, Hello};
+        use crate::link::session::{Image, LinkEvent};
+        let mut engine = crate::engine::Engine::load(crate::templates::die::DEFAULT_BLOB).unwrap();
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app(w, h);
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::NONE)),
+            );
+            assert!(
+                matches!(effect, Some(crate::tui::msg::Effect::Connect { .. })),
+                "connects on first view"
+            );
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Connected {
+                    port: "/dev/pts/7".into(),
+                }),
+            );
+            let hello = Hello {
+                protocol: 1,
+                board: BoardId::Sim,
+                firmware: 0x0100,
+                model_hash: 0x4e89_3e4c,
+                max_frame: 32,
+                arena_bytes: 544,
+                image_h: 32,
+                image_w: 32,
+                latent: 2,
+                classes: 6,
+                kind: None,
+            };
+            let effect = update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
+            assert!(
+                matches!(
+                    effect,
+                    Some(crate::tui::msg::Effect::Link(
+                        crate::link::session::LinkCmd::Generate { count: 6, .. }
+                    ))
+                ),
+                "the first HELLO rolls six dice"
+            );
+            for (i, pips) in [3u8, 6, 1].into_iter().enumerate() {
+                let x = crate::engine::latent_input(5, i as u16, 32, pips, 2, 6);
+                let pixels = engine.run(&x).unwrap();
+                update(
+                    &mut a,
+                    Msg::Link(LinkEvent::Image(Image {
+                        index: i as u16,
+                        label: pips,
+                        width: 32,
+                        height: 32,
+                        pixels,
+                    })),
+                );
+            }
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Incomplete { index: 3, rows: 16 }),
+            );
+            insta::assert_snapshot!(format!("monitor_live_{w}x{h}"), draw(&a));
+            // 'r' rolls one die; 'v' switches the preview to ASCII.
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            );
+            assert!(matches!(
+                effect,
+                Some(crate::tui::msg::Effect::Link(
+                    crate::link::session::LinkCmd::Generate {
+                        label: 0,
+                        count: 1,
+                        ..
+                    }
+                ))
+            ));
+            // The board goes away: the Monitor says so, and 'r' sends nothing.
+            update(
+                &mut a,
+                Msg::Link(LinkEvent::Disconnected {
+                    reason: "Input/output error".into(),
+                }),
+            );
+            update(&mut a, Msg::Link(LinkEvent::Reconnecting { attempt: 2 }));
+            let effect = update(
+                &mut a,
+                Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            );
+            assert_eq!(effect, None);
+            assert!(draw(&a).contains("reconnecting (try 2)"));
+        }
+    }
+}

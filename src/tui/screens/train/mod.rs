@@ -1,0 +1,675 @@
+//! The Train screen: start, pause and stop training (the worker is `tui::workers::train`),
+//! the loss curves per epoch with progress and ETA, and what each epoch shows: a generator's
+//! dice per class, a classifier's test confusion matrix and digits.
+
+pub mod state;
+
+use super::super::app::{App, Popup};
+use super::super::msg::{Effect, TrainCtl};
+use super::super::theme::{Theme, fmt_duration, halves, image_lines, truncate};
+use crate::project::rules::Maturity;
+use crate::spec::ModelKind;
+use crate::train::{TrainEvent, TrainOptions};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use state::TrainView;
+use std::path::PathBuf;
+
+/// A report of the training worker.
+pub fn on_event(app: &mut App, event: TrainEvent) {
+    let t = &mut app.train;
+    match event {
+        TrainEvent::Started {
+            epochs,
+            batches,
+            history,
+        } => {
+            t.epochs = epochs;
+            t.batches = batches;
+            t.epoch = history.len() as u32 + 1;
+            t.batch = 0;
+            t.history = history;
+            t.message = None;
+        }
+        TrainEvent::Batch {
+            epoch,
+            batch,
+            losses,
+        } => {
+            t.epoch = epoch;
+            t.batch = batch;
+            t.last_batch = Some(losses);
+        }
+        TrainEvent::Epoch {
+            loss,
+            seconds,
+            samples,
+            confusion,
+        } => {
+            t.history.push(loss);
+            t.epoch_seconds.push(seconds);
+            t.samples = samples;
+            t.confusion = confusion;
+        }
+        TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
+        TrainEvent::Paused(p) => t.paused = p,
+        TrainEvent::Finished { epochs } => {
+            t.running = false;
+            t.message = Some(format!("Finished {epochs} epochs."));
+            app.info("Training finished.");
+        }
+        TrainEvent::Cancelled { epoch } => {
+            t.running = false;
+            t.message = Some(format!(
+                "Stopped during epoch {epoch}; the last checkpoint is kept."
+            ));
+        }
+        TrainEvent::CheckpointProblem(reason) => {
+            t.running = false;
+            app.popup = Some(Popup::TrainFresh(reason));
+        }
+        TrainEvent::Failed(reason) => {
+            t.running = false;
+            t.message = Some(reason.clone());
+            app.error("Training stopped", reason);
+        }
+    }
+}
+
+/// Where this project's checkpoints go: beside the project file, or in the working folder
+/// for a project not saved yet.
+fn checkpoint_dir(app: &App) -> PathBuf {
+    match &app.path {
+        Some(path) => app
+            .project
+            .resolve(path, &app.project.artifacts.checkpoints),
+        None => app.cwd.join(&app.project.artifacts.checkpoints),
+    }
+}
+
+pub fn start_training(app: &mut App, fresh: bool) -> Option<Effect> {
+    if app.train.running {
+        return None;
+    }
+    if app.project.template.maturity == Maturity::BudgetOnly {
+        app.train.message = Some(format!(
+            "Training the '{}' template is not built yet; 'cvae-die' and 'bitnet-mnist' train.",
+            app.project.template
+        ));
+        return None;
+    }
+    let options = TrainOptions {
+        checkpoints: checkpoint_dir(app),
+        fresh,
+        epochs: None,
+        data: app.project.dataset.path.as_ref().map(|d| match &app.path {
+            Some(f) => app.project.resolve(f, d),
+            None => d.clone(),
+        }),
+    };
+    app.train = TrainView {
+        running: true,
+        checkpoints: Some(options.checkpoints.clone()),
+        ..TrainView::default()
+    };
+    Some(Effect::Train {
+        project: Box::new(app.project.clone()),
+        options,
+    })
+}
+
+/// The Train screen's keys.
+pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    match key.code {
+        KeyCode::Enter => return start_training(app, false),
+        KeyCode::Char('f') => return start_training(app, true),
+        KeyCode::Char(' ') if app.train.running => {
+            app.train.paused = !app.train.paused;
+            return Some(Effect::TrainControl(TrainCtl::Pause(app.train.paused)));
+        }
+        KeyCode::Char('c') | KeyCode::Esc if app.train.running => {
+            return Some(Effect::TrainControl(TrainCtl::Stop));
+        }
+        _ => {}
+    }
+    None
+}
+
+/// Draws the Train screen.
+pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType};
+    let p = &app.project;
+    let tr = &app.train;
+    let classifier = app.model_kind == ModelKind::Classifier;
+    let losses = app.template().losses();
+    let block = t.block("Train", true);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height < 4 || inner.width < 20 {
+        return;
+    }
+    // Status and progress.
+    let status = if tr.running {
+        let mut s = format!(
+            "Epoch {}/{} · batch {}/{}",
+            tr.epoch, tr.epochs, tr.batch, tr.batches
+        );
+        if let Some(batch) = &tr.last_batch {
+            for info in losses {
+                if let Some((_, v)) = batch.iter().find(|(n, _)| n == info.name) {
+                    s += &format!(" · {}", info.show(*v));
+                }
+            }
+        }
+        if let Some(eta) = tr.eta_seconds() {
+            s += &format!(" · ETA {}", fmt_duration(eta));
+        }
+        if tr.paused {
+            s += " · PAUSED";
+        }
+        Line::styled(s, t.accent())
+    } else if let Some(m) = &tr.message {
+        Line::styled(m.clone(), t.dim())
+    } else {
+        Line::styled(
+            format!(
+                "Enter: train {} for {} epochs (batch {}, learning rate {}); resumes from the last checkpoint",
+                p.template.title,
+                p.training.epochs,
+                p.training.batch_size,
+                p.training.learning_rate
+            ),
+            t.dim(),
+        )
+    };
+    f.render_widget(Paragraph::new(status), Rect { height: 1, ..inner });
+    let done = tr.history.len() as f64
+        + if tr.batches > 0 {
+            tr.batch as f64 / tr.batches as f64
+        } else {
+            0.0
+        };
+    let ratio = if tr.epochs > 0 {
+        (done / tr.epochs as f64).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    f.render_widget(
+        Gauge::default()
+            .gauge_style(t.accent())
+            .ratio(if tr.running || !tr.history.is_empty() {
+                ratio
+            } else {
+                0.0
+            })
+            .label(format!("{:.0}%", ratio * 100.0)),
+        Rect {
+            y: inner.y + 1,
+            height: 1,
+            ..inner
+        },
+    );
+    let hint_y = inner.y + inner.height - 1;
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            truncate(
+                "Enter: train/resume · f: fresh · space: pause · c: stop",
+                inner.width as usize,
+            ),
+            t.dim(),
+        )),
+        Rect {
+            y: hint_y,
+            height: 1,
+            ..inner
+        },
+    );
+    let body = Rect {
+        y: inner.y + 2,
+        height: inner.height.saturating_sub(3),
+        ..inner
+    };
+    if classifier {
+        render_classifier(app, t, f, body);
+        return;
+    }
+
+    // Samples on the right: 3 columns x 2 rows of one die per pip count.
+    let big = body.width >= 3 * 33 + 30 && body.height > 2 * 17;
+    let (factor, tile_w) = if big { (1, 33u16) } else { (2, 17u16) };
+    let tile_h = (32 / factor / 2) as u16 + 1;
+    let grid_w = (3 * tile_w).min(body.width.saturating_sub(24));
+    let grid = Rect {
+        x: body.x + body.width - grid_w,
+        width: grid_w,
+        ..body
+    };
+    let charts = Rect {
+        width: body.width.saturating_sub(grid_w + 1),
+        ..body
+    };
+    let shown: Vec<&(u8, Vec<u8>)> = (1..=6u8)
+        .filter_map(|pips| tr.samples.iter().find(|(p, _)| *p == pips))
+        .collect();
+    if shown.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                "Generated dice appear here after each epoch.",
+                t.dim(),
+            ))
+            .wrap(Wrap { trim: true }),
+            grid,
+        );
+    }
+    for (k, (pips, px)) in shown.iter().enumerate() {
+        let cell = Rect {
+            x: grid.x + (k % 3) as u16 * tile_w,
+            y: grid.y + (k / 3) as u16 * tile_h,
+            width: tile_w.min(grid.width),
+            height: tile_h,
+        }
+        .intersection(grid);
+        if cell.height == 0 {
+            continue;
+        }
+        let mut lines = vec![Line::styled(
+            format!("{pips} pip{}", if *pips == 1 { "" } else { "s" }),
+            t.dim(),
+        )];
+        lines.extend(image_lines(px, 32, factor, t));
+        f.render_widget(Paragraph::new(lines), cell);
+    }
+
+    // Loss curves on the left, one chart each.
+    if charts.width < 12 || charts.height < 4 {
+        return;
+    }
+    let (half, lower) = halves(charts);
+    let series = |name: &str| -> Vec<(f64, f64)> {
+        tr.history
+            .iter()
+            .map(|l| (f64::from(l.epoch), f64::from(l.loss(name))))
+            .collect()
+    };
+    for ((rect, color), info) in [(half, Color::Cyan), (lower, Color::Magenta)]
+        .into_iter()
+        .zip(losses)
+    {
+        let (title, data) = (info.title, series(info.name));
+        let (lo, hi) = data.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| {
+            (a.min(*y), b.max(*y))
+        });
+        let (lo, hi) = if data.is_empty() {
+            (0.0, 1.0)
+        } else {
+            (lo, hi.max(lo + 1e-3))
+        };
+        let last = data
+            .last()
+            .map_or(String::from("–"), |(_, y)| format!("{y:.2}"));
+        let epochs = f64::from(tr.epochs.max(p.training.epochs).max(1));
+        let ds = Dataset::default()
+            .name(title)
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(color))
+            .data(&data);
+        let chart = Chart::new(vec![ds])
+            .block(Block::new().title(Span::styled(format!("{title} {last}"), t.dim())))
+            .x_axis(Axis::default().bounds([1.0, epochs]).style(t.dim()))
+            .y_axis(
+                Axis::default()
+                    .bounds([lo, hi])
+                    .labels(if hi - lo < 10.0 {
+                        [format!("{lo:.1}"), format!("{hi:.1}")]
+                    } else {
+                        [format!("{lo:.0}"), format!("{hi:.0}")]
+                    })
+                    .style(t.dim()),
+            )
+            .legend_position(None);
+        f.render_widget(chart, rect);
+    }
+}
+
+/// The Train screen's body for a classifier: loss and accuracy curves on the left; the
+/// test-set confusion matrix (percent of each true digit) and test digits with their
+/// predicted class on the right.
+fn render_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    let tr = &app.train;
+    let matrix_w = 2 + 10 * 3 + 8;
+    let side_w = (matrix_w as u16).min(body.width.saturating_sub(24));
+    let side = Rect {
+        x: body.x + body.width - side_w,
+        width: side_w,
+        ..body
+    };
+    let charts = Rect {
+        width: body.width.saturating_sub(side_w + 1),
+        ..body
+    };
+    // Confusion matrix.
+    let mut lines = vec![Line::styled(
+        "test confusion, % of each digit".to_string(),
+        t.dim(),
+    )];
+    if tr.confusion.is_empty() {
+        lines.push(Line::styled(
+            "Appears after each epoch when a test set is found (t10k files in dataset.path or \
+             $TINYGEN_MNIST)."
+                .to_string(),
+            t.dim(),
+        ));
+    } else {
+        let mut head = String::from("  ");
+        for c in 0..tr.confusion.len() {
+            head += &format!("{c:>3}");
+        }
+        head += "    ok";
+        lines.push(Line::styled(head, t.dim()));
+        for (i, row) in tr.confusion.iter().enumerate() {
+            let total = row.iter().sum::<u32>().max(1);
+            let mut spans = vec![Span::styled(format!("{i} "), t.dim())];
+            for (j, v) in row.iter().enumerate() {
+                let pct = f64::from(*v) * 100.0 / f64::from(total);
+                let cell = if *v == 0 {
+                    "  ·".to_string()
+                } else {
+                    format!("{:>3.0}", pct.clamp(1.0, 99.0))
+                };
+                let style = if i == j {
+                    t.ok()
+                } else if pct >= 1.0 {
+                    t.error()
+                } else {
+                    t.dim()
+                };
+                spans.push(Span::styled(cell, style));
+            }
+            spans.push(Span::styled(
+                format!(" {:>5.1}", f64::from(row[i]) * 100.0 / f64::from(total)),
+                t.accent(),
+            ));
+            lines.push(Line::from(spans));
+        }
+    }
+    let used = lines.len() as u16;
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), side);
+    // Test digits with their predictions, below the matrix when there is room.
+    let below = Rect {
+        y: side.y + used + 1,
+        height: side.height.saturating_sub(used + 1),
+        ..side
+    };
+    if below.height >= 9 && !tr.samples.is_empty() {
+        let per_row = (below.width / 18).max(1) as usize;
+        for (k, (pred, px)) in tr.samples.iter().enumerate() {
+            let cell = Rect {
+                x: below.x + (k % per_row) as u16 * 18,
+                y: below.y + (k / per_row) as u16 * 9,
+                width: 18,
+                height: 9,
+            }
+            .intersection(below);
+            if cell.height < 9 {
+                break;
+            }
+            let mut l = vec![Line::styled(format!("says {pred}"), t.dim())];
+            l.extend(image_lines(px, 16, 1, t));
+            f.render_widget(Paragraph::new(l), cell);
+        }
+    }
+    if charts.width < 12 || charts.height < 4 {
+        return;
+    }
+    let (half, lower) = halves(charts);
+    let epochs = f64::from(tr.epochs.max(app.project.training.epochs).max(1));
+    let name = app.template().losses().first().map_or("", |l| l.name);
+    let loss: Vec<(f64, f64)> = tr
+        .history
+        .iter()
+        .map(|l| (f64::from(l.epoch), f64::from(l.loss(name))))
+        .collect();
+    let train_acc: Vec<(f64, f64)> = tr
+        .history
+        .iter()
+        .filter_map(|l| Some((f64::from(l.epoch), f64::from(l.accuracy?) * 100.0)))
+        .collect();
+    let test_acc: Vec<(f64, f64)> = tr
+        .history
+        .iter()
+        .filter_map(|l| Some((f64::from(l.epoch), f64::from(l.test_accuracy?) * 100.0)))
+        .collect();
+    let hi = loss.iter().fold(1e-3f64, |m, (_, y)| m.max(*y));
+    let last_loss = loss.last().map_or("–".into(), |(_, y)| format!("{y:.3}"));
+    let chart = Chart::new(vec![
+        Dataset::default()
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Color::Cyan))
+            .data(&loss),
+    ])
+    .block(Block::new().title(Span::styled(format!("loss {last_loss}"), t.dim())))
+    .x_axis(Axis::default().bounds([1.0, epochs]).style(t.dim()))
+    .y_axis(
+        Axis::default()
+            .bounds([0.0, hi])
+            .labels(["0".to_string(), format!("{hi:.2}")])
+            .style(t.dim()),
+    )
+    .legend_position(None);
+    f.render_widget(chart, half);
+    let lo = train_acc
+        .iter()
+        .chain(&test_acc)
+        .fold(100.0f64, |m, (_, y)| m.min(*y))
+        .min(90.0)
+        .floor();
+    let title = match (train_acc.last(), test_acc.last()) {
+        (Some((_, a)), Some((_, b))) => format!("accuracy: train {a:.2}% · test {b:.2}%"),
+        (Some((_, a)), None) => format!("accuracy: train {a:.2}% (no test set)"),
+        _ => "accuracy".to_string(),
+    };
+    let chart = Chart::new(vec![
+        Dataset::default()
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Color::Magenta))
+            .data(&train_acc),
+        Dataset::default()
+            .marker(ratatui::symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.fg(Color::Green))
+            .data(&test_acc),
+    ])
+    .block(Block::new().title(Span::styled(title, t.dim())))
+    .x_axis(Axis::default().bounds([1.0, epochs]).style(t.dim()))
+    .y_axis(
+        Axis::default()
+            .bounds([lo, 100.0])
+            .labels([format!("{lo:.0}%"), "100%".to_string()])
+            .style(t.dim()),
+    )
+    .legend_position(None);
+    f.render_widget(chart, lower);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::EpochLoss;
+    use crate::tui::msg::Msg;
+    use crate::tui::testing::{app, draw, key};
+    use crate::tui::update::update;
+    use crossterm::event::KeyModifiers;
+    use std::path::PathBuf;
+
+    /// Issue #7, item 3: the classifier's Train screen shows loss and accuracy per epoch
+    /// and the test confusion matrix, at 80x24 and 120x40.
+    #[test]
+    fn train_screen_of_the_digit_classifier() {
+        use crate::train::TrainEvent;
+        for (w, h) in [(80, 24), (120, 40)] {
+            let p = crate::templates::default_project("bitnet-mnist").unwrap();
+            let mut a = App::new(p, Some(PathBuf::from("projects/mnist.ron")), (w, h));
+            a.color = false;
+            key(&mut a, KeyCode::Char('2'));
+            a.train.running = true;
+            let mut confusion = vec![vec![0u32; 10]; 10];
+            for (i, row) in confusion.iter_mut().enumerate() {
+                row[i] = 950 + i as u32;
+                row[(i + 3) % 10] = 30;
+                row[(i + 7) % 10] = 4;
+            }
+            // A blocky "digit": a bar whose column follows the class.
+            let digit = |c: usize| -> Vec<u8> {
+                (0..256)
+                    .map(|k| {
+                        if k % 16 == 3 + c && k / 16 > 2 {
+                            255
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            };
+            let msgs = [
+                TrainEvent::Started {
+                    epochs: 30,
+                    batches: 313,
+                    history: vec![],
+                },
+                TrainEvent::Epoch {
+                    loss: EpochLoss {
+                        epoch: 1,
+                        losses: vec![("cross-entropy".into(), 1.2)],
+                        accuracy: Some(0.61),
+                        test_accuracy: Some(0.84),
+                    },
+                    seconds: 1.1,
+                    samples: vec![],
+                    confusion: vec![],
+                },
+                TrainEvent::Epoch {
+                    loss: EpochLoss {
+                        epoch: 2,
+                        losses: vec![("cross-entropy".into(), 0.6)],
+                        accuracy: Some(0.83),
+                        test_accuracy: Some(0.9312),
+                    },
+                    seconds: 1.0,
+                    samples: (0..6).map(|c| (c as u8, digit(c))).collect(),
+                    confusion,
+                },
+                TrainEvent::Batch {
+                    epoch: 3,
+                    batch: 100,
+                    losses: vec![("cross-entropy".into(), 0.512)],
+                },
+            ];
+            for m in msgs {
+                update(&mut a, Msg::Train(m));
+            }
+            let screen = draw(&a);
+            assert!(screen.contains("loss 0.512"), "{screen}");
+            assert!(screen.contains("test 93.12%"), "{screen}");
+            insta::assert_snapshot!(format!("train_classifier_{w}x{h}"), screen);
+        }
+    }
+
+    #[test]
+    fn train_screen_with_progress_curves_and_samples() {
+        use crate::train::{EpochLoss, TrainEvent};
+        let mut a = app(80, 24);
+        key(&mut a, KeyCode::Char('2'));
+        let msgs = [
+            TrainEvent::Started {
+                epochs: 20,
+                batches: 188,
+                history: vec![],
+            },
+            TrainEvent::Epoch {
+                loss: EpochLoss {
+                    epoch: 1,
+                    losses: vec![("recon".into(), 520.0), ("kl".into(), 7.5)],
+                    ..EpochLoss::default()
+                },
+                seconds: 9.0,
+                samples: vec![],
+                confusion: vec![],
+            },
+            TrainEvent::Epoch {
+                loss: EpochLoss {
+                    epoch: 2,
+                    losses: vec![("recon".into(), 470.0), ("kl".into(), 8.1)],
+                    ..EpochLoss::default()
+                },
+                seconds: 9.4,
+                samples: (1..=6u8)
+                    .map(|p| (p, crate::data::die::sample(1, u64::from(p) - 1).pixels))
+                    .collect(),
+                confusion: vec![],
+            },
+            TrainEvent::Batch {
+                epoch: 3,
+                batch: 94,
+                losses: vec![("recon".into(), 455.5), ("kl".into(), 8.2)],
+            },
+        ];
+        a.train.running = true;
+        for m in msgs {
+            update(&mut a, Msg::Train(m));
+        }
+        assert_eq!(a.train.history.len(), 2);
+        assert!((a.train.eta_seconds().unwrap() - 9.2 * 17.5).abs() < 0.1);
+        insta::assert_snapshot!("train_running_80x24", draw(&a));
+        a.size = (120, 40);
+        insta::assert_snapshot!("train_running_120x40", draw(&a));
+    }
+
+    #[test]
+    fn enter_on_train_starts_the_worker_once() {
+        let mut a = app(80, 24);
+        key(&mut a, KeyCode::Char('2'));
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(
+            matches!(e, Some(crate::tui::msg::Effect::Train { .. })),
+            "{e:?}"
+        );
+        assert!(a.train.running);
+        let again = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert!(
+            again.is_none(),
+            "a second Enter must not start a second worker"
+        );
+        // A damaged checkpoint asks before starting over.
+        update(
+            &mut a,
+            Msg::Train(crate::train::TrainEvent::CheckpointProblem(
+                "damaged".into(),
+            )),
+        );
+        assert!(matches!(
+            a.popup,
+            Some(crate::tui::app::Popup::TrainFresh(_))
+        ));
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+        );
+        assert!(
+            matches!(e, Some(crate::tui::msg::Effect::Train { ref options, .. }) if options.fresh)
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Rendering the workbench: the tabs, the current screen, the status bar and any popup.
+//! Nothing here changes state.
+
+use super::app::App;
+use super::layout::{Areas, BRAND, Screen, areas, centered, tab_label};
+use super::theme::{Theme, truncate};
+use super::{popup, screens};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use std::time::Instant;
+
+/// Draws the whole workbench: a pure function of the state and the time `now` (which the
+/// Monitor's rates are measured against).
+pub fn render(app: &App, f: &mut Frame, now: Instant) {
+    let t = Theme { color: app.color };
+    let full = f.area();
+    let a = areas(full);
+    render_tabs(app, t, f, &a);
+    match app.screen {
+        Screen::Project => screens::project::render(app, t, f, a.templates, a.form),
+        Screen::Train => screens::train::render(app, t, f, a.body),
+        Screen::Budget => screens::budget::render(app, t, f, a.body),
+        Screen::Deploy => screens::deploy::render(app, t, f, a.body),
+        Screen::Monitor => screens::monitor::render(app, t, f, a.body, now),
+    }
+    render_status(app, t, f, a.status);
+    if let Some(p) = &app.popup {
+        popup::render_popup(app, p, t, f, full);
+    } else if app.pending.is_some() {
+        let r = centered(full, 56, 5);
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::raw("Waiting for the desktop file dialog…"),
+                Line::styled("Esc: use the in-terminal picker instead", t.dim()),
+            ])
+            .block(t.block("Files", true)),
+            r,
+        );
+    }
+}
+
+fn render_tabs(app: &App, t: Theme, f: &mut Frame, a: &Areas) {
+    let mut spans = vec![
+        Span::styled(BRAND, t.accent().add_modifier(Modifier::BOLD)),
+        Span::raw(" "),
+    ];
+    for s in Screen::ALL {
+        let style = if s == app.screen {
+            t.selected().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(tab_label(s), style));
+        spans.push(Span::raw(" "));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), a.tabs);
+}
+
+fn render_status(app: &App, t: Theme, f: &mut Frame, area: Rect) {
+    let board = format!(
+        " {} · {} ",
+        app.project.board.kind,
+        app.monitor.short_state()
+    );
+    let right = " ? help  q quit ";
+    let (middle, style) = match &app.status {
+        Some(s) if s.is_error => (s.text.clone(), t.error()),
+        Some(s) => (s.text.clone(), t.ok()),
+        None => (app.title(), Style::new()),
+    };
+    let room = (area.width as usize).saturating_sub(board.chars().count() + right.len() + 2);
+    let middle = truncate(&middle, room);
+    let pad = room.saturating_sub(middle.chars().count());
+    let line = Line::from(vec![
+        Span::styled(board, t.dim().add_modifier(Modifier::REVERSED)),
+        Span::raw(" "),
+        Span::styled(middle, style),
+        Span::raw(" ".repeat(pad + 1)),
+        Span::styled(right, t.dim()),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Popup;
+    use crate::tui::picker::{Entry, Picker, PickerMode};
+    use crate::tui::testing::{app, draw, key};
+    use crossterm::event::KeyCode;
+    use std::path::PathBuf;
+
+    #[test]
+    fn every_screen_at_both_sizes() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            for (i, s) in Screen::ALL.iter().enumerate() {
+                let mut a = app(w, h);
+                key(&mut a, KeyCode::Char((b'1' + i as u8) as char));
+                assert_eq!(a.screen, *s);
+                insta::assert_snapshot!(format!("{}_{w}x{h}", s.title().to_lowercase()), draw(&a));
+            }
+        }
+    }
+
+    #[test]
+    fn help_overlay() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app(w, h);
+            key(&mut a, KeyCode::Char('?'));
+            insta::assert_snapshot!(format!("help_{w}x{h}"), draw(&a));
+        }
+    }
+
+    #[test]
+    fn picker_popup() {
+        let mut a = app(80, 24);
+        a.popup = Some(Popup::Picker(Picker {
+            mode: PickerMode::Save,
+            dir: PathBuf::from("/home/ada/projects"),
+            entries: vec![
+                Entry {
+                    name: "..".into(),
+                    is_dir: true,
+                },
+                Entry {
+                    name: "dice".into(),
+                    is_dir: true,
+                },
+                Entry {
+                    name: "mnist.ron".into(),
+                    is_dir: false,
+                },
+            ],
+            selected: 1,
+            filename: "cvae-die.ron".into(),
+            error: None,
+        }));
+        insta::assert_snapshot!("picker_save_80x24", draw(&a));
+    }
+
+    #[test]
+    fn tiny_terminals_do_not_panic() {
+        for (w, h) in [(1, 1), (10, 3), (20, 5), (0, 0), (300, 2)] {
+            for s in 0..5u8 {
+                let mut a = app(w.max(1), h.max(1));
+                key(&mut a, KeyCode::Char((b'1' + s) as char));
+                key(&mut a, KeyCode::Char('?'));
+                let _ = draw(&a);
+                key(&mut a, KeyCode::Esc);
+                let _ = draw(&a);
+            }
+        }
+    }
+}
