@@ -1,7 +1,8 @@
 //! Advice for a budget: what is over and by how much, and a change that would fit, tried
 //! on variants of the project (a lower bit width, a narrower layer, the other plan).
 
-use super::{Budget, Plan, bytes, bytes_short, compute};
+use super::compute::{Budget, Plan, compute};
+use super::report::{bytes, bytes_short};
 use crate::project::Project;
 use crate::project::rules::Width;
 use crate::quant::WeightBits;

@@ -1,7 +1,7 @@
 //! The budget as text: the report `tinygen budget` prints, and the number formats every
 //! front-end shares.
 
-use super::Budget;
+use super::compute::Budget;
 use crate::quant::WeightBits;
 
 /// Formats a count with thousands separators, e.g. `25,216`.

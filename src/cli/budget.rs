@@ -1,7 +1,7 @@
 //! `tinygen budget`: the per-layer flash and SRAM budget against a target, as text or
 //! JSON, and with `--verify` the real firmware's measurements beside it.
 
-use super::CliError;
+use super::error::CliError;
 use crate::budget::{self, Plan};
 use crate::deploy::verify::{self, Work};
 use crate::spec::ModelKind;
@@ -59,7 +59,7 @@ pub fn target_or(
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let p = super::load(&self.path)?;
+        let p = super::common::load(&self.path)?;
         let t = target_or(self.target.as_deref(), &p)?;
         let b = budget::for_project(&p, &crate::templates::spec, t, self.plan.into());
         let text = if self.json {
@@ -67,7 +67,7 @@ impl Args {
         } else {
             budget::report(&b, &p.name)
         };
-        super::print(&text)?;
+        super::common::print(&text)?;
         if self.verify {
             let m = crate::templates::deployable(&p, Some(&self.path))?;
             let b = budget::compute(&m.spec, t, self.plan.into());
@@ -83,7 +83,7 @@ impl Args {
             let dir = std::env::temp_dir().join(format!("tinygen-verify-{}", std::process::id()));
             let v = verify::verify(&m, &b, &p.name, &dir, &work);
             let _ = std::fs::remove_dir_all(&dir);
-            super::print(&format!("\n{}\n", v?.to_text(&t.id)))?;
+            super::common::print(&format!("\n{}\n", v?.to_text(&t.id)))?;
         }
         if !b.fits {
             return Err(CliError::does_not_fit(anyhow::anyhow!(

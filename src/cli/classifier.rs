@@ -1,7 +1,7 @@
 //! `tinygen classifier`: the pip classifier that scores generated dice (how its asset was
 //! made, and how good it is on fresh renders).
 
-use super::CliError;
+use super::error::CliError;
 use crate::scoring::pips::{self, PipClassifier};
 use burn::prelude::Device;
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! `tinygen data`: a look at a template's training data, and the MNIST import.
 
-use super::{CliError, StyleArg};
+use super::common::StyleArg;
+use super::error::CliError;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +52,7 @@ impl Args {
                 style,
             } => {
                 let text = preview(&template, seed, count as usize, png.as_deref(), style)?;
-                super::print(&text)
+                super::common::print(&text)
             }
             Action::ImportMnist { package, out } => {
                 use crate::data::mnist;
@@ -61,7 +62,7 @@ impl Args {
                 for f in files {
                     s += &format!("  {}\n", f.display());
                 }
-                super::print(&s)
+                super::common::print(&s)
             }
         }
     }
@@ -75,7 +76,7 @@ pub fn preview(
     png: Option<&Path>,
     style: Option<StyleArg>,
 ) -> Result<String, CliError> {
-    let t = crate::templates::find(name).ok_or_else(|| super::unknown_template(name))?;
+    let t = crate::templates::find(name).ok_or_else(|| super::common::unknown_template(name))?;
     let preview = t.preview_data(seed, per_class).map_err(|e| match e {
         crate::template::DataError::NoPreview(_) => CliError::bad_input(e),
         e => CliError::failure(e),

@@ -1,7 +1,7 @@
 //! `tinygen eval`: scores a trained model the way its template does (for the die, the
 //! pip classifier on generated dice; for digits, the official test set).
 
-use super::CliError;
+use super::error::CliError;
 use crate::template::EvalRequest;
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ pub struct Args {
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Scale of the latent draws: below 1 trades variety for cleaner dice.
-    #[arg(long, default_value_t = 1.0, value_parser = super::parse_temperature)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::common::parse_temperature)]
     pub temperature: f32,
     /// Score the device path instead: the C engine on the board's own latent draws,
     /// side by side with the burn integer model on the same inputs.
@@ -29,7 +29,7 @@ pub struct Args {
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let p = super::load(&self.path)?;
+        let p = super::common::load(&self.path)?;
         let req = EvalRequest {
             project: &p,
             file: &self.path,
@@ -43,6 +43,6 @@ impl Args {
         };
         // The device is chosen here, at the edge.
         let report = crate::templates::of(&p).evaluate(&req, &burn::prelude::Device::flex())?;
-        super::print(&report)
+        super::common::print(&report)
     }
 }

@@ -1,7 +1,7 @@
 //! `tinygen export`: the model blob and the C header for a board, after checking the
 //! model fits the target.
 
-use super::CliError;
+use super::error::CliError;
 use crate::budget;
 use anyhow::Context;
 use std::path::PathBuf;
@@ -22,12 +22,12 @@ pub struct Args {
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let p = super::load(&self.path)?;
+        let p = super::common::load(&self.path)?;
         let t = super::budget::target_or(self.target.as_deref(), &p)?;
         let m = crate::templates::deployable(&p, Some(&self.path))?.for_target(t, &p.name)?;
         let b = budget::compute(&m.spec, t, budget::Plan::Tiled);
         if !b.fits && !self.force {
-            super::print(&budget::report(&b, &p.name))?;
+            super::common::print(&budget::report(&b, &p.name))?;
             return Err(CliError::does_not_fit(anyhow::anyhow!(
                 "the model does not fit {} (see above); shrink it, or pass --force to export anyway",
                 t.id
@@ -44,7 +44,7 @@ impl Args {
             crate::util::fsutil::write_atomic(file, bytes)
                 .with_context(|| format!("cannot write '{}'", file.display()))?;
         }
-        super::print(&format!(
+        super::common::print(&format!(
             "Exported '{}' ({}) for {}: model hash {:08x}\n  {}  ({} bytes)\n  {}\n",
             p.name,
             m.origin,

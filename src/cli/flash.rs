@@ -2,10 +2,9 @@
 //! Raspberry Pi runner (over serial), with a progress bar. The work is the deploy seam's
 //! (`crate::deploy::flash`); this file only shows it.
 
-use super::CliError;
-use crate::deploy::flash::{FlashError, Flasher, Progress};
-use crate::deploy::pi::PiFlasher;
-use crate::deploy::probe::{Ch32Flasher, ProbeError};
+use super::error::CliError;
+use crate::deploy::flash::{Ch32Flasher, FlashError, Flasher, PiFlasher, Progress};
+use crate::deploy::probe::ProbeError;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
@@ -30,7 +29,7 @@ pub enum FlashBoard {
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let p = super::load(&self.path)?;
+        let p = super::common::load(&self.path)?;
         let m = crate::templates::deployable(&p, Some(&self.path))?;
         let firmware_dir = p.resolve(&self.path, &p.artifacts.export).join("ch32v003");
         let mut flasher: Box<dyn Flasher> = match (self.board, &self.port) {

@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod classifier;
+pub mod common;
 pub mod data;
 pub mod error;
 pub mod eval;
@@ -22,8 +23,9 @@ pub use error::{CliError, exit};
 use crate::project::Project;
 use crate::util::use_color;
 use clap::{CommandFactory, Parser, Subcommand};
+use common::load;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -91,58 +93,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-}
-
-/// How to draw images in the terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StyleArg {
-    Ascii,
-    Half,
-    /// Sixel graphics (terminals such as xterm -ti vt340, mlterm, foot, WezTerm).
-    Sixel,
-}
-
-impl StyleArg {
-    /// The style asked for, or half-blocks on a colour terminal and ASCII elsewhere.
-    pub fn or_default(style: Option<StyleArg>) -> crate::preview::Style {
-        use crate::preview::Style;
-        match style {
-            Some(StyleArg::Ascii) => Style::Ascii,
-            Some(StyleArg::Half) => Style::Half,
-            Some(StyleArg::Sixel) => Style::Sixel,
-            None if use_color(std::io::stdout().is_terminal()) => Style::Half,
-            None => Style::Ascii,
-        }
-    }
-}
-
-/// A sampling temperature: a finite number from 0 to 4.
-pub fn parse_temperature(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(t) if t.is_finite() && (0.0..=4.0).contains(&t) => Ok(t),
-        _ => Err(format!(
-            "'{s}' is not a temperature; use a number from 0 to 4, e.g. 0.5"
-        )),
-    }
-}
-
-/// The unknown-template error of `new` and `data preview`.
-pub fn unknown_template(name: &str) -> CliError {
-    CliError::bad_input(anyhow::anyhow!(
-        "unknown template '{name}'; {}",
-        crate::util::suggest::hint(name, &crate::templates::names())
-    ))
-}
-
-/// A project file, loaded and checked.
-pub fn load(path: &Path) -> Result<Project, CliError> {
-    Ok(crate::templates::load_project(path)?)
-}
-
-/// Writes text to stdout; a closed pipe is a failure like any other.
-pub fn print(text: &str) -> Result<(), CliError> {
-    std::io::stdout().lock().write_all(text.as_bytes())?;
-    Ok(())
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.

@@ -3,7 +3,8 @@
 //! board, sends its template's test inputs), prints each as it completes, and sums up
 //! speed and link use.
 
-use super::{CliError, StyleArg};
+use super::common::StyleArg;
+use super::error::CliError;
 use crate::deploy::local::{self, LocalKind};
 use crate::link::proto::PROTOCOL_VERSION;
 use crate::link::session::{LinkCmd, LinkEvent, Session, serial_opener};
@@ -38,7 +39,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u32,
     /// Scale of the latent draws (1 = the prior; lower is cleaner, less varied).
-    #[arg(long, default_value_t = 0.5, value_parser = super::parse_temperature)]
+    #[arg(long, default_value_t = 0.5, value_parser = super::common::parse_temperature)]
     pub temperature: f32,
     /// How to draw the dice [default: half-blocks on a colour terminal, else ascii].
     #[arg(long, value_enum)]
@@ -64,7 +65,7 @@ fn fail(msg: String) -> CliError {
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
         let (p, file) = match &self.path {
-            Some(f) => (super::load(f)?, Some(f.clone())),
+            Some(f) => (super::common::load(f)?, Some(f.clone())),
             None => (Project::from_template(crate::templates::ALL[0].def()), None),
         };
         let classes = crate::templates::spec(&p).classes;

@@ -1,6 +1,6 @@
 //! `tinygen new`: a project file from a built-in template.
 
-use super::CliError;
+use super::error::CliError;
 use crate::project::{self, Project, ProjectError, TemplateDef};
 use std::path::{Path, PathBuf};
 
@@ -22,9 +22,9 @@ pub struct Args {
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
         let t = crate::templates::find(&self.template)
-            .ok_or_else(|| super::unknown_template(&self.template))?;
+            .ok_or_else(|| super::common::unknown_template(&self.template))?;
         new_project(t.def(), &self.path, self.name, self.force)?;
-        super::print(&format!(
+        super::common::print(&format!(
             "Created '{}' from template '{}'.\nNext: 'tinygen {}' to open it, or 'tinygen show {}'.\n",
             self.path.display(),
             t.def().name,

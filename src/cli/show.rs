@@ -1,6 +1,6 @@
 //! `tinygen show`: check a project file and print what it describes.
 
-use super::CliError;
+use super::error::CliError;
 use crate::project::Project;
 use std::path::{Path, PathBuf};
 
@@ -14,13 +14,13 @@ pub struct Args {
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let p = super::load(&self.path)?;
+        let p = super::common::load(&self.path)?;
         let text = if self.ron {
             p.to_ron()?
         } else {
             summary(&p, &self.path)
         };
-        super::print(&text)
+        super::common::print(&text)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `tinygen sim`: a simulated board serving a model blob on a new pseudo-terminal.
 
-use super::CliError;
+use super::error::CliError;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

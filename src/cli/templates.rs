@@ -1,6 +1,6 @@
 //! `tinygen templates`: the built-in templates.
 
-use super::CliError;
+use super::error::CliError;
 
 pub fn run() -> Result<(), CliError> {
     let mut s = String::new();
@@ -9,5 +9,5 @@ pub fn run() -> Result<(), CliError> {
         s += &format!("{:<14} {}\n{:<14} {}\n\n", d.name, d.title, "", d.summary);
     }
     s += "Start one with: tinygen new --template NAME my-project.ron\n";
-    super::print(&s)
+    super::common::print(&s)
 }

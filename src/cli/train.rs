@@ -1,7 +1,7 @@
 //! `tinygen train`: the training loop with a progress bar on stderr, one line per epoch
 //! on stdout, and the epoch's samples as `samples.png` in the checkpoint folder.
 
-use super::CliError;
+use super::error::CliError;
 use crate::spec::ModelKind;
 use crate::train::{Control, LossInfo, TrainEvent, TrainOptions};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -26,7 +26,7 @@ fn shown(losses: &[(String, f32)], info: &LossInfo) -> Option<String> {
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let p = super::load(&self.path)?;
+        let p = super::common::load(&self.path)?;
         let template = crate::templates::of(&p);
         let kind = template.spec(&p).kind;
         let infos = template.losses();

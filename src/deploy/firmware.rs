@@ -164,8 +164,11 @@ pub enum BuildError {
         tool: &'static str,
         package: &'static str,
     },
-    #[error("could not write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
+    #[error("could not write {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the firmware did not build for {board}:\n{log}")]
     Compile { board: &'static str, log: String },
 }
@@ -196,9 +199,9 @@ pub struct Built {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let fail = |e: std::io::Error| BuildError::Write {
+    let fail = |source: std::io::Error| BuildError::Write {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     };
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(fail)?;

@@ -1,11 +1,12 @@
 //! Putting a model on a real board: the [`Flasher`] trait, with the CH32V003 through a
-//! WCH-LinkE ([`super::probe::Ch32Flasher`]), the Raspberry Pi runner over serial
-//! ([`super::pi::PiFlasher`]), and a fake for tests ([`FakeFlasher`]). Every flasher
+//! WCH-LinkE ([`Ch32Flasher`], on `probe`), the Raspberry Pi runner over serial
+//! ([`PiFlasher`], on `pi`), and a fake for tests ([`FakeFlasher`]). Every flasher
 //! reports through one [`Progress`] callback, which the CLI turns into a progress bar and
 //! the Deploy screen into gauges.
 
-use super::Deployable;
+use super::{Deployable, firmware, pi, probe};
 use crate::budget::{self, Budget, Plan};
+use std::path::PathBuf;
 
 /// A stage of putting a model on a board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +147,107 @@ impl Flasher for FakeFlasher {
         self.flashed.push(m.hash());
         Ok(Flashed {
             summary: format!("fake board holds model {:08x}", m.hash()),
+        })
+    }
+}
+
+/// The CH32V003 through a WCH-LinkE: budget check, firmware build in `dir`, then erase,
+/// program, verify and reset.
+pub struct Ch32Flasher {
+    /// Where the firmware is built.
+    pub dir: PathBuf,
+}
+
+impl Flasher for Ch32Flasher {
+    fn board(&self) -> String {
+        "CH32V003 through a WCH-LinkE".into()
+    }
+
+    fn flash(
+        &mut self,
+        m: &Deployable,
+        project: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Flashed, FlashError> {
+        let t = crate::target::find("ch32v003").expect("a built-in target");
+        check_fits(m, t, project)?;
+        let stage = |stage, done, total| Progress::Stage { stage, done, total };
+        progress(stage(Stage::Build, 0, 1));
+        let header = m.header(project, &t.id)?;
+        let built = firmware::build_rv32(
+            firmware::Rv32Board::Ch32v003,
+            &header,
+            &m.firmware_config(),
+            &self.dir,
+        )?;
+        progress(stage(Stage::Build, 1, 1));
+        progress(Progress::Note(format!(
+            "{}: {} B flash of 16,384, {} B static SRAM of 2,048",
+            built.elf.display(),
+            built.sizes.flash_bytes(),
+            built.sizes.static_sram_bytes()
+        )));
+        probe::flash(&built.elf, |s, done, total| {
+            let s = match s {
+                probe::Stage::Erase => Stage::Erase,
+                probe::Stage::Program => Stage::Program,
+                probe::Stage::Verify => Stage::Verify,
+            };
+            progress(stage(s, done, total))
+        })?;
+        Ok(Flashed {
+            summary: "flashed, verified and reset".into(),
+        })
+    }
+}
+
+/// A Raspberry Pi running `tinygen-runner`, reached over a serial port: budget check, then
+/// the upload, verified by the runner's new model hash.
+pub struct PiFlasher {
+    pub port: String,
+    pub baud: u32,
+}
+
+impl Flasher for PiFlasher {
+    fn board(&self) -> String {
+        format!("Raspberry Pi runner on {}", self.port)
+    }
+
+    fn flash(
+        &mut self,
+        m: &Deployable,
+        project: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Flashed, FlashError> {
+        let t = crate::target::find("pi-zero-2w").expect("a built-in target");
+        check_fits(m, t, project)?;
+        let total = m.blob.len() as u64;
+        progress(Progress::Stage {
+            stage: Stage::Upload,
+            done: 0,
+            total,
+        });
+        let up = pi::flash(&self.port, self.baud, &m.blob, |pr| {
+            progress(Progress::Stage {
+                stage: Stage::Upload,
+                done: pr.sent,
+                total: pr.total,
+            });
+            if pr.attempt > 1 {
+                progress(Progress::Note(format!("attempt {}", pr.attempt)));
+            }
+        })?;
+        progress(Progress::Note(format!(
+            "{} ran model {:08x}",
+            up.board, up.before
+        )));
+        progress(Progress::Stage {
+            stage: Stage::Verify,
+            done: 1,
+            total: 1,
+        });
+        Ok(Flashed {
+            summary: format!("the runner serves model {:08x}", up.hash),
         })
     }
 }

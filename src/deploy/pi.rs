@@ -5,8 +5,6 @@
 //! starts the upload over once the runner is back (it keeps its old model meanwhile). The
 //! upload counts as done only when the runner says HELLO with the new model's hash.
 
-use super::Deployable;
-use super::flash::{FlashError, Flashed, Flasher, Progress, Stage, check_fits};
 use crate::link::proto::{Msg, kind};
 use crate::link::session::{LinkCmd, LinkEvent, Session};
 use std::path::Path;
@@ -281,55 +279,4 @@ pub fn flash(
         before: hello.model_hash,
         hash,
     })
-}
-
-/// A Raspberry Pi running `tinygen-runner`, reached over a serial port: budget check, then
-/// the upload, verified by the runner's new model hash.
-pub struct PiFlasher {
-    pub port: String,
-    pub baud: u32,
-}
-
-impl Flasher for PiFlasher {
-    fn board(&self) -> String {
-        format!("Raspberry Pi runner on {}", self.port)
-    }
-
-    fn flash(
-        &mut self,
-        m: &Deployable,
-        project: &str,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<Flashed, FlashError> {
-        let t = crate::target::find("pi-zero-2w").expect("a built-in target");
-        check_fits(m, t, project)?;
-        let total = m.blob.len() as u64;
-        progress(Progress::Stage {
-            stage: Stage::Upload,
-            done: 0,
-            total,
-        });
-        let up = flash(&self.port, self.baud, &m.blob, |pr| {
-            progress(Progress::Stage {
-                stage: Stage::Upload,
-                done: pr.sent,
-                total: pr.total,
-            });
-            if pr.attempt > 1 {
-                progress(Progress::Note(format!("attempt {}", pr.attempt)));
-            }
-        })?;
-        progress(Progress::Note(format!(
-            "{} ran model {:08x}",
-            up.board, up.before
-        )));
-        progress(Progress::Stage {
-            stage: Stage::Verify,
-            done: 1,
-            total: 1,
-        });
-        Ok(Flashed {
-            summary: format!("the runner serves model {:08x}", up.hash),
-        })
-    }
 }

@@ -4,8 +4,6 @@
 //! core is reset. Without a probe the code stops at "no probe found" ([`ProbeError::NoProbe`])
 //! and the front-end says what to check.
 
-use super::flash::{FlashError, Flashed, Flasher, Progress, Stage, check_fits};
-use super::{Deployable, firmware};
 use probe_rs::config::Registry;
 use probe_rs::flashing::{DownloadOptions, FlashLoader, FlashProgress, ProgressEvent};
 use probe_rs::probe::list::Lister;
@@ -135,6 +133,14 @@ pub fn loader_for(elf: &Path, target: &Target) -> Result<FlashLoader, ProbeError
     Ok(loader)
 }
 
+/// Stages of a flash, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Erase,
+    Program,
+    Verify,
+}
+
 /// Erases, programs, verifies and resets. `progress(stage, done, total)`.
 pub fn flash(elf: &Path, mut progress: impl FnMut(Stage, u64, u64)) -> Result<(), ProbeError> {
     let target = target()?;
@@ -195,49 +201,6 @@ pub fn flash(elf: &Path, mut progress: impl FnMut(Stage, u64, u64)) -> Result<()
         .and_then(|mut c| c.reset())
         .map_err(probe_err("resetting the core"))?;
     Ok(())
-}
-
-/// The CH32V003 through a WCH-LinkE: budget check, firmware build in `dir`, then erase,
-/// program, verify and reset.
-pub struct Ch32Flasher {
-    /// Where the firmware is built.
-    pub dir: PathBuf,
-}
-
-impl Flasher for Ch32Flasher {
-    fn board(&self) -> String {
-        "CH32V003 through a WCH-LinkE".into()
-    }
-
-    fn flash(
-        &mut self,
-        m: &Deployable,
-        project: &str,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<Flashed, FlashError> {
-        let t = crate::target::find("ch32v003").expect("a built-in target");
-        check_fits(m, t, project)?;
-        let stage = |stage, done, total| Progress::Stage { stage, done, total };
-        progress(stage(Stage::Build, 0, 1));
-        let header = m.header(project, &t.id)?;
-        let built = firmware::build_rv32(
-            firmware::Rv32Board::Ch32v003,
-            &header,
-            &m.firmware_config(),
-            &self.dir,
-        )?;
-        progress(stage(Stage::Build, 1, 1));
-        progress(Progress::Note(format!(
-            "{}: {} B flash of 16,384, {} B static SRAM of 2,048",
-            built.elf.display(),
-            built.sizes.flash_bytes(),
-            built.sizes.static_sram_bytes()
-        )));
-        flash(&built.elf, |s, done, total| progress(stage(s, done, total)))?;
-        Ok(Flashed {
-            summary: "flashed, verified and reset".into(),
-        })
-    }
 }
 
 #[cfg(test)]

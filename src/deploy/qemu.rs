@@ -21,8 +21,10 @@ pub enum QemuError {
     Missing,
     #[error("qemu did not start: {0}")]
     Start(String),
-    #[error("qemu's monitor did not answer: {0}")]
-    Monitor(String),
+    #[error("qemu could not be started")]
+    Spawn(#[source] std::io::Error),
+    #[error("qemu's monitor did not answer")]
+    Monitor(#[source] std::io::Error),
 }
 
 pub struct QemuBoard {
@@ -35,7 +37,7 @@ pub struct QemuBoard {
 impl QemuBoard {
     /// Starts qemu halted, with the UART on a new pty; `dir` holds the monitor socket.
     pub fn spawn(elf: &Path, dir: &Path) -> Result<QemuBoard, QemuError> {
-        std::fs::create_dir_all(dir).map_err(|e| QemuError::Start(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(QemuError::Spawn)?;
         let monitor = dir.join(format!("qemu-monitor-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&monitor);
         let mut child = Command::new(QEMU_RV32)
@@ -53,7 +55,7 @@ impl QemuBoard {
             .spawn()
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => QemuError::Missing,
-                _ => QemuError::Start(e.to_string()),
+                _ => QemuError::Spawn(e),
             })?;
         // qemu names the pty on stderr ("char device redirected to /dev/pts/N").
         let (tx, rx) = std::sync::mpsc::channel();
@@ -124,13 +126,12 @@ impl QemuBoard {
             match UnixStream::connect(&self.monitor) {
                 Ok(s) => break s,
                 Err(e) if Instant::now() > deadline => {
-                    return Err(QemuError::Monitor(e.to_string()));
+                    return Err(QemuError::Monitor(e));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
         };
-        s.write_all(b"cont\n")
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+        s.write_all(b"cont\n").map_err(QemuError::Monitor)?;
         // Wait for the monitor to take the command (it echoes a prompt) before hanging up;
         // a connection closed at once can lose the line.
         use std::io::Read;

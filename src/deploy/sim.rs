@@ -18,12 +18,18 @@ pub const PORT_LINE: &str = "tinygen-sim: serial on ";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("could not open a pseudo-terminal: {0}")]
-    Pty(String),
-    #[error("could not make the link {path}: {reason}")]
-    Link { path: PathBuf, reason: String },
-    #[error("could not start the simulated board ({program}): {reason}")]
-    Spawn { program: String, reason: String },
+    #[error("could not open a pseudo-terminal")]
+    Pty(#[source] std::io::Error),
+    #[error("could not make the link {}", path.display())]
+    Link {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not start the simulated board ({program})")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("the simulated board did not report its port: {0}")]
     NoPort(String),
 }
@@ -35,7 +41,7 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
     // SAFETY: `name` has 128 bytes and the C side writes at most `cap` including the NUL.
     let master = unsafe { tg_sim_open_pty(name.as_mut_ptr(), name.len()) };
     if master < 0 {
-        return Err(SimError::Pty(std::io::Error::last_os_error().to_string()));
+        return Err(SimError::Pty(std::io::Error::last_os_error()));
     }
     // SAFETY: on success the C side wrote a NUL-terminated path into `name`.
     let path = unsafe { CStr::from_ptr(name.as_ptr()) }
@@ -46,9 +52,9 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(&path, &tmp)
             .and_then(|_| std::fs::rename(&tmp, link))
-            .map_err(|e| SimError::Link {
+            .map_err(|source| SimError::Link {
                 path: link.to_path_buf(),
-                reason: e.to_string(),
+                source,
             })?;
     }
     println!("{PORT_LINE}{path}");
@@ -69,9 +75,9 @@ pub struct SimBoard {
 impl SimBoard {
     /// Starts `tinygen sim MODEL` and waits for its port line.
     pub fn spawn(model: &Path, baud: u32, link: Option<&Path>) -> Result<SimBoard, SimError> {
-        let exe = std::env::current_exe().map_err(|e| SimError::Spawn {
+        let exe = std::env::current_exe().map_err(|source| SimError::Spawn {
             program: "tinygen".into(),
-            reason: e.to_string(),
+            source,
         })?;
         SimBoard::spawn_with(&exe, model, baud, link)
     }
@@ -102,9 +108,9 @@ impl SimBoard {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| SimError::Spawn {
+            .map_err(|source| SimError::Spawn {
                 program: exe.clone(),
-                reason: e.to_string(),
+                source,
             })?;
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = std::sync::mpsc::channel();

@@ -1,7 +1,7 @@
 //! Coded 4-bit weights: one length-limited prefix code per model (package-merge, at most
 //! `CODE_PEEK` bits, canonical), decoded on the device by one table lookup per weight.
 
-use super::CODE_PEEK;
+use super::format::CODE_PEEK;
 use crate::spec::ModelSpec;
 
 /// A prefix code for 4-bit weights (keyed by their two's-complement nibble), no code

@@ -1,7 +1,9 @@
 //! The C header the firmware builds with: the blob as a const array, and the defines that
 //! size the firmware's static buffers and read its layers.
 
-use super::{DESCRIPTOR_BYTES, HEADER_BYTES, blob_hash, layer_weight_bytes, weight_code};
+use super::blob::{blob_hash, layer_weight_bytes};
+use super::code::weight_code;
+use super::format::{DESCRIPTOR_BYTES, HEADER_BYTES};
 use crate::spec::{ModelKind, ModelSpec};
 use std::fmt::Write as _;
 

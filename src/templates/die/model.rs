@@ -16,8 +16,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
-/// Number of classes (pip counts 1 to 6).
-pub const CLASSES: usize = crate::data::die::PIPS;
+pub use super::spec::CLASSES;
 
 /// The train-time encoder: float, never deployed.
 #[derive(Module, Debug)]

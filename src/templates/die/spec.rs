@@ -1,9 +1,11 @@
 //! The die's deployable model: the CVAE decoder. z and the one-hot pip count → a dense
 //! layer to a 4x4 map → three nearest-upsample-and-convolve stages → a 32x32 grey image.
 
-use super::model::CLASSES;
 use crate::project::Project;
 use crate::spec::{LayerKind, LayerSpec, ModelKind, ModelSpec, Shape};
+
+/// Number of classes (pip counts 1 to 6).
+pub const CLASSES: usize = crate::data::die::PIPS;
 
 /// The decoder a project describes, without weights, as stored on the project's target.
 pub fn spec(p: &Project) -> ModelSpec {

@@ -25,8 +25,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::module::linear;
 
-/// Digit classes.
-pub const CLASSES: usize = 10;
+pub use super::spec::CLASSES;
 /// The temperature is `exp(GAIN_RATE * log_gain)`: the factor lets Adam move it about ten
 /// times faster than a weight, as it needs to.
 const GAIN_RATE: f32 = 10.0;

@@ -1,10 +1,12 @@
 //! The BitNet classifier's deployable model, after BitNetMCU: 16x16 = 256 unsigned pixels
 //! into bias-free BitLinear layers with ShiftNorm after each.
 
-use super::model::CLASSES;
 use crate::data::mnist::PIXELS;
 use crate::project::Project;
 use crate::spec::{LayerKind, LayerSpec, ModelKind, ModelSpec, Shape};
+
+/// Digit classes.
+pub const CLASSES: usize = 10;
 
 /// The classifier a project describes, without weights, as stored on the project's target.
 pub fn spec(p: &Project) -> ModelSpec {

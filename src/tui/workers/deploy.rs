@@ -2,9 +2,8 @@
 //! picked through the deploy seam's [`Flasher`]s, reporting each stage.
 
 use super::super::msg::{BoardEntry, DeployEvent, Msg};
-use crate::deploy::flash::{FlashError, Flasher, Progress};
-use crate::deploy::pi::PiFlasher;
-use crate::deploy::probe::{Ch32Flasher, ProbeError};
+use crate::deploy::flash::{Ch32Flasher, FlashError, Flasher, PiFlasher, Progress};
+use crate::deploy::probe::ProbeError;
 use crate::project::{BoardKind, Project};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
