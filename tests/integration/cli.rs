@@ -403,3 +403,44 @@ fn bitnet_trains_on_real_digits_and_evaluates_on_idx_files() {
         "{e}"
     );
 }
+
+/// The headless Monitor on the simulated board, as a newcomer runs it: dice of the asked
+/// pip count stream back whole, and the PNG holds them.
+#[test]
+fn monitor_streams_dice_from_the_simulated_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("dice.png");
+    let out = run(&[
+        "monitor",
+        "--count",
+        "3",
+        "--label",
+        "4",
+        "--baud",
+        "0",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    let t = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{t}{}", text(&out.stderr));
+    assert!(t.contains("Simulated board on /dev/pts/"), "{t}");
+    assert!(t.contains("HELLO from simulated board"), "{t}");
+    for i in 1..=3 {
+        assert!(t.contains(&format!("die {i}: 4 pips")), "{t}");
+    }
+    assert!(t.contains("3 dice in"), "{t}");
+    let img = image::open(&png).expect("a PNG of the dice").to_luma8();
+    // Three 32x32 dice in a row with 2-pixel gaps.
+    assert_eq!((img.width(), img.height()), (3 * 32 + 4 * 2, 32 + 2 * 2));
+    assert!(img.pixels().any(|p| p.0[0] > 200), "the dice are drawn");
+}
+
+/// Regression (issue 13, item 7): a file that cannot be read printed its cause twice
+/// ("(os error 2): No such file or directory (os error 2)").
+#[test]
+fn an_unreadable_project_names_its_cause_once() {
+    let out = run(&["show", "/no/such/project.ron"]);
+    let e = text(&out.stderr);
+    assert!(e.contains("cannot read '/no/such/project.ron'"), "{e}");
+    assert_eq!(e.matches("os error 2").count(), 1, "{e}");
+}

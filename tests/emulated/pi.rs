@@ -1,0 +1,87 @@
+//! The Raspberry Pi runner, built for aarch64 and run under qemu-aarch64 on a pty.
+
+use crate::common::{Corrupting, default_model, generate, hello, start};
+use tinygen::deploy::sim::SimBoard;
+use tinygen::link::proto::BoardId;
+use tinygen::link::session::{Opener, serial_opener};
+
+/// Issue #6, items 3 and 4: the real aarch64 runner under qemu-aarch64 on a pty takes a
+/// model upload (one chunk damaged on the way, detected and sent again), serves dice from
+/// it, keeps its old model when the link is cut mid-upload, and a retry succeeds.
+#[test]
+fn pi_runner_under_qemu_aarch64_uploads_serves_and_survives_a_cut() {
+    use tinygen::deploy::firmware::build_pi_runner;
+    use tinygen::deploy::pi::{qemu_runner_command, upload};
+    let dir = tempfile::tempdir().unwrap();
+    let runner = build_pi_runner(&dir.path().join("build"))
+        .unwrap_or_else(|e| panic!("building the Pi runner: {e}"));
+    let home = dir.path().join("runner-home");
+    let m = default_model();
+
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let board = SimBoard::spawn_command(qemu_runner_command(&runner, &home))
+        .unwrap_or_else(|e| panic!("qemu-aarch64 runner: {e}"));
+    let mut inner = serial_opener(board.port.clone(), 115_200);
+    let w = writes.clone();
+    let opener: Opener = Box::new(move || {
+        Ok(Box::new(Corrupting {
+            inner: inner()?,
+            writes: w.clone(),
+            nth: 3, // HELLO_REQ, BEGIN, chunk 0, then chunk 1 is damaged
+        }) as Box<dyn tinygen::link::session::Port>)
+    });
+    let (s, rx) = start(&board.port, opener, None);
+    let h = hello(&rx);
+    assert_eq!(
+        (h.board, h.model_hash),
+        (BoardId::Pi, 0),
+        "a fresh runner has no model"
+    );
+    let chunk = usize::from(h.max_frame) - 5;
+    assert!(chunk >= 512, "the runner takes big chunks ({chunk})");
+    // Small chunks so the blob takes several frames.
+    let hash = upload(&s, &rx, &m.blob, 256, |_| {}).expect("the upload succeeds");
+    assert_eq!(hash, m.hash());
+    assert!(
+        writes.load(std::sync::atomic::Ordering::SeqCst) > 3,
+        "the damaged chunk went out"
+    );
+    assert_eq!(std::fs::read(home.join("model.bin")).unwrap(), m.blob);
+    let (_, whole) = generate(&s, &rx);
+    assert_eq!(whole, 3, "the runner serves dice from the uploaded model");
+    drop(s);
+
+    // Another model; the runner dies after the first chunks.
+    let other = {
+        let p = tinygen::templates::default_project("cvae-die").unwrap();
+        let c = tinygen::templates::die::model::Cvae::new(&p, 9, &burn::prelude::Device::flex());
+        tinygen::export::blob(&c.export_spec(&p).unwrap(), "other").unwrap()
+    };
+    let board = std::sync::Mutex::new(Some(board));
+    let port = board.lock().unwrap().as_ref().unwrap().port.clone();
+    let (s, rx) = start(&port, serial_opener(port.clone(), 115_200), None);
+    hello(&rx);
+    let result = upload(&s, &rx, &other, 256, |p| {
+        if p.sent >= 512 {
+            board.lock().unwrap().take(); // the cable is pulled: the runner is gone
+        }
+    });
+    assert!(result.is_err(), "a cut upload is never reported as success");
+    drop(s);
+    assert_eq!(
+        std::fs::read(home.join("model.bin")).unwrap(),
+        m.blob,
+        "the old model survives the cut"
+    );
+    // The runner comes back with its old model; the retry succeeds.
+    let board = SimBoard::spawn_command(qemu_runner_command(&runner, &home)).unwrap();
+    let (s, rx) = start(
+        &board.port,
+        serial_opener(board.port.clone(), 115_200),
+        None,
+    );
+    assert_eq!(hello(&rx).model_hash, m.hash());
+    let hash = upload(&s, &rx, &other, 1024, |_| {}).expect("the retry succeeds");
+    assert_eq!(Some(hash), tinygen::export::blob_hash(&other));
+    assert_eq!(std::fs::read(home.join("model.bin")).unwrap(), other);
+}
