@@ -199,6 +199,11 @@ pub fn aligned_words(blob: &[u8]) -> Vec<u32> {
         .collect()
 }
 
+/// A sampling temperature as the board takes it: in 1/64, 0 to 255.
+pub fn temperature_steps(t: f32) -> u8 {
+    (t * 64.0).round().clamp(0.0, 255.0) as u8
+}
+
 /// The generator input a board makes for `(seed, index)`: latent draws at
 /// `temperature / 64`, then the one-hot label.
 pub fn latent_input(

@@ -95,11 +95,6 @@ impl ModelKind {
             ModelKind::Generator | ModelKind::Diffusion => "image",
         }
     }
-
-    /// Whether the model draws images (it takes GENERATE and answers with IMAGE rows).
-    pub fn draws_images(self) -> bool {
-        self != ModelKind::Classifier
-    }
 }
 
 impl fmt::Display for ModelKind {

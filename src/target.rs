@@ -25,6 +25,13 @@ pub struct Target {
 
 const TABLE_RON: &str = include_str!("targets.ron");
 
+impl Target {
+    /// The title without its details: "CH32V003", "Raspberry Pi Zero 2 W".
+    pub fn short_name(&self) -> &str {
+        self.title.split(" (").next().unwrap_or(&self.title)
+    }
+}
+
 /// All known targets, in display order.
 pub fn all() -> &'static [Target] {
     static TABLE: OnceLock<Vec<Target>> = OnceLock::new();

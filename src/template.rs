@@ -6,6 +6,7 @@
 //! A template lives in its own folder, `src/templates/<name>/`, and is registered with one
 //! line in `src/templates/mod.rs` (see `docs/architecture.md`).
 
+use crate::data::Places;
 use crate::data::mnist::MnistError;
 use crate::deploy::ModelError;
 use crate::project::{Project, TemplateDef};
@@ -26,6 +27,16 @@ pub trait Template: Sync {
 
     /// The losses its training reports, for curves drawn before any training ran.
     fn losses(&self) -> &'static [LossInfo];
+
+    /// What its model's images are called, one and many: ("die", "dice").
+    fn image_words(&self) -> (&'static str, &'static str) {
+        ("image", "images")
+    }
+
+    /// How a label is shown beside an image: "3 pips", "digit 3".
+    fn caption(&self, label: u8) -> String {
+        format!("class {label}")
+    }
 
     /// Trains the project's model on `device` through the shared loop
     /// (`crate::train::run`), reporting through `emit`.
@@ -51,8 +62,8 @@ pub trait Template: Sync {
     }
 
     /// Labelled inputs for a classifier board (the Monitor and `--verify` send them):
-    /// up to `n`, from the project's data folder `data` or the usual places.
-    fn sample_inputs(&self, _data: Option<&Path>, _n: usize) -> Result<Samples, DataError> {
+    /// up to `n`, from the project's data places or the standard ones.
+    fn sample_inputs(&self, _data: &Places, _n: usize) -> Result<Samples, DataError> {
         Err(DataError::NotAvailable {
             template: self.def().name,
             what: "inputs to classify (its boards draw images)",
@@ -68,8 +79,8 @@ pub struct EvalRequest<'a> {
     pub file: &'a Path,
     /// The project's checkpoint folder, resolved.
     pub checkpoints: PathBuf,
-    /// The project's `dataset.path`, resolved.
-    pub data: Option<PathBuf>,
+    /// Where the project's data may be (its `dataset.path`, its folder).
+    pub data: crate::data::Places,
     /// Images generated per class.
     pub count: usize,
     pub seed: u64,
@@ -145,6 +156,8 @@ pub struct DataPreview {
 pub struct Samples {
     pub inputs: Vec<Vec<u8>>,
     pub labels: Vec<u8>,
+    /// Which set they are, e.g. "test set".
+    pub what: String,
     /// Where they came from, e.g. "test set, data/mnist/t10k-images-idx3-ubyte.gz".
     pub source: String,
 }

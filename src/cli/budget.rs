@@ -75,7 +75,7 @@ impl Args {
             let work = match m.spec.kind {
                 ModelKind::Classifier => {
                     let inputs = crate::templates::of(&p)
-                        .sample_inputs(p.data_dir(Some(&self.path)).as_deref(), 10)?;
+                        .sample_inputs(&p.data_places(Some(&self.path)), 10)?;
                     Work::Classify(inputs.inputs)
                 }
                 ModelKind::Generator | ModelKind::Diffusion => Work::Images(4),

@@ -77,10 +77,7 @@ pub fn preview(
     style: Option<StyleArg>,
 ) -> Result<String, CliError> {
     let t = crate::templates::find(name).ok_or_else(|| super::common::unknown_template(name))?;
-    let preview = t.preview_data(seed, per_class).map_err(|e| match e {
-        crate::template::DataError::NoPreview(_) => CliError::bad_input(e),
-        e => CliError::failure(e),
-    })?;
+    let preview = t.preview_data(seed, per_class)?;
     let style = StyleArg::or_default(style);
     let size = preview.side;
     let columns: usize = std::env::var("COLUMNS")

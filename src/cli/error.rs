@@ -2,7 +2,7 @@
 
 use crate::deploy::flash::FlashError;
 use crate::project::ProjectError;
-use crate::template::EvalError;
+use crate::template::{DataError, EvalError};
 
 /// Exit codes, documented in `--help`.
 pub mod exit {
@@ -67,6 +67,15 @@ impl From<EvalError> for CliError {
     }
 }
 
+impl From<DataError> for CliError {
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::NoPreview(_) => CliError::bad_input(e),
+            _ => CliError::failure(e),
+        }
+    }
+}
+
 impl From<FlashError> for CliError {
     fn from(e: FlashError) -> Self {
         match e {
@@ -99,7 +108,6 @@ failures!(
     crate::export::ExportError,
     crate::scoring::pips::AssetError,
     crate::scoring::pips::SaveError,
-    crate::template::DataError,
     crate::train::TrainError,
     serde_json::Error,
 );

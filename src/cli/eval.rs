@@ -34,7 +34,7 @@ impl Args {
             project: &p,
             file: &self.path,
             checkpoints: p.checkpoint_dir(Some(&self.path)),
-            data: p.data_dir(Some(&self.path)),
+            data: p.data_places(Some(&self.path)),
             count: self.count as usize,
             seed: self.seed,
             temperature: self.temperature,

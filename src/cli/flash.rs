@@ -46,13 +46,15 @@ impl Args {
                 dir: firmware_dir.clone(),
             }),
         };
-        eprintln!(
-            "Putting {} ({} bytes, model {:08x}) on the {}",
-            m.origin,
-            m.blob.len(),
-            m.hash(),
-            flasher.board()
-        );
+        if let FlashBoard::Pi = self.board {
+            eprintln!(
+                "Uploading {} ({} bytes, model {:08x}) to {}",
+                m.origin,
+                m.blob.len(),
+                m.hash(),
+                self.port.as_deref().unwrap_or("")
+            );
+        }
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template("{prefix:8} [{bar:30}] {pos}/{len}  {msg}")
@@ -69,29 +71,26 @@ impl Args {
         });
         bar.finish_and_clear();
         match result {
-            Ok(done) => {
-                eprintln!("Done: {}.", done.summary);
-                if self.board == FlashBoard::Ch32v003 {
-                    eprintln!(
-                        "Watch it: tinygen monitor {} --port /dev/ttyACM0",
-                        self.path.display()
-                    );
-                }
+            Ok(_) if self.board == FlashBoard::Pi => {
+                eprintln!("Verified: the runner now serves model {:08x}.", m.hash());
                 Ok(())
             }
-            Err(FlashError::DoesNotFit { report, .. }) if !report.is_empty() => {
-                eprint!("{report}");
-                Err(CliError::does_not_fit(anyhow::anyhow!(
-                    "the model does not fit the {}; see the budget above",
-                    flasher.board()
-                )))
+            Ok(_) => {
+                eprintln!(
+                    "Flashed, verified and reset. Watch it: tinygen monitor {} --port /dev/ttyACM0",
+                    self.path.display()
+                );
+                Ok(())
+            }
+            Err(e @ FlashError::DoesNotFit { .. }) => {
+                if let FlashError::DoesNotFit { report, .. } = &e {
+                    eprint!("{report}");
+                }
+                Err(e.into())
             }
             Err(FlashError::Probe(ProbeError::NoProbe)) => {
-                let mut msg = String::from("no debug probe found. To flash a CH32V003:");
-                for h in crate::hints::PROBE_SETUP {
-                    msg += "\n  - ";
-                    msg += h;
-                }
+                let mut msg =
+                    crate::hints::no_probe("no debug probe found. To flash a CH32V003:", "  - ");
                 msg += &format!("\nThe firmware is built in {}", firmware_dir.display());
                 Err(CliError::failure(anyhow::anyhow!(msg)))
             }

@@ -30,7 +30,7 @@ pub struct Args {
     /// Line speed of a real port, and the pace of the simulated one.
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
-    /// Dice to generate.
+    /// Images to generate (dice, for the die), or inputs to classify.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
     pub count: u16,
     /// The class to draw (for the die, a pip count 1-6), or 0 to let the board roll.
@@ -41,10 +41,10 @@ pub struct Args {
     /// Scale of the latent draws (1 = the prior; lower is cleaner, less varied).
     #[arg(long, default_value_t = 0.5, value_parser = super::common::parse_temperature)]
     pub temperature: f32,
-    /// How to draw the dice [default: half-blocks on a colour terminal, else ascii].
+    /// How to draw the images [default: half-blocks on a colour terminal, else ascii].
     #[arg(long, value_enum)]
     pub style: Option<StyleArg>,
-    /// Also save the received dice as a PNG grid.
+    /// Also save the received images as a PNG grid.
     #[arg(long)]
     pub png: Option<PathBuf>,
     /// Give up when no image arrives for this many seconds.
@@ -81,8 +81,10 @@ impl Args {
 
 fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
+    let template = crate::templates::of(p);
+    let (one, many) = template.image_words();
     let style = StyleArg::or_default(o.style);
-    let temperature = (o.temperature * 64.0).round().clamp(0.0, 255.0) as u8;
+    let temperature = crate::engine::temperature_steps(o.temperature);
     let timeout = Duration::from_secs(o.timeout);
     let mut board = None;
     let (port, expected, opener) = match &o.port {
@@ -167,7 +169,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                         // The template's test inputs (the test set's first `count`, or the
                         // training digits' when there is no test set), one at a time.
                         let s = crate::templates::of(p)
-                            .sample_inputs(p.data_dir(file).as_deref(), usize::from(o.count))?;
+                            .sample_inputs(&p.data_places(file), usize::from(o.count))?;
                         let needed = s.inputs.first().map_or(0, |i| i.len() + 3);
                         if usize::from(h.max_frame) < needed {
                             return Err(fail(format!(
@@ -180,7 +182,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                             out,
                             "Classifying {} digits of the {}",
                             s.inputs.len(),
-                            s.source
+                            s.what
                         );
                         if let Some(first) = s.inputs.first() {
                             session.send(LinkCmd::Classify {
@@ -221,7 +223,12 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
             }
             LinkEvent::Image(img) => {
                 last_progress = Instant::now();
-                let _ = writeln!(out, "die {}: {} pips", img.index + 1, img.label);
+                let _ = writeln!(
+                    out,
+                    "{one} {}: {}",
+                    img.index + 1,
+                    template.caption(img.label)
+                );
                 for l in crate::preview::lines(style, &img.pixels, img.width, img.height, 3) {
                     let _ = writeln!(out, "{l}");
                 }
@@ -230,7 +237,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
             LinkEvent::Incomplete { index, rows } => {
                 let _ = writeln!(
                     out,
-                    "die {} cut off after {rows} rows (not shown)",
+                    "{one} {} cut off after {rows} rows (not shown)",
                     index + 1
                 );
             }
@@ -333,7 +340,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let line_bytes_per_s = f64::from(o.baud) / 10.0;
     let _ = writeln!(
         out,
-        "\n{} dice in {secs:.2} s ({:.1}/s); {payload} pixel bytes, {wire_bytes} bytes on the \
+        "\n{} {many} in {secs:.2} s ({:.1}/s); {payload} pixel bytes, {wire_bytes} bytes on the \
          wire ({:.0}% payload); link use {:.0}% of {} baud",
         images.len(),
         images.len() as f64 / secs.max(1e-9),
@@ -359,7 +366,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     }
     if (images.len() as u16) < o.count {
         return Err(fail(format!(
-            "only {} of {} dice arrived whole",
+            "only {} of {} {many} arrived whole",
             images.len(),
             o.count
         )));

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model blob (model.bin); 'default' for the shipped die model.
+    /// The model blob (model.bin); 'default' for the model tinygen ships with its first
+    /// template (the die).
     pub model: String,
     /// Pace output to this line speed (0: as fast as possible).
     #[arg(long, default_value_t = 115_200)]
@@ -19,7 +20,9 @@ impl Args {
     pub fn run(self) -> Result<(), CliError> {
         let model = &self.model;
         let blob = if model == "default" {
-            crate::templates::die::DEFAULT_BLOB.to_vec()
+            let t = crate::templates::ALL[0];
+            let p = crate::project::Project::from_template(t.def());
+            t.builtin_model(&p).unwrap_or_default().to_vec()
         } else {
             std::fs::read(model).map_err(|e| {
                 CliError::bad_input(anyhow::Error::new(e).context(format!(

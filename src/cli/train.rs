@@ -35,7 +35,7 @@ impl Args {
             checkpoints: checkpoints.clone(),
             fresh: self.fresh,
             epochs: self.epochs,
-            data: p.data_dir(Some(&self.path)),
+            data: p.data_places(Some(&self.path)),
         };
         let bar = ProgressBar::new(0);
         bar.set_style(
@@ -79,8 +79,7 @@ impl Args {
                 let _ = std::fs::create_dir_all(&checkpoints);
                 let mut line = format!("epoch {:>3}/{total_epochs}", loss.epoch);
                 for info in infos {
-                    let v = loss.loss(info.name);
-                    line += &format!("  {} {v:>8.*}", info.label, info.decimals + 1);
+                    line += &format!("  {}", info.column(loss.loss(info.name)));
                 }
                 if let Some(acc) = loss.accuracy {
                     line += &format!("  train {:6.2}%", acc * 100.0);

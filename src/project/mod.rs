@@ -331,13 +331,23 @@ impl Project {
         }
     }
 
-    /// The `dataset.path` folder, resolved against the project file when there is one.
-    pub fn data_dir(&self, file: Option<&Path>) -> Option<PathBuf> {
-        let d = self.dataset.path.as_ref()?;
-        Some(match file {
+    /// Where the project's data may be: its `dataset.path`, resolved against the project
+    /// file, and the project file's folder.
+    pub fn data_places(&self, file: Option<&Path>) -> crate::data::Places {
+        let dataset = self.dataset.path.as_ref().map(|d| match file {
             Some(f) => self.resolve(f, d),
             None => d.clone(),
-        })
+        });
+        let project_dir = file.map(|f| {
+            f.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        });
+        crate::data::Places {
+            dataset,
+            project_dir,
+        }
     }
 }
 

@@ -28,14 +28,22 @@ pub struct LossInfo {
     pub label: &'static str,
     /// The title of its curve, e.g. "reconstruction".
     pub title: &'static str,
-    /// Decimals worth printing.
+    /// Decimals worth printing for one batch.
     pub decimals: usize,
+    /// Width and decimals of the epoch's mean in a column of epoch lines.
+    pub column: (usize, usize),
 }
 
 impl LossInfo {
     /// `label value`, at the loss's own precision.
     pub fn show(&self, value: f32) -> String {
         format!("{} {value:.*}", self.label, self.decimals)
+    }
+
+    /// `label value` for a column of epoch lines.
+    pub fn column(&self, value: f32) -> String {
+        let (w, d) = self.column;
+        format!("{} {value:w$.d$}", self.label)
     }
 }
 
@@ -180,8 +188,8 @@ pub struct TrainOptions {
     pub fresh: bool,
     /// Override the project's epoch count.
     pub epochs: Option<u32>,
-    /// The project's `dataset.path`, resolved against the project file.
-    pub data: Option<PathBuf>,
+    /// Where the project's data may be (its `dataset.path`, its folder).
+    pub data: crate::data::Places,
 }
 
 /// What training leaves behind.
@@ -255,8 +263,14 @@ pub fn run<T: Task>(
         let mut sums = vec![0f64; losses.len()];
         let mut right = None::<usize>;
         for (b, idx) in order.chunks(batch).enumerate() {
-            while control.pause.load(Ordering::Relaxed) && !control.cancel.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
+            if control.pause.load(Ordering::Relaxed) {
+                emit(TrainEvent::Paused(true));
+                while control.pause.load(Ordering::Relaxed)
+                    && !control.cancel.load(Ordering::Relaxed)
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                emit(TrainEvent::Paused(false));
             }
             if control.cancel.load(Ordering::Relaxed) {
                 emit(TrainEvent::Cancelled { epoch });

@@ -60,7 +60,7 @@ fn bitnet_classifier_answers_alike_on_the_simulated_and_qemu_boards() {
         checkpoints: p.checkpoint_dir(Some(&file)),
         fresh: true,
         epochs: None,
-        data: None,
+        data: p.data_places(Some(&file)),
     };
     tinygen::templates::of(&p)
         .train(
@@ -74,7 +74,7 @@ fn bitnet_classifier_answers_alike_on_the_simulated_and_qemu_boards() {
     let m = tinygen::templates::deployable(&p, Some(&file)).unwrap();
     // The 12k model for the CH32V003 has coded weights: every board below decodes them.
     assert!(m.spec.coded_weights && m.firmware_config().only_coded);
-    let (mut digits, _) = mnist::load(None, mnist::Split::Train).unwrap();
+    let (mut digits, _) = mnist::load(&Default::default(), mnist::Split::Train).unwrap();
     digits.truncate(2024);
     let inputs: Vec<[u8; 256]> = mnist::inputs(&digits)[2000..].to_vec();
     let mut engine = tinygen::engine::Engine::load(&m.blob).unwrap();

@@ -368,7 +368,7 @@ fn bitnet_trains_on_real_digits_and_evaluates_on_idx_files() {
     assert!(t.contains("epoch   2/2") && t.contains("train "), "{t}");
 
     // Held-out digits (beyond the 3,000 trained on) as a t10k set.
-    let (mut d, _) = mnist::load(None, mnist::Split::Train).unwrap();
+    let (mut d, _) = mnist::load(&Default::default(), mnist::Split::Train).unwrap();
     d.truncate(3500);
     let held = mnist::Digits {
         images: d.images[3000 * 784..].to_vec(),

@@ -201,7 +201,7 @@ fn the_monitor_classifies_test_digits_and_a_drawing() {
         checkpoints: p.checkpoint_dir(Some(&file)),
         fresh: true,
         epochs: None,
-        data: None,
+        data: p.data_places(Some(&file)),
     };
     tinygen::templates::of(&p)
         .train(

@@ -33,6 +33,14 @@ impl Template for Die {
         task::LOSSES
     }
 
+    fn image_words(&self) -> (&'static str, &'static str) {
+        ("die", "dice")
+    }
+
+    fn caption(&self, pips: u8) -> String {
+        format!("{pips} pip{}", if pips == 1 { "" } else { "s" })
+    }
+
     fn train(
         &self,
         p: &Project,
@@ -72,7 +80,7 @@ impl Template for Die {
             &p.name,
             Some(req.file),
         )?;
-        let t64 = (req.temperature * 64.0).round().clamp(0.0, 255.0) as u8;
+        let t64 = crate::engine::temperature_steps(req.temperature);
         let report = eval::score_engine(&m.blob, &m.spec, req.count, req.seed as u32, t64, device)?;
         Ok(format!(
             "Model: {} (hash {:08x})\n{}",
@@ -90,10 +98,7 @@ impl Template for Die {
                 (0..per_class as u64)
                     .map(move |k| die::sample(seed, k * die::PIPS as u64 + u64::from(pips) - 1))
             })
-            .map(|smp| {
-                let caption = format!("{} pip{}", smp.pips, if smp.pips == 1 { "" } else { "s" });
-                (caption, smp.pixels)
-            })
+            .map(|smp| (self.caption(smp.pips), smp.pixels))
             .collect();
         Ok(DataPreview {
             title: format!("cvae-die training data, seed {seed}: {per_class} per pip count"),

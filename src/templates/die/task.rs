@@ -20,12 +20,14 @@ pub const LOSSES: &[LossInfo] = &[
         label: "recon",
         title: "reconstruction",
         decimals: 1,
+        column: (8, 2),
     },
     LossInfo {
         name: "kl",
         label: "kl",
         title: "KL",
         decimals: 2,
+        column: (6, 2),
     },
 ];
 
@@ -154,7 +156,7 @@ mod tests {
             checkpoints: dir.to_path_buf(),
             fresh,
             epochs,
-            data: None,
+            data: crate::data::Places::default(),
         }
     }
 

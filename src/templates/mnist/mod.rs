@@ -8,13 +8,13 @@ pub mod model;
 pub mod spec;
 pub mod task;
 
+use crate::data::Places;
 use crate::data::mnist::{self, MnistError, Split};
 use crate::project::{Project, TemplateDef};
 use crate::spec::ModelSpec;
 use crate::template::{DataError, DataPreview, EvalError, EvalRequest, Samples, Template};
 use crate::train::{Control, LossInfo, TrainError, TrainEvent, TrainOptions, TrainOutcome};
 use burn::prelude::Device;
-use std::path::Path;
 
 /// The BitNet MNIST template.
 pub struct Mnist;
@@ -32,6 +32,14 @@ impl Template for Mnist {
         task::LOSSES
     }
 
+    fn image_words(&self) -> (&'static str, &'static str) {
+        ("digit", "digits")
+    }
+
+    fn caption(&self, digit: u8) -> String {
+        format!("digit {digit}")
+    }
+
     fn train(
         &self,
         p: &Project,
@@ -40,7 +48,7 @@ impl Template for Mnist {
         device: &Device,
         emit: &mut dyn FnMut(TrainEvent),
     ) -> Result<TrainOutcome, TrainError> {
-        let data = task::load_data(p, opts.data.as_deref())?;
+        let data = task::load_data(p, &opts.data)?;
         crate::train::run(
             task::MnistTask::new(p, &data),
             p,
@@ -71,7 +79,7 @@ impl Template for Mnist {
                     looked: d.display().to_string(),
                 }),
             },
-            None => mnist::load(req.data.as_deref(), Split::Test),
+            None => mnist::load(&req.data, Split::Test),
         };
         let (digits, file) = found.map_err(DataError::from)?;
         let report = eval::score_digits(
@@ -92,7 +100,7 @@ impl Template for Mnist {
     /// The first `per_class` digits of each class, posed as training epoch 1 poses them
     /// with this seed.
     fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError> {
-        let (digits, from) = mnist::load(None, Split::Train)?;
+        let (digits, from) = mnist::load(&Places::default(), Split::Train)?;
         let inputs = mnist::augmented(&digits, seed, 1);
         let mut samples = Vec::new();
         for class in 0..model::CLASSES as u8 {
@@ -100,7 +108,7 @@ impl Template for Mnist {
                 (0..digits.len())
                     .filter(|&i| digits.labels[i] == class)
                     .take(per_class)
-                    .map(|i| (format!("digit {class}"), inputs[i].to_vec())),
+                    .map(|i| (self.caption(class), inputs[i].to_vec())),
             );
         }
         Ok(DataPreview {
@@ -116,7 +124,7 @@ impl Template for Mnist {
 
     /// The first `n` digits of the official test set, or of the training digits when no
     /// test set is found.
-    fn sample_inputs(&self, data: Option<&Path>, n: usize) -> Result<Samples, DataError> {
+    fn sample_inputs(&self, data: &Places, n: usize) -> Result<Samples, DataError> {
         let (mut d, path, what) = match mnist::load(data, Split::Test) {
             Ok((d, p)) => (d, p, "test set"),
             Err(_) => {
@@ -128,6 +136,7 @@ impl Template for Mnist {
         Ok(Samples {
             inputs: mnist::inputs(&d).iter().map(|x| x.to_vec()).collect(),
             labels: d.labels,
+            what: what.into(),
             source: format!("{what}, {}", path.display()),
         })
     }

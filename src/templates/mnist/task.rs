@@ -3,6 +3,7 @@
 //! matrix after every epoch (when a test set is found).
 
 use super::model::{BitMlp, CLASSES, pixels_tensor};
+use crate::data::Places;
 use crate::data::mnist::{self, Digits, PIXELS, Split};
 use crate::nn::values;
 use crate::project::Project;
@@ -22,6 +23,7 @@ pub const LOSSES: &[LossInfo] = &[LossInfo {
     label: "loss",
     title: "loss",
     decimals: 3,
+    column: (7, 4),
 }];
 
 /// The training and (when found) test digits of a project.
@@ -31,13 +33,10 @@ pub struct MnistData {
 }
 
 /// Loads a project's digits: `dataset_dir` is its resolved `dataset.path`.
-pub fn load_data(
-    p: &Project,
-    dataset_dir: Option<&std::path::Path>,
-) -> Result<MnistData, mnist::MnistError> {
-    let (mut train, _) = mnist::load(dataset_dir, Split::Train)?;
+pub fn load_data(p: &Project, places: &Places) -> Result<MnistData, mnist::MnistError> {
+    let (mut train, _) = mnist::load(places, Split::Train)?;
     train.truncate(p.dataset.size as usize);
-    let test = mnist::load(dataset_dir, Split::Test).ok().map(|(d, _)| d);
+    let test = mnist::load(places, Split::Test).ok().map(|(d, _)| d);
     Ok(MnistData { train, test })
 }
 
@@ -194,7 +193,7 @@ mod tests {
             checkpoints: dir.to_path_buf(),
             fresh,
             epochs,
-            data: None,
+            data: Places::default(),
         }
     }
 

@@ -83,6 +83,16 @@ fn run(
         (BoardKind::Pi, None) => return Err("pick the Pi's serial port".into()),
         _ => return Err("this board loads its model when it starts: use the Monitor".into()),
     };
+    flash_with(flasher.as_mut(), p, file, send)
+}
+
+/// Puts the project's model on a board through `flasher`, as the Deploy screen shows it.
+fn flash_with(
+    flasher: &mut dyn Flasher,
+    p: &Project,
+    file: Option<&std::path::Path>,
+    send: &dyn Fn(DeployEvent),
+) -> Result<String, String> {
     let m = crate::templates::deployable(p, file).map_err(|e| crate::util::error_chain(&e))?;
     let result = flasher.flash(&m, &p.name, &mut |pr| match pr {
         Progress::Stage { stage, done, total } => send(DeployEvent::Stage {
@@ -95,13 +105,36 @@ fn run(
     match result {
         Ok(done) => Ok(done.summary),
         Err(FlashError::Probe(ProbeError::NoProbe)) => {
-            let mut s = String::from("no debug probe found.");
-            for h in crate::hints::PROBE_SETUP {
-                s += "\n- ";
-                s += h;
-            }
-            Err(s)
+            Err(crate::hints::no_probe("no debug probe found.", "- "))
         }
         Err(e) => Err(crate::util::error_chain(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::flash::FakeFlasher;
+
+    /// The Deploy screen's worker drives a flasher through the deploy seam: the stages
+    /// arrive as events, and the flasher gets the project's model.
+    #[test]
+    fn the_worker_reports_a_flash_stage_by_stage() {
+        let p = crate::templates::default_project("cvae-die").unwrap();
+        let m = crate::templates::deployable(&p, None).unwrap();
+        let events = std::cell::RefCell::new(Vec::new());
+        let mut fake = FakeFlasher::default();
+        let r = flash_with(&mut fake, &p, None, &|e| events.borrow_mut().push(e));
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(fake.flashed, vec![m.hash()]);
+        let stages: Vec<&'static str> = events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                DeployEvent::Stage { name, .. } => Some(*name),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stages, ["program", "program", "verify", "verify"]);
     }
 }

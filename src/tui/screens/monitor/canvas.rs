@@ -145,6 +145,7 @@ mod tests {
             a.monitor.digits = Some(Ok(Samples {
                 inputs: vec![seven.to_vec()],
                 labels: vec![7],
+                what: "test".into(),
                 source: "test".into(),
             }));
             key(&mut a, KeyCode::Char('5'));

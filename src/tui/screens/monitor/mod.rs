@@ -56,7 +56,7 @@ fn next_digit(app: &mut App) -> Option<Effect> {
     app.monitor
         .classify_next_digit(|| {
             crate::templates::of(project)
-                .sample_inputs(project.data_dir(path.as_deref()).as_deref(), 1000)
+                .sample_inputs(&project.data_places(path.as_deref()), 1000)
                 .map_err(|e| crate::util::error_chain(&e))
         })
         .map(Effect::Link)
@@ -119,23 +119,24 @@ fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
 
 /// Saves the gallery as a PNG next to the project (or in the working folder).
 fn save_gallery(app: &mut App) {
+    let (_, many) = app.template().image_words();
     let Some((px, w, h)) = app.monitor.gallery_png() else {
-        app.info("No dice yet to save.");
+        app.info(format!("No {many} yet to save."));
         return;
     };
     let dir = app.start_dir();
     let path = (1..1000)
-        .map(|n| dir.join(format!("dice-{n:03}.png")))
+        .map(|n| dir.join(format!("{many}-{n:03}.png")))
         .find(|p| !p.exists())
-        .unwrap_or_else(|| dir.join("dice.png"));
+        .unwrap_or_else(|| dir.join(format!("{many}.png")));
     match crate::preview::write_png(&path, &px, w, h) {
         Ok(()) => app.info(format!(
-            "Saved {} dice to {}",
+            "Saved {} {many} to {}",
             app.monitor.gallery.len(),
             path.display()
         )),
         Err(e) => app.error(
-            "Could not save the dice",
+            &format!("Could not save the {many}"),
             format!("{}: {e}", path.display()),
         ),
     }
@@ -213,7 +214,10 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
     } else {
         vec![
             Line::from(vec![
-                Span::styled("dice/s    ", t.dim()),
+                Span::styled(
+                    format!("{:<10}", format!("{}/s", app.template().image_words().1)),
+                    t.dim(),
+                ),
                 Span::raw(format!("{:.1}", m.fps(now))),
             ]),
             Line::from(vec![
@@ -283,16 +287,17 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
     );
 }
 
-/// The images the Monitor shows, in tile order: the die being drawn, then the gallery,
-/// newest first. `(label, pixels, width, height)`.
+/// The images the Monitor shows, in tile order: the image being drawn, then the gallery,
+/// newest first. `(caption, pixels, width, height)`.
 fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
     let m = &app.monitor;
+    let t = app.template();
     let mut tiles: Vec<(String, Vec<u8>, usize, usize)> = Vec::new();
     if let Some(d) = &m.drawing {
-        // Rows so far on a blank die of the full height.
+        // Rows so far on a blank image of the full height.
         let height = m.hello.map_or(d.width, |h| usize::from(h.image_h));
         tiles.push((
-            format!("{} pips…", d.label),
+            format!("{}…", t.caption(d.label)),
             d.pixels.clone(),
             d.width,
             height,
@@ -300,7 +305,7 @@ fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
     }
     for img in m.gallery.iter().rev() {
         tiles.push((
-            format!("{} pip{}", img.label, if img.label == 1 { "" } else { "s" }),
+            t.caption(img.label),
             img.pixels.clone(),
             img.width,
             img.height,
@@ -333,16 +338,27 @@ pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
         .collect()
 }
 
-/// The die being drawn (rows so far) and then the gallery, newest first, as many as fit.
+/// A word with its first letter in upper case.
+fn capitalized(w: &str) -> String {
+    let mut c = w.chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+/// The image being drawn (rows so far) and then the gallery, newest first, as many as fit.
 fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     use state::PreviewStyle;
     let m = &app.monitor;
     let tiles = monitor_images(app);
     if tiles.is_empty() {
+        let (_, many) = app.template().image_words();
         let msg = if m.can_generate() {
-            "No dice yet: press r to roll."
+            format!("No {many} yet: press r to roll.")
         } else {
-            "Dice appear here as the board streams them."
+            format!(
+                "{} appear here as the board streams them.",
+                capitalized(many)
+            )
         };
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), area);
         return;

@@ -224,10 +224,12 @@ impl MonitorView {
         }
     }
 
+    /// Whether a GENERATE can go out now: a live generator board that draws images.
     pub fn can_generate(&self) -> bool {
         self.state == LinkState::Live
-            && self.hello.is_some_and(|h| h.image_h > 0)
-            && !self.is_classifier()
+            && self
+                .hello
+                .is_some_and(|h| h.image_h > 0 && h.model_kind() == Some(ModelKind::Generator))
     }
 
     /// Whether the board runs a classifier, as its HELLO says.

@@ -106,10 +106,7 @@ pub fn start_training(app: &mut App, fresh: bool) -> Option<Effect> {
         checkpoints: checkpoint_dir(app),
         fresh,
         epochs: None,
-        data: app.project.dataset.path.as_ref().map(|d| match &app.path {
-            Some(f) => app.project.resolve(f, d),
-            None => d.clone(),
-        }),
+        data: app.project.data_places(app.path.as_deref()),
     };
     app.train = TrainView {
         running: true,
@@ -238,10 +235,15 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         return;
     }
 
-    // Samples on the right: 3 columns x 2 rows of one die per pip count.
-    let big = body.width >= 3 * 33 + 30 && body.height > 2 * 17;
-    let (factor, tile_w) = if big { (1, 33u16) } else { (2, 17u16) };
-    let tile_h = (32 / factor / 2) as u16 + 1;
+    // Samples on the right, three to a row: one image of each class (the die: 3 x 2).
+    let side = tr
+        .samples
+        .first()
+        .map_or(32, |(_, px)| px.len().isqrt().max(2));
+    let big = body.width >= 3 * (side as u16 + 1) + 30 && body.height > 2 * (side as u16 / 2 + 1);
+    let factor = if big { 1 } else { 2 };
+    let tile_w = (side / factor) as u16 + 1;
+    let tile_h = (side / factor / 2) as u16 + 1;
     let grid_w = (3 * tile_w).min(body.width.saturating_sub(24));
     let grid = Rect {
         x: body.x + body.width - grid_w,
@@ -252,20 +254,28 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         width: body.width.saturating_sub(grid_w + 1),
         ..body
     };
-    let shown: Vec<&(u8, Vec<u8>)> = (1..=6u8)
-        .filter_map(|pips| tr.samples.iter().find(|(p, _)| *p == pips))
-        .collect();
+    let template = app.template();
+    let mut shown: Vec<&(u8, Vec<u8>)> = Vec::new();
+    for s in &tr.samples {
+        if !shown.iter().any(|(l, _)| *l == s.0) {
+            shown.push(s);
+        }
+    }
+    shown.sort_by_key(|(l, _)| *l);
     if shown.is_empty() {
         f.render_widget(
             Paragraph::new(Line::styled(
-                "Generated dice appear here after each epoch.",
+                format!(
+                    "Generated {} appear here after each epoch.",
+                    template.image_words().1
+                ),
                 t.dim(),
             ))
             .wrap(Wrap { trim: true }),
             grid,
         );
     }
-    for (k, (pips, px)) in shown.iter().enumerate() {
+    for (k, (label, px)) in shown.iter().enumerate() {
         let cell = Rect {
             x: grid.x + (k % 3) as u16 * tile_w,
             y: grid.y + (k / 3) as u16 * tile_h,
@@ -276,11 +286,8 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         if cell.height == 0 {
             continue;
         }
-        let mut lines = vec![Line::styled(
-            format!("{pips} pip{}", if *pips == 1 { "" } else { "s" }),
-            t.dim(),
-        )];
-        lines.extend(image_lines(px, 32, factor, t));
+        let mut lines = vec![Line::styled(template.caption(*label), t.dim())];
+        lines.extend(image_lines(px, side, factor, t));
         f.render_widget(Paragraph::new(lines), cell);
     }
 
