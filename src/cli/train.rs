@@ -75,6 +75,7 @@ impl Args {
                 seconds,
                 samples,
                 confusion,
+                scores,
             } => {
                 let _ = std::fs::create_dir_all(&checkpoints);
                 let mut line = format!("epoch {:>3}/{total_epochs}", loss.epoch);
@@ -86,6 +87,9 @@ impl Args {
                     line += &loss.test_accuracy.map_or("  no test set".to_string(), |t| {
                         format!("  test {:6.2}%", t * 100.0)
                     });
+                }
+                for (name, v) in &scores {
+                    line += &format!("  {name} {:5.1}%", v * 100.0);
                 }
                 bar.suspend(|| println!("{line}  {seconds:5.1} s"));
                 if loss.epoch == total_epochs && !confusion.is_empty() {

@@ -464,12 +464,19 @@ pub fn inputs(d: &Digits) -> Vec<[u8; PIXELS]> {
 
 /// The 16x16 inputs for one training epoch: digit `i` posed by a draw from (seed, epoch, i).
 pub fn augmented(d: &Digits, seed: u64, epoch: u32) -> Vec<[u8; PIXELS]> {
-    (0..d.len())
-        .map(|i| {
-            let mut rng = Rng::for_item(seed ^ (u64::from(epoch) << 32), i as u64);
-            to_input(d.image(i), &Affine::random(&mut rng))
-        })
-        .collect()
+    let one = |i: usize| {
+        let mut rng = Rng::for_item(seed ^ (u64::from(epoch) << 32), i as u64);
+        to_input(d.image(i), &Affine::random(&mut rng))
+    };
+    // Two workers: posing 60,000 digits is a visible part of an epoch.
+    let half = d.len() / 2;
+    std::thread::scope(|s| {
+        let a = s.spawn(|| (0..half).map(one).collect::<Vec<_>>());
+        let b: Vec<[u8; PIXELS]> = (half..d.len()).map(one).collect();
+        let mut out = a.join().expect("the augmentation worker does not panic");
+        out.extend(b);
+        out
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Judges of generated and classified images that every template may call on: the
-//! shipped pip classifier (a learned judge of dice), and confusion matrices with their
+//! shipped pip classifier (a learned judge of dice), a pip counter with no learning in it
+//! (`holes`), and confusion matrices with their
 //! text. Evaluations that belong to one template live in its folder and use these.
 
+pub mod holes;
 pub mod pips;
 
 /// A `[true][predicted]` confusion matrix of `classes` classes (labels from 0).

@@ -57,6 +57,9 @@ pub struct EpochView {
     pub test_accuracy: Option<f32>,
     /// A classifier's test confusion matrix, `[true][predicted]` (empty otherwise).
     pub confusion: Vec<Vec<u32>>,
+    /// `(name, share)`: how good the epoch's generated images are, by each of the
+    /// template's judges (the die: the pip classifier's reading and the counted pips).
+    pub scores: Vec<(String, f32)>,
 }
 
 /// One training step's result.
@@ -119,6 +122,8 @@ pub enum TrainEvent {
         samples: Vec<(u8, Vec<u8>)>,
         /// A classifier's test-set confusion matrix, `[true][predicted]` (empty otherwise).
         confusion: Vec<Vec<u32>>,
+        /// The judges' scores of the epoch's generated images ([`EpochView::scores`]).
+        scores: Vec<(String, f32)>,
     },
     Checkpoint(PathBuf),
     Paused(bool),
@@ -317,6 +322,7 @@ pub fn run<T: Task>(
             seconds: started.elapsed().as_secs_f32(),
             samples: view.samples,
             confusion: view.confusion,
+            scores: view.scores,
         });
         let spec = export(&task, &valid)?;
         save(

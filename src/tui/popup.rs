@@ -29,8 +29,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("p  t/T", "Budget: switch plan / target"),
     ("Enter f space c", "Train: start/resume, fresh, pause, stop"),
     (
-        "r g x v p c",
-        "Monitor: roll, six, stop, view, PNG, reconnect",
+        "r g x v z p c",
+        "Monitor: roll, six, stop, view, zoom, PNG, reconnect",
     ),
     ("", ""),
     ("file picker", "↑↓ move, Enter open, Backspace up, Esc"),

@@ -4,6 +4,7 @@
 use super::model::{CLASSES, Cvae, images_tensor, normal_tensor, onehot_tensor, to_pixels};
 use crate::data::die::{self, DieSample};
 use crate::project::Project;
+use crate::scoring::pips::PipClassifier;
 use crate::spec::{ModelSpec, SpecError};
 use crate::train::{EpochView, LossInfo, Step, Task};
 use crate::util::rng::Rng;
@@ -11,6 +12,10 @@ use burn::prelude::*;
 
 /// Samples shown per pip count after each epoch.
 pub const SAMPLES_PER_CLASS: usize = 2;
+/// Dice per pip count judged after each epoch (the Train screen's scores).
+const SCORED_PER_CLASS: usize = 30;
+/// The latent scale the board draws with by default (`tinygen eval --temperature 0.5`).
+const BOARD_TEMPERATURE: f32 = 0.5;
 
 /// The die's losses: reconstruction (binary cross-entropy summed over pixels, per image)
 /// and the KL divergence of the latent (per image).
@@ -37,6 +42,8 @@ pub struct DieTask<'a> {
     data: Vec<DieSample>,
     /// The epoch's generator: it draws the order first, then each step's noise.
     rng: Rng,
+    /// The pip classifier that judges each epoch's dice, loaded at the first epoch's end.
+    judge: Option<PipClassifier>,
 }
 
 impl<'a> DieTask<'a> {
@@ -45,6 +52,7 @@ impl<'a> DieTask<'a> {
             p,
             data: die::dataset(p.dataset.seed, p.dataset.size as usize),
             rng: Rng::new(0),
+            judge: None,
         }
     }
 }
@@ -105,8 +113,30 @@ impl Task for DieTask<'_> {
     }
 
     fn end_epoch(&mut self, model: &Cvae, device: &Device) -> EpochView {
+        if self.judge.is_none() {
+            // Without the asset the scores are left out; `eval` says why.
+            self.judge = PipClassifier::shipped(device).ok();
+        }
+        let scores = match &self.judge {
+            Some(classifier) => {
+                let j = super::eval::score_dice(
+                    model,
+                    classifier,
+                    SCORED_PER_CLASS,
+                    self.p.training.seed ^ 0x5C0E,
+                    BOARD_TEMPERATURE,
+                    device,
+                );
+                vec![
+                    ("read".to_string(), j.read_accuracy() as f32),
+                    ("counted".to_string(), j.counted_accuracy() as f32),
+                ]
+            }
+            None => Vec::new(),
+        };
         EpochView {
             samples: sample_grid(model, self.p.training.seed, device),
+            scores,
             ..EpochView::default()
         }
     }

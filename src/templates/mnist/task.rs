@@ -144,6 +144,7 @@ impl Task for MnistTask<'_> {
                     samples,
                     test_accuracy: Some(crate::scoring::accuracy(&m)),
                     confusion: m,
+                    scores: Vec::new(),
                 }
             }
             _ => EpochView::default(),

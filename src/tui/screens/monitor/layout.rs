@@ -25,6 +25,18 @@ pub fn monitor_rows(area: Rect) -> std::rc::Rc<[Rect]> {
 /// Size of one die tile on the Monitor, in cells.
 pub const TILE: (u16, u16) = (34, 17);
 
+/// Zoomed, the newest image fills the dice area: its tile, and the image's side in cells
+/// (half-blocks: one cell is one pixel wide and two high), at least the normal 32.
+pub fn zoom_tile(area: Rect) -> (Rect, usize) {
+    let side = usize::from(area.width).min(2 * usize::from(area.height.saturating_sub(1)));
+    let side = side.max(32) & !1;
+    let tile = Rect {
+        width: (side as u16).min(area.width),
+        ..area
+    };
+    (tile, side)
+}
+
 /// Where the dice go: one tile each, row by row, as many as `area` holds.
 pub fn dice_tiles(area: Rect, n: usize) -> Vec<Rect> {
     let (w, h) = TILE;

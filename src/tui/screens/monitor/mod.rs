@@ -13,7 +13,7 @@ use super::super::theme::{Theme, image_lines, truncate};
 use crate::budget;
 use crate::link::session::{LinkCmd, LinkEvent};
 use crossterm::event::{KeyCode, KeyEvent};
-use layout::{dice_area, dice_tiles, monitor_rows};
+use layout::{dice_area, dice_tiles, monitor_rows, zoom_tile};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -112,6 +112,15 @@ fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
             app.info(format!("Previews drawn as {name}."));
         }
         KeyCode::Char('p') => save_gallery(app),
+        KeyCode::Char('z') if !app.monitor.is_classifier() => {
+            app.monitor.zoom = !app.monitor.zoom;
+            let (one, _) = app.template().image_words();
+            app.info(if app.monitor.zoom {
+                format!("The newest {one} alone, as large as the screen holds; z: the gallery.")
+            } else {
+                "The gallery, newest first; z zooms in on the newest.".to_string()
+            });
+        }
         _ => {}
     }
     None
@@ -274,9 +283,9 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
     let keys = if classifier {
         "n next test digit · draw with the mouse (right erases) · Enter classify it · e erase · c reconnect"
     } else if m.style == PreviewStyle::Sixel {
-        "r roll · g six · x stop · v view · p save PNG · c reconnect (sixel drawn over the dice)"
+        "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect (sixel drawn over the dice)"
     } else {
-        "r roll · g six · x stop · v view · p save PNG · c reconnect"
+        "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect"
     };
     f.render_widget(
         Paragraph::new(Line::styled(
@@ -326,14 +335,30 @@ pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
     let body = areas(Rect::new(0, 0, app.size.0, app.size.1)).body;
     let dice = dice_area(body);
     let images = monitor_images(app);
-    dice_tiles(dice, images.len())
+    // Zoomed: the newest image at twice the dots per pixel.
+    let (tiles, scale) = if app.monitor.zoom {
+        (vec![zoom_tile(dice).0], 6)
+    } else {
+        (dice_tiles(dice, images.len()), 3)
+    };
+    tiles
         .into_iter()
         .zip(images)
         .filter(|(r, _)| r.height > 8)
         .map(|(r, (_, px, w, h))| {
             let mut full = px;
             full.resize(w * h, 0);
-            (r.x, r.y + 1, crate::preview::sixel(&full, w, h, 3))
+            (r.x, r.y + 1, crate::preview::sixel(&full, w, h, scale))
+        })
+        .collect()
+}
+
+/// A square image of side `from` resampled (nearest pixel) to side `to`.
+fn enlarge(px: &[u8], from: usize, to: usize) -> Vec<u8> {
+    (0..to * to)
+        .map(|i| {
+            let (x, y) = (i % to * from / to, i / to * from / to);
+            px.get(y * from + x).copied().unwrap_or(0)
         })
         .collect()
 }
@@ -363,7 +388,12 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), area);
         return;
     }
-    let cells = dice_tiles(area, tiles.len());
+    let (cells, zoom_side) = if m.zoom {
+        let (tile, side) = zoom_tile(area);
+        (vec![tile], Some(side))
+    } else {
+        (dice_tiles(area, tiles.len()), None)
+    };
     for (cell, (label, px, width, height)) in cells.into_iter().zip(tiles) {
         let mut lines = vec![Line::styled(label, t.dim())];
         // A die still being drawn shows its rows so far; the rest stays blank. The
@@ -378,7 +408,10 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             }
             full = square;
         }
-        let width = side;
+        let (full, width) = match zoom_side {
+            Some(z) => (enlarge(&full, side, z), z),
+            None => (full, side),
+        };
         if m.style == PreviewStyle::Sixel {
             lines.push(Line::styled("(sixel)", t.dim()));
         } else if m.style == PreviewStyle::Ascii || !t.color {
@@ -460,10 +493,23 @@ mod tests {
         assert!(draw(&a).contains("4 pips…"));
     }
 
+    /// The board sends a whole 32x32 die.
+    fn receive_die(a: &mut App, index: u16, label: u8, pixels: Vec<u8>) {
+        use crate::link::session::{Image, LinkEvent};
+        let image = Image {
+            index,
+            label,
+            width: 32,
+            height: 32,
+            pixels,
+        };
+        update(a, Msg::Link(LinkEvent::Image(image)));
+    }
+
     #[test]
     fn monitor_with_streamed_dice() {
         use crate::link::proto::{BoardId, Hello};
-        use crate::link::session::{Image, LinkEvent};
+        use crate::link::session::LinkEvent;
         let mut engine = crate::engine::Engine::load(crate::templates::die::DEFAULT_BLOB).unwrap();
         for (w, h) in [(80, 24), (120, 40)] {
             let mut a = app(w, h);
@@ -506,17 +552,7 @@ mod tests {
             );
             for (i, pips) in [3u8, 6, 1].into_iter().enumerate() {
                 let x = crate::engine::latent_input(5, i as u16, 32, pips, 2, 6);
-                let pixels = engine.run(&x).unwrap();
-                update(
-                    &mut a,
-                    Msg::Link(LinkEvent::Image(Image {
-                        index: i as u16,
-                        label: pips,
-                        width: 32,
-                        height: 32,
-                        pixels,
-                    })),
-                );
+                receive_die(&mut a, i as u16, pips, engine.run(&x).unwrap());
             }
             update(
                 &mut a,
@@ -553,5 +589,51 @@ mod tests {
             assert_eq!(effect, None);
             assert!(draw(&a).contains("reconnecting (try 2)"));
         }
+    }
+
+    /// Issue #15: 'z' shows the newest die alone and larger, so a person can see whether
+    /// its pips are distinct; a second 'z' goes back to the gallery.
+    #[test]
+    fn z_zooms_in_on_the_newest_die() {
+        let mut a = app(120, 40);
+        a.color = true;
+        a.screen = Screen::Monitor;
+        for (i, pips) in [2u8, 6].into_iter().enumerate() {
+            let pixels = crate::data::die::sample(3, u64::from(pips) - 1).pixels;
+            receive_die(&mut a, i as u16, pips, pixels);
+        }
+        let normal = draw(&a);
+        assert!(normal.contains("2 pips") && normal.contains("6 pips"));
+        update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)),
+        );
+        assert!(a.monitor.zoom);
+        let zoomed = draw(&a);
+        assert!(
+            zoomed.contains("6 pips") && !zoomed.contains("2 pips"),
+            "{zoomed}"
+        );
+        // The image spans 60 cells (30 rows of half-blocks), not 32.
+        let widest = zoomed
+            .lines()
+            .map(|l| l.matches('▀').count())
+            .max()
+            .unwrap_or(0);
+        assert_eq!(widest, 60, "{zoomed}");
+        // Without colour the same zoom is ASCII, which the snapshot can show.
+        a.color = false;
+        insta::assert_snapshot!("monitor_zoom_120x40", draw(&a));
+        a.color = true;
+        a.monitor.sixel_ok = true;
+        a.monitor.style = state::PreviewStyle::Sixel;
+        let six = monitor_sixels(&a);
+        assert_eq!(six.len(), 1, "one zoomed sixel");
+        update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)),
+        );
+        assert!(!a.monitor.zoom);
+        assert_eq!(monitor_sixels(&a).len(), 2);
     }
 }

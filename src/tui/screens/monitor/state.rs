@@ -81,6 +81,9 @@ pub struct MonitorView {
     pub drawing: Option<Drawing>,
     pub log: VecDeque<String>,
     pub style: PreviewStyle,
+    /// The newest image alone, as large as the screen holds (`z`), to judge fine detail
+    /// such as whether a die's pips are distinct.
+    pub zoom: bool,
     /// Whether the terminal takes sixel graphics (detected at start).
     pub sixel_ok: bool,
     pub baud: u32,
@@ -128,6 +131,7 @@ impl Default for MonitorView {
             drawing: None,
             log: VecDeque::new(),
             style: PreviewStyle::HalfBlock,
+            zoom: false,
             sixel_ok: false,
             baud: 115_200,
             done_at: VecDeque::new(),

@@ -49,11 +49,13 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
             seconds,
             samples,
             confusion,
+            scores,
         } => {
             t.history.push(loss);
             t.epoch_seconds.push(seconds);
             t.samples = samples;
             t.confusion = confusion;
+            t.scores = scores;
         }
         TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
         TrainEvent::Paused(p) => t.paused = p,
@@ -289,6 +291,34 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         let mut lines = vec![Line::styled(template.caption(*label), t.dim())];
         lines.extend(image_lines(px, side, factor, t));
         f.render_widget(Paragraph::new(lines), cell);
+    }
+    // The judges' scores of the epoch's images: under the grid, or, when the grid fills
+    // the height, on the last line of the charts' column.
+    let mut charts = charts;
+    if !tr.scores.is_empty() {
+        let rows = shown.len().div_ceil(3) as u16;
+        let below = grid.y + rows * tile_h;
+        let line = if below < grid.y + grid.height {
+            Rect {
+                y: below,
+                height: 1,
+                ..grid
+            }
+        } else {
+            charts.height = charts.height.saturating_sub(1);
+            Rect {
+                y: charts.y + charts.height,
+                height: 1,
+                ..charts
+            }
+        };
+        let text = tr
+            .scores
+            .iter()
+            .map(|(name, v)| format!("{name} {:.1}%", v * 100.0))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        f.render_widget(Paragraph::new(Line::styled(text, t.dim())), line);
     }
 
     // Loss curves on the left, one chart each.
@@ -561,6 +591,7 @@ mod tests {
                     seconds: 1.1,
                     samples: vec![],
                     confusion: vec![],
+                    scores: vec![],
                 },
                 TrainEvent::Epoch {
                     loss: EpochLoss {
@@ -572,6 +603,7 @@ mod tests {
                     seconds: 1.0,
                     samples: (0..6).map(|c| (c as u8, digit(c))).collect(),
                     confusion,
+                    scores: vec![],
                 },
                 TrainEvent::Batch {
                     epoch: 3,
@@ -609,6 +641,7 @@ mod tests {
                 seconds: 9.0,
                 samples: vec![],
                 confusion: vec![],
+                scores: vec![],
             },
             TrainEvent::Epoch {
                 loss: EpochLoss {
@@ -621,6 +654,7 @@ mod tests {
                     .map(|p| (p, crate::data::die::sample(1, u64::from(p) - 1).pixels))
                     .collect(),
                 confusion: vec![],
+                scores: vec![("read".into(), 0.975), ("counted".into(), 0.6833)],
             },
             TrainEvent::Batch {
                 epoch: 3,

@@ -22,6 +22,8 @@ pub struct TrainView {
     pub samples: Vec<(u8, Vec<u8>)>,
     /// A classifier's test-set confusion matrix from the latest epoch.
     pub confusion: Vec<Vec<u32>>,
+    /// The judges' scores of the latest epoch's generated images.
+    pub scores: Vec<(String, f32)>,
     pub checkpoints: Option<PathBuf>,
     /// How the last run ended, or why it could not start.
     pub message: Option<String>,
