@@ -22,15 +22,20 @@ pub const HELP: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit (asks about unsaved changes)"),
     ("", ""),
     ("↑↓  j k", "move (Project screen)"),
-    ("Enter", "edit a field / apply / pick a template"),
+    ("Enter", "edit a field (choices shown) / apply / pick"),
     ("Esc", "cancel an edit (keeps the old value)"),
-    ("←→  h l", "change a choice (bits, target, board)"),
+    ("←→  h l", "step a choice (bits, target, board)"),
     ("t  e", "focus templates / settings"),
     ("p  t/T", "Budget: switch plan / target"),
     ("Enter f space c", "Train: start/resume, fresh, pause, stop"),
+    ("↑↓ Enter r", "Deploy: pick a board, deploy, rescan"),
     (
         "r g x v z p c",
         "Monitor: roll, six, stop, view, zoom, PNG, reconnect",
+    ),
+    (
+        "n s e  mouse",
+        "digit Monitor: next, send drawing, erase, draw",
     ),
     ("", ""),
     ("file picker", "↑↓ move, Enter open, Backspace up, Esc"),
@@ -40,7 +45,7 @@ pub const HELP: &[(&str, &str)] = &[
 pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rect) {
     match popup {
         Popup::Help => {
-            let r = centered(full, 62, HELP.len() as u16 + 3);
+            let r = centered(full, 74.min(full.width), HELP.len() as u16 + 3);
             let mut lines: Vec<Line> = HELP
                 .iter()
                 .map(|(k, v)| {

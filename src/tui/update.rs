@@ -100,6 +100,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     if is_ctrl(&key, 's') {
         return files::save(app);
     }
+    // A screen's own keys win over the global ones it shares a letter with (the digit
+    // classifier's Monitor: n next digit, s send).
+    if app.screen == Screen::Monitor && screens::monitor::claims(app, &key) {
+        return screens::monitor::on_key(app, key);
+    }
     match key.code {
         KeyCode::Char('?') | KeyCode::F(1) => app.popup = Some(Popup::Help),
         KeyCode::Char('q') => return quit(app),

@@ -126,7 +126,13 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
             ),
             t.error(),
         ),
-        (Some(_), _) => Line::styled("Enter: apply · Esc: cancel · Ctrl-U: clear", t.dim()),
+        (Some(ed), _) => match form::choices(ed.field) {
+            Some(choices) => Line::styled(
+                format!("one of {} · Enter: apply · Esc: cancel", choices.join(", ")),
+                t.dim(),
+            ),
+            None => Line::styled("Enter: apply · Esc: cancel · Ctrl-U: clear", t.dim()),
+        },
         (None, Some(id)) => Line::styled(field_hint(app, id), t.dim()),
         (None, None) => Line::raw(""),
     };
@@ -135,9 +141,17 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
 
 fn field_hint(app: &App, id: FieldId) -> String {
     match id {
-        FieldId::Target => format!("←/→ change · {}", app.project.target_profile().title),
-        FieldId::BoardKind => format!("←/→ change · {}", board_summary(app.project.board.kind)),
-        FieldId::LayerBits(_) => "←/→ change · 1, 1.58 (ternary), 2, 4 or 8 bits per weight".into(),
+        FieldId::Target => format!(
+            "←/→ change · Enter: type it · {}",
+            app.project.target_profile().title
+        ),
+        FieldId::BoardKind => format!(
+            "←/→ change · Enter: type it · {}",
+            board_summary(app.project.board.kind)
+        ),
+        FieldId::LayerBits(_) => {
+            "←/→ or Enter: 1, 1.58 (ternary), 2, 4 or 8 bits per weight".into()
+        }
         FieldId::DatasetPath => "Enter: edit · a folder of your own data; empty: built-in".into(),
         FieldId::Port => "Enter: edit · e.g. /dev/ttyUSB0; empty: find it".into(),
         _ => "Enter: edit · ↑/↓: move · t: templates · s: save".into(),
@@ -231,10 +245,8 @@ pub fn begin_edit(app: &mut App) {
     let Some(field) = app.selected_field() else {
         return;
     };
-    if form::choices(field).is_some() {
-        cycle_choice(app, true);
-        return;
-    }
+    // A choice field is edited like any other (type the value, Enter), with its choices
+    // shown; ←→ step through them without an editor.
     app.editing = Some(Editing {
         field,
         buffer: form::value(field, &app.project),
@@ -301,6 +313,44 @@ pub fn on_edit_key(app: &mut App, key: KeyEvent) {
 mod tests {
     use super::*;
     use crate::tui::testing::{app, draw, key};
+
+    /// Issue #18, item 1: Enter on a choice field used to cycle it silently (4→8), and a
+    /// digit typed after it switched screens. Enter now opens the field's editor with its
+    /// choices shown; what is typed goes into the field.
+    #[test]
+    fn enter_on_a_bits_field_edits_it_and_digits_stay_in_it() {
+        let mut a = app(80, 24);
+        a.focus = Focus::Form;
+        let bits = a
+            .fields()
+            .iter()
+            .position(|f| matches!(f, FieldId::LayerBits(_)))
+            .expect("a bits field");
+        a.field_sel = bits;
+        let before = a.project.clone();
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.project, before, "Enter alone changes nothing");
+        assert!(a.editing.is_some());
+        assert!(draw(&a).contains("one of 1, 1.58, 2, 4, 8"), "{}", draw(&a));
+        key(&mut a, KeyCode::Backspace);
+        key(&mut a, KeyCode::Char('3'));
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(
+            a.screen,
+            crate::tui::layout::Screen::Project,
+            "3 is typed, not a screen"
+        );
+        assert!(
+            a.editing.as_ref().is_some_and(|e| e.error.is_some()),
+            "3 bits is refused"
+        );
+        key(&mut a, KeyCode::Backspace);
+        key(&mut a, KeyCode::Char('8'));
+        key(&mut a, KeyCode::Enter);
+        assert!(a.editing.is_none());
+        assert_eq!(a.selected_field(), Some(a.fields()[bits]));
+        assert!(draw(&a).contains("‹ 8 ›"), "{}", draw(&a));
+    }
 
     #[test]
     fn inline_validation_error() {

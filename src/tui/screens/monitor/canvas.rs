@@ -224,4 +224,60 @@ mod tests {
             assert_eq!(input, a.monitor.canvas.to_vec());
         }
     }
+
+    /// Issue #18, item 1 (keys that lie): on the digit Monitor, `n` sends the next test
+    /// digit and `s` sends the drawing; the global "new project" and "save" keys used to
+    /// run first and leave the screen.
+    #[test]
+    fn n_and_s_belong_to_the_digit_monitor() {
+        use crate::link::proto::{BoardId, Hello};
+        use crate::link::session::{LinkCmd, LinkEvent};
+        use crate::template::Samples;
+        use crate::tui::layout::Screen;
+        use crate::tui::msg::Effect;
+        let p = crate::templates::default_project("bitnet-mnist").unwrap();
+        let mut a = App::new(p, Some(PathBuf::from("projects/mnist.ron")), (80, 24));
+        a.monitor.digits = Some(Ok(Samples {
+            inputs: vec![vec![9; 256], vec![200; 256]],
+            labels: vec![1, 2],
+            what: "test".into(),
+            source: "test".into(),
+        }));
+        key(&mut a, KeyCode::Char('5'));
+        let port = "/dev/pts/9".into();
+        update(&mut a, Msg::Link(LinkEvent::Connected { port }));
+        let hello = Hello {
+            protocol: 1,
+            board: BoardId::Sim,
+            firmware: 0x0100,
+            model_hash: 1,
+            max_frame: 259,
+            arena_bytes: 384,
+            image_h: 1,
+            image_w: 10,
+            latent: 0,
+            classes: 10,
+            kind: None,
+        };
+        update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
+        let effect = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE)),
+        );
+        assert_eq!(a.screen, Screen::Monitor, "n stays on the Monitor");
+        assert!(
+            matches!(effect, Some(Effect::Link(LinkCmd::Classify { .. }))),
+            "n sends a digit: {effect:?}"
+        );
+        let effect = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),
+        );
+        assert_eq!(a.screen, Screen::Monitor);
+        assert!(
+            matches!(effect, Some(Effect::Link(LinkCmd::Classify { .. }))),
+            "s sends the drawing, it does not save: {effect:?}"
+        );
+        assert!(a.popup.is_none(), "no save dialog");
+    }
 }

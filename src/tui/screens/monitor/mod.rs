@@ -73,12 +73,17 @@ fn on_classifier_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
             return Some(Effect::Link(app.monitor.classify_canvas()));
         }
         KeyCode::Char('e') => app.monitor.clear_canvas(),
-        KeyCode::Char('n') | KeyCode::Char('r') | KeyCode::Char(' ') | KeyCode::Enter => {
+        KeyCode::Char('n' | 'r' | ' ' | 's') | KeyCode::Enter => {
             app.info("No board to ask; 'c' connects.");
         }
         _ => return on_monitor_key_common(app, key),
     }
     None
+}
+
+/// Whether the Monitor takes `key` itself even though a global key has the same letter.
+pub fn claims(app: &App, key: &KeyEvent) -> bool {
+    app.monitor.is_classifier() && matches!(key.code, KeyCode::Char('n') | KeyCode::Char('s'))
 }
 
 /// The Monitor's keys.
@@ -281,7 +286,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
         .collect();
     f.render_widget(Paragraph::new(log), rows[2]);
     let keys = if classifier {
-        "n next test digit · draw with the mouse (right erases) · Enter classify it · e erase · c reconnect"
+        "n next test digit · draw with the mouse (right erases) · Enter/s classify it · e erase · x stop · c reconnect"
     } else if m.style == PreviewStyle::Sixel {
         "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect (sixel drawn over the dice)"
     } else {
