@@ -132,8 +132,11 @@ pub fn fingerprint(p: &Project, data: &str) -> String {
         .iter()
         .map(|l| format!("{}:{}:{}", l.name, l.width, l.bits))
         .collect();
+    // The project's name comes first: two projects of one template with the same settings
+    // still never resume each other's checkpoints (issue #18, item 3).
     let mut f = format!(
-        "{}|latent {}|encoder {:?}|{}|data {} {}|seed {}|batch {}|lr {}",
+        "project {:?}|{}|latent {}|encoder {:?}|{}|data {} {}|seed {}|batch {}|lr {}",
+        p.name,
         p.template,
         m.latent,
         m.encoder,

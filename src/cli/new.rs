@@ -63,6 +63,7 @@ pub fn new_project(
         )));
     }
     let mut p = Project::from_template(def);
+    p.own_artifacts(path);
     p.name = name.unwrap_or_else(|| {
         path.file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -322,6 +322,22 @@ impl Project {
             .join(relative)
     }
 
+    /// Gives a project that still uses its template's artifact folders folders of its own,
+    /// named after its file: `build/<file stem>/checkpoints` and `build/<file stem>/export`.
+    /// Two new projects of one template then never share a checkpoint.
+    pub fn own_artifacts(&mut self, file: &Path) {
+        let template = Project::from_template(self.template);
+        if self.artifacts != template.artifacts {
+            return;
+        }
+        let Some(stem) = file.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            return;
+        };
+        let build = PathBuf::from("build").join(stem);
+        self.artifacts.checkpoints = build.join("checkpoints");
+        self.artifacts.export = build.join("export");
+    }
+
     /// The checkpoint folder (relative paths are relative to the project file; a project
     /// without a file uses the current folder).
     pub fn checkpoint_dir(&self, file: Option<&Path>) -> PathBuf {
@@ -487,5 +503,23 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{port}: {e}"));
             assert_eq!(p.board.port.as_deref(), Some("/dev/ttyACM0"));
         }
+    }
+
+    /// Issue #18, item 3: new projects of one template get folders of their own.
+    #[test]
+    fn new_projects_get_artifact_folders_named_after_their_file() {
+        let def = crate::templates::ALL[0].def();
+        let mut a = Project::from_template(def);
+        a.own_artifacts(Path::new("work/a.ron"));
+        let mut b = Project::from_template(def);
+        b.own_artifacts(Path::new("b.ron"));
+        assert_eq!(a.artifacts.checkpoints, Path::new("build/a/checkpoints"));
+        assert_eq!(a.artifacts.export, Path::new("build/a/export"));
+        assert_eq!(b.artifacts.checkpoints, Path::new("build/b/checkpoints"));
+        // Folders the user chose stay.
+        let mut c = Project::from_template(def);
+        c.artifacts.checkpoints = "mine".into();
+        c.own_artifacts(Path::new("c.ron"));
+        assert_eq!(c.artifacts.checkpoints, Path::new("mine"));
     }
 }

@@ -154,8 +154,9 @@ pub enum TrainError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error(
-        "the checkpoint in '{}' was trained for other model settings; start again with \
-         'tinygen train --fresh', or restore the settings it was made with",
+        "the checkpoint in '{}' was made for another project or other model settings; start \
+         again with 'tinygen train --fresh', give this project its own folder \
+         (artifacts.checkpoints), or restore the settings it was made with",
         path.display()
     )]
     Mismatch { path: PathBuf },

@@ -74,6 +74,16 @@ fn open_path(app: &mut App, path: &Path) {
 }
 
 pub fn save_to(app: &mut App, path: PathBuf) -> Option<Effect> {
+    let trained_here = app
+        .cwd
+        .join(&app.project.artifacts.checkpoints)
+        .join(crate::checkpoint::MODEL_FILE)
+        .exists();
+    if app.path.is_none() && !trained_here {
+        // A new project's first save gives it artifact folders named after its file
+        // (unless it was trained unsaved: then it keeps the folder its training is in).
+        app.project.own_artifacts(&path);
+    }
     match project::save(&app.project, &path) {
         Ok(()) => {
             app.info(format!("Saved {}", path.display()));

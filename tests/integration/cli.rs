@@ -224,6 +224,38 @@ fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Issue #18, item 3: after training `a.ron`, `tinygen train b.ron` (the same template)
+/// resumed a's checkpoint and trained nothing. New projects now get their own folders.
+#[test]
+fn two_new_projects_of_one_template_train_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut logs = Vec::new();
+    for name in ["a", "b"] {
+        let path = dir.path().join(format!("{name}.ron"));
+        let p = path.to_str().unwrap();
+        assert!(run(&["new", "-t", "cvae-die", p]).status.success());
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            source.contains(&format!("build/{name}/checkpoints")),
+            "{source}"
+        );
+        let small = source
+            .replace("size: 12000", "size: 32")
+            .replace("batch_size: 64", "batch_size: 16");
+        std::fs::write(&path, small).unwrap();
+        let out = run(&["train", p, "--epochs", "1"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        logs.push(text(&out.stdout));
+    }
+    assert!(
+        logs.iter()
+            .all(|l| l.contains("epoch   1/1") && !l.contains("Resuming")),
+        "{logs:?}"
+    );
+    assert!(dir.path().join("build/a/checkpoints/model.bpk").exists());
+    assert!(dir.path().join("build/b/checkpoints/model.bpk").exists());
+}
+
 #[test]
 fn train_then_eval_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,7 +291,7 @@ fn train_then_eval_through_the_binary() {
         "{}",
         text(&out.stdout)
     );
-    let ck = dir.path().join("build/die/checkpoints");
+    let ck = dir.path().join("build/tiny/checkpoints");
     for f in [
         "model.bpk",
         "optimizer.bin",

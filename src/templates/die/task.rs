@@ -256,6 +256,29 @@ mod tests {
         assert!(matches!(e, TrainError::Mismatch { .. }), "{e}");
     }
 
+    /// Issue #18, item 3: `b.ron` resumed the checkpoint `a.ron` had left in a shared
+    /// folder ("Resuming… Trained 1 epochs") and trained nothing.
+    #[test]
+    fn another_projects_checkpoint_is_never_resumed() {
+        let d = tempfile::tempdir().unwrap();
+        let mut a = tiny();
+        a.name = "a".into();
+        losses(&a, d.path(), true, Some(1));
+        let mut b = a.clone();
+        b.name = "b".into();
+        let e = run(
+            &b,
+            &options(d.path(), false, None),
+            &Control::default(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(e, TrainError::Mismatch { .. }), "{e}");
+        assert!(e.to_string().contains("another project"), "{e}");
+        // The same project resumes it.
+        assert_eq!(losses(&a, d.path(), false, None).len(), 2);
+    }
+
     #[test]
     fn cancel_stops_between_batches() {
         let d = tempfile::tempdir().unwrap();

@@ -110,6 +110,13 @@ pub fn start_training(app: &mut App, fresh: bool) -> Option<Effect> {
         epochs: None,
         data: app.project.data_places(app.path.as_deref()),
     };
+    if app.path.is_none() {
+        // An unsaved project has no folder of its own: say where its checkpoints go.
+        app.info(format!(
+            "Unsaved project: its checkpoints go to {}",
+            options.checkpoints.display()
+        ));
+    }
     app.train = TrainView {
         running: true,
         checkpoints: Some(options.checkpoints.clone()),
