@@ -6,7 +6,13 @@ pub fn run() -> Result<(), CliError> {
     let mut s = String::new();
     for t in crate::templates::all() {
         let d = t.def();
-        s += &format!("{:<14} {}\n{:<14} {}\n\n", d.name, d.title, "", d.summary);
+        let title = match d.maturity {
+            crate::project::Maturity::BudgetOnly => {
+                format!("{} (budget only: its training is not built yet)", d.title)
+            }
+            _ => d.title.to_string(),
+        };
+        s += &format!("{:<14} {title}\n{:<14} {}\n\n", d.name, "", d.summary);
     }
     s += "Start one with: tinygen new --template NAME my-project.ron\n";
     super::common::print(&s)

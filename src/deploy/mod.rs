@@ -45,6 +45,12 @@ pub enum ModelError {
         file: String,
         source: Box<NoModel>,
     },
+    /// The template has only a budget so far: there is nothing to export, flash or watch.
+    #[error(
+        "the '{template}' template has a budget but no training yet, so it has no model to \
+         export, flash or monitor; 'tinygen budget {file}' shows what it would take on the board"
+    )]
+    NotBuilt { template: String, file: String },
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error("the model blob is unusable")]

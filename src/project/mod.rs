@@ -17,7 +17,7 @@ mod validate;
 
 pub use error::{FieldIssue, ProjectError};
 pub use raw::{RawProject, VERSION};
-pub use rules::{Catalog, TemplateDef};
+pub use rules::{Catalog, Maturity, TemplateDef};
 
 use crate::quant::WeightBits;
 use crate::target;

@@ -71,6 +71,12 @@ pub fn parse_project(text: &str, origin: &Path) -> Result<Project, ProjectError>
 /// current folder).
 pub fn deployable(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelError> {
     let t = of(p);
+    if p.template.maturity == crate::project::Maturity::BudgetOnly {
+        return Err(ModelError::NotBuilt {
+            template: p.template.name.to_string(),
+            file: file.map_or("PROJECT.ron".into(), |f| f.display().to_string()),
+        });
+    }
     crate::deploy::model_for(
         t.spec(p),
         t.builtin_model(p),

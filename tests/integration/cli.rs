@@ -224,6 +224,32 @@ fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Issue #18, item 4: export, flash and monitor of a budget-only template say that its
+/// training is not built yet, not "train it first".
+#[test]
+fn a_budget_only_template_says_what_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sd.ron");
+    let p = path.to_str().unwrap();
+    assert!(run(&["new", "-t", "streaming-sd", p]).status.success());
+    let out = dir.path().join("out");
+    for args in [
+        vec!["export", p, "-o", out.to_str().unwrap()],
+        vec!["flash", p, "--board", "ch32v003"],
+        vec!["monitor", p, "--count", "1"],
+    ] {
+        let o = run(&args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("no training yet") && !err.contains("train it with"),
+            "{args:?}: {err}"
+        );
+    }
+    let list = text(&run(&["templates"]).stdout);
+    assert!(list.contains("Streaming SD (budget only"), "{list}");
+}
+
 /// Issue #18, item 3: after training `a.ron`, `tinygen train b.ron` (the same template)
 /// resumed a's checkpoint and trained nothing. New projects now get their own folders.
 #[test]

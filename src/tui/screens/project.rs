@@ -6,7 +6,7 @@ use super::super::app::{AfterDiscard, App, Editing, Focus, Popup};
 use super::super::form::{self, FieldId};
 use super::super::layout::{Areas, form_window};
 use super::super::theme::{Theme, truncate};
-use crate::project::BoardKind;
+use crate::project::{BoardKind, Maturity};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -28,7 +28,16 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
         .map(|(i, def)| {
             let current = def == app.project.template;
             let mark = if current { "● " } else { "  " };
-            let text = truncate(&format!("{mark}{}", def.title), inner.width as usize);
+            // A template that only has a budget says so, in full where there is room.
+            let width = inner.width as usize;
+            let soon = match def.maturity {
+                Maturity::BudgetOnly if mark.chars().count() + def.title.len() + 14 <= width => {
+                    " (budget only)"
+                }
+                Maturity::BudgetOnly => " ·budget",
+                _ => "",
+            };
+            let text = truncate(&format!("{mark}{}{soon}", def.title), width);
             let style = if i == app.template_sel && focused {
                 t.selected()
             } else if i == app.template_sel {

@@ -152,6 +152,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     let tr = &app.train;
     let classifier = app.model_kind == ModelKind::Classifier;
     let losses = app.template().losses();
+    let budget_only = p.template.maturity == Maturity::BudgetOnly;
     let block = t.block("Train", true);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -180,6 +181,14 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         Line::styled(s, t.accent())
     } else if let Some(m) = &tr.message {
         Line::styled(m.clone(), t.dim())
+    } else if budget_only {
+        Line::styled(
+            format!(
+                "Training {} is not built yet: its budget is on screen 3.",
+                p.template.title
+            ),
+            t.dim(),
+        )
     } else {
         Line::styled(
             format!(
@@ -223,7 +232,11 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     f.render_widget(
         Paragraph::new(Line::styled(
             truncate(
-                "Enter: train/resume · f: fresh · space: pause · c: stop",
+                if budget_only {
+                    "3: the budget · 1: pick a template that trains"
+                } else {
+                    "Enter: train/resume · f: fresh · space: pause · c: stop"
+                },
                 inner.width as usize,
             ),
             t.dim(),
@@ -626,6 +639,33 @@ mod tests {
             assert!(screen.contains("test 93.12%"), "{screen}");
             insta::assert_snapshot!(format!("train_classifier_{w}x{h}"), screen);
         }
+    }
+
+    /// Issue #18, item 4: the Streaming SD template has only a budget; its Train screen
+    /// says so instead of inviting Enter, and the template list marks it.
+    #[test]
+    fn a_budget_only_template_does_not_invite_training() {
+        let p = crate::templates::default_project("streaming-sd").unwrap();
+        let mut a = App::new(p, None, (80, 24));
+        a.color = false;
+        assert!(draw(&a).contains("Streaming SD ·budget"), "{}", draw(&a));
+        a.size = (120, 40);
+        assert!(
+            draw(&a).contains("Streaming SD (budget only)"),
+            "{}",
+            draw(&a)
+        );
+        a.size = (80, 24);
+        key(&mut a, KeyCode::Char('2'));
+        let screen = draw(&a);
+        assert!(screen.contains("is not built yet"), "{screen}");
+        assert!(!screen.contains("Enter: train"), "{screen}");
+        let effect = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert_eq!(effect, None);
+        assert!(!a.train.running);
     }
 
     #[test]
