@@ -179,7 +179,7 @@ pub fn report(b: &Budget, project_name: &str) -> String {
         count(b.cycles)
     );
     if let Some(ms) = b.ms_per_run {
-        s += &format!(" = {ms:.2} ms ({:.0} per second)", 1000.0 / ms.max(1e-9));
+        s += &format!(" = {ms:.2} ms ({})", per_second(1000.0 / ms.max(1e-9)));
     }
     s += " (estimate)\n\n";
     for a in &b.advice {
@@ -188,4 +188,31 @@ pub fn report(b: &Budget, project_name: &str) -> String {
     }
     s += &format!("note: {}\n", b.estimates);
     s
+}
+
+/// A rate for people: "10 per second", "2.5 per second", or "one every 2.8 s" when slower
+/// than one a second (issue #18, item 5: "(0 per second)" for a 2.8 s image).
+pub fn per_second(rate: f64) -> String {
+    if rate >= 10.0 {
+        format!("{rate:.0} per second")
+    } else if rate >= 1.0 {
+        format!("{rate:.1} per second")
+    } else if rate > 0.0 {
+        format!("one every {:.1} s", 1.0 / rate)
+    } else {
+        "none per second".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_second;
+
+    /// Regression (issue #18, item 5): a 2.8 s image was "(0 per second)".
+    #[test]
+    fn slow_rates_are_said_as_a_period() {
+        assert_eq!(per_second(1.0 / 2.8), "one every 2.8 s");
+        assert_eq!(per_second(2.5), "2.5 per second");
+        assert_eq!(per_second(10.4), "10 per second");
+    }
 }

@@ -129,6 +129,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let mut asked = false;
     let mut images = Vec::new();
     let mut wire_bytes = 0u64;
+    let mut paced = true;
     let mut cycles = Vec::new();
     let mut stack = 0u16;
     loop {
@@ -150,6 +151,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
         match e {
             LinkEvent::Hello(h) => {
                 last_progress = Instant::now();
+                paced = h.board.paced_line();
                 let _ = writeln!(
                     out,
                     "HELLO from {}: protocol {}, firmware {}.{}, model {:08x}, arena {} B",
@@ -338,15 +340,23 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let secs = start.elapsed().as_secs_f64();
     let payload: usize = images.iter().map(|i| i.pixels.len()).sum();
     let line_bytes_per_s = f64::from(o.baud) / 10.0;
+    // The share of the line rate means something only on a line paced at its baud rate.
+    let link_use = if paced {
+        format!(
+            "link use {:.0}% of {} baud",
+            100.0 * wire_bytes as f64 / secs.max(1e-9) / line_bytes_per_s,
+            o.baud
+        )
+    } else {
+        "no link use: this board's serial line is not paced at a baud rate".to_string()
+    };
     let _ = writeln!(
         out,
         "\n{} {many} in {secs:.2} s ({:.1}/s); {payload} pixel bytes, {wire_bytes} bytes on the \
-         wire ({:.0}% payload); link use {:.0}% of {} baud",
+         wire ({:.0}% payload); {link_use}",
         images.len(),
         images.len() as f64 / secs.max(1e-9),
         100.0 * payload as f64 / (wire_bytes.max(1)) as f64,
-        100.0 * wire_bytes as f64 / secs.max(1e-9) / line_bytes_per_s,
-        o.baud
     );
     if !cycles.is_empty() {
         let mean = cycles.iter().map(|&c| u64::from(c)).sum::<u64>() / cycles.len() as u64;

@@ -70,6 +70,13 @@ impl BoardId {
         }
     }
 
+    /// Whether the board's line runs at its nominal baud rate, so that "link use" (the
+    /// share of the line rate) means something. qemu's serial port is not paced: it moves
+    /// bytes as fast as the emulator runs.
+    pub fn paced_line(self) -> bool {
+        !matches!(self, BoardId::QemuRv32)
+    }
+
     pub fn name(self) -> String {
         match self {
             BoardId::Sim => "simulated board".into(),

@@ -240,7 +240,11 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
             ]),
             Line::from(vec![
                 Span::styled("link use  ", t.dim()),
-                Span::raw(format!("{:.0}% of {}", m.link_use(now) * 100.0, m.baud)),
+                Span::raw(if m.hello.is_none_or(|h| h.board.paced_line()) {
+                    format!("{:.0}% of {}", m.link_use(now) * 100.0, m.baud)
+                } else {
+                    "– (not paced)".into()
+                }),
             ]),
             Line::from(vec![
                 Span::styled("received  ", t.dim()),

@@ -172,12 +172,23 @@ impl MonitorView {
 
     /// Images finished per second over the last few seconds.
     pub fn fps(&self, now: Instant) -> f64 {
-        let n = self
+        let recent: Vec<Instant> = self
             .done_at
             .iter()
-            .filter(|t| now.duration_since(**t) <= RATE_WINDOW)
-            .count();
-        n as f64 / RATE_WINDOW.as_secs_f64()
+            .copied()
+            .filter(|t| now.duration_since(*t) <= RATE_WINDOW)
+            .collect();
+        // From the first recent image to now: a burst of six dice 0.125 s apart reads 8 a
+        // second as it ends, not six in the whole window (issue #18, item 5), and the
+        // figure falls once the board goes quiet.
+        let span = recent
+            .first()
+            .map_or(0.0, |first| now.duration_since(*first).as_secs_f64());
+        if recent.len() >= 2 && span > 0.05 {
+            (recent.len() - 1) as f64 / span
+        } else {
+            recent.len() as f64 / RATE_WINDOW.as_secs_f64()
+        }
     }
 
     /// Bytes received per second over the last few seconds.
@@ -549,6 +560,13 @@ mod tests {
     fn rates_and_rolls() {
         let now = Instant::now();
         let mut m = MonitorView::default();
+        // Regression (issue #18, item 5): six dice 0.125 s apart are 8 a second.
+        let start = now - Duration::from_millis(625);
+        m.done_at = (0..6)
+            .map(|k| start + Duration::from_millis(125 * k))
+            .collect();
+        assert!((m.fps(now) - 8.0).abs() < 1e-6, "{}", m.fps(now));
+        m.done_at.clear();
         m.on_event(LinkEvent::Traffic { bytes: 3456 }, now);
         assert!((m.bytes_per_second(now) - 1152.0).abs() < 1e-9);
         assert!((m.link_use(now) - 0.1).abs() < 1e-9);

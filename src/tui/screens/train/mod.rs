@@ -145,6 +145,20 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     None
 }
 
+/// A confusion-matrix cell as a share of its row, rounded, never rounded up: a few digits
+/// (under half a percent) show as "<1", so a row's cells add up to about 100 (issue #18,
+/// item 5: they added up to 105 when every non-empty cell showed at least 1).
+fn percent_cell(v: u32, total: u32) -> String {
+    let pct = f64::from(v) * 100.0 / f64::from(total.max(1));
+    if v == 0 {
+        "  ·".to_string()
+    } else if pct < 0.5 {
+        " <1".to_string()
+    } else {
+        format!("{:>3.0}", pct.min(100.0))
+    }
+}
+
 /// Draws the Train screen.
 pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType};
@@ -434,11 +448,7 @@ fn render_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
             let mut spans = vec![Span::styled(format!("{i} "), t.dim())];
             for (j, v) in row.iter().enumerate() {
                 let pct = f64::from(*v) * 100.0 / f64::from(total);
-                let cell = if *v == 0 {
-                    "  ·".to_string()
-                } else {
-                    format!("{:>3.0}", pct.clamp(1.0, 99.0))
-                };
+                let cell = percent_cell(*v, total);
                 let style = if i == j {
                     t.ok()
                 } else if pct >= 1.0 {
@@ -639,6 +649,19 @@ mod tests {
             assert!(screen.contains("test 93.12%"), "{screen}");
             insta::assert_snapshot!(format!("train_classifier_{w}x{h}"), screen);
         }
+    }
+
+    #[test]
+    fn confusion_rows_add_up_to_about_100() {
+        let row = [1_120u32, 1, 2, 3, 0, 4, 1, 2, 2, 0];
+        let total: u32 = row.iter().sum();
+        let cells: Vec<String> = row.iter().map(|v| percent_cell(*v, total)).collect();
+        let sum: u32 = cells
+            .iter()
+            .filter_map(|c| c.trim().parse::<u32>().ok())
+            .sum();
+        assert_eq!(sum, 99, "{cells:?}");
+        assert_eq!(cells.iter().filter(|c| c.trim() == "<1").count(), 7);
     }
 
     /// Issue #18, item 4: the Streaming SD template has only a budget; its Train screen
