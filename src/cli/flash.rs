@@ -33,10 +33,14 @@ impl Args {
         let m = crate::templates::deployable(&p, Some(&self.path))?;
         let firmware_dir = p.resolve(&self.path, &p.artifacts.export).join("ch32v003");
         let mut flasher: Box<dyn Flasher> = match (self.board, &self.port) {
-            (FlashBoard::Pi, Some(port)) => Box::new(PiFlasher {
-                port: port.clone(),
-                baud: self.baud,
-            }),
+            (FlashBoard::Pi, Some(port)) => {
+                crate::link::ports::check_exists(port).map_err(CliError::bad_input)?;
+                Box::new(PiFlasher {
+                    port: port.clone(),
+                    baud: self.baud,
+                    cancel: Default::default(),
+                })
+            }
             (FlashBoard::Pi, None) => {
                 return Err(CliError::bad_input(anyhow::anyhow!(
                     "flashing a Pi needs its serial port: --port /dev/ttyUSB0"

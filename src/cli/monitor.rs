@@ -88,7 +88,10 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let timeout = Duration::from_secs(o.timeout);
     let mut board = None;
     let (port, expected, opener) = match &o.port {
-        Some(port) => (port.clone(), None, serial_opener(port.clone(), o.baud)),
+        Some(port) => {
+            crate::link::ports::check_exists(port).map_err(CliError::bad_input)?;
+            (port.clone(), None, serial_opener(port.clone(), o.baud))
+        }
         None => {
             let m = crate::templates::deployable(p, file)?;
             let kind = match o.board {

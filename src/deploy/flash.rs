@@ -198,6 +198,8 @@ impl Flasher for Ch32Flasher {
 pub struct PiFlasher {
     pub port: String,
     pub baud: u32,
+    /// Set it to stop the wait or the upload (the Deploy screen's Esc).
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Flasher for PiFlasher {
@@ -219,16 +221,28 @@ impl Flasher for PiFlasher {
             done: 0,
             total,
         });
-        let up = pi::flash(&self.port, self.baud, &m.blob, |pr| {
-            progress(Progress::Stage {
-                stage: Stage::Upload,
-                done: pr.sent,
-                total: pr.total,
-            });
-            if pr.attempt > 1 {
-                progress(Progress::Note(format!("attempt {}", pr.attempt)));
-            }
-        })?;
+        progress(Progress::Note(format!(
+            "waiting up to {} s for the runner on {} to answer (Esc cancels)",
+            pi::HELLO_WAIT.as_secs(),
+            self.port
+        )));
+        let up = pi::flash(
+            &self.port,
+            self.baud,
+            &m.blob,
+            &self.cancel,
+            |_| {},
+            |pr| {
+                progress(Progress::Stage {
+                    stage: Stage::Upload,
+                    done: pr.sent,
+                    total: pr.total,
+                });
+                if pr.attempt > 1 {
+                    progress(Progress::Note(format!("attempt {}", pr.attempt)));
+                }
+            },
+        )?;
         progress(Progress::Note(format!(
             "{} on {} ran model {:08x}.",
             up.board, self.port, up.before

@@ -9,6 +9,7 @@ use crate::link::proto::{Msg, kind};
 use crate::link::session::{LinkCmd, LinkEvent, Session};
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,8 @@ pub enum UploadError {
     Verify { board: u32, expected: u32 },
     #[error("gave up after {0} tries; the runner keeps its previous model")]
     GaveUp(u32),
+    #[error("cancelled; the runner keeps its previous model")]
+    Cancelled,
 }
 
 /// Where an upload is.
@@ -63,6 +66,26 @@ pub fn upload(
     events: &Receiver<LinkEvent>,
     blob: &[u8],
     chunk: usize,
+    progress: impl FnMut(UploadProgress),
+) -> Result<u32, UploadError> {
+    upload_or_cancel(
+        session,
+        events,
+        blob,
+        chunk,
+        &AtomicBool::new(false),
+        progress,
+    )
+}
+
+/// [`upload`], which stops with [`UploadError::Cancelled`] soon after `cancel` is set; the
+/// runner keeps its old model (it replaces it only after a verified whole).
+pub fn upload_or_cancel(
+    session: &Session,
+    events: &Receiver<LinkEvent>,
+    blob: &[u8],
+    chunk: usize,
+    cancel: &AtomicBool,
     mut progress: impl FnMut(UploadProgress),
 ) -> Result<u32, UploadError> {
     let expected = crate::export::blob_hash(blob).unwrap_or(0);
@@ -72,9 +95,10 @@ pub fn upload(
     // What arrived before the upload (a boot HELLO, a "no model" error) is not about it.
     while events.try_recv().is_ok() {}
     for attempt in 1..=TRIES {
+        let link = Link { events, cancel };
         match try_once(
             session,
-            events,
+            &link,
             blob,
             total,
             crc,
@@ -89,7 +113,10 @@ pub fn upload(
         // The runner re-announces itself with the new model.
         let deadline = Instant::now() + STEP * 2;
         while Instant::now() < deadline {
-            match events.recv_timeout(Duration::from_millis(100)) {
+            match link
+                .next(Duration::from_millis(100))
+                .map_err(|_| UploadError::Cancelled)?
+            {
                 Ok(LinkEvent::Hello(h)) if h.model_hash == expected => return Ok(expected),
                 Ok(LinkEvent::Hello(h)) => {
                     return Err(UploadError::Verify {
@@ -118,11 +145,35 @@ fn send(session: &Session, m: Msg) {
     session.send(LinkCmd::Raw(bytes));
 }
 
+/// The runner's events, and whether the user asked to stop.
+struct Link<'a> {
+    events: &'a Receiver<LinkEvent>,
+    cancel: &'a AtomicBool,
+}
+
+/// The user asked to stop.
+struct Cancelled;
+
+impl Link<'_> {
+    fn next(&self, wait: Duration) -> Result<Result<LinkEvent, RecvTimeoutError>, Cancelled> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled);
+        }
+        Ok(self.events.recv_timeout(wait))
+    }
+}
+
+impl From<Cancelled> for Attempt {
+    fn from(_: Cancelled) -> Attempt {
+        Attempt::Fatal(UploadError::Cancelled)
+    }
+}
+
 /// Waits for an ACK of `what`; `Again` when the link dropped.
-fn wait_ack(events: &Receiver<LinkEvent>, what: u8) -> Result<Option<u32>, Attempt> {
+fn wait_ack(link: &Link, what: u8) -> Result<Option<u32>, Attempt> {
     let deadline = Instant::now() + STEP;
     while Instant::now() < deadline {
-        match events.recv_timeout(Duration::from_millis(50)) {
+        match link.next(Duration::from_millis(50))? {
             Ok(LinkEvent::Ack { what: w, next }) if w == what => return Ok(Some(next)),
             Ok(LinkEvent::BoardError { code, text }) => match code {
                 // A damaged frame is simply sent again.
@@ -147,7 +198,7 @@ fn wait_ack(events: &Receiver<LinkEvent>, what: u8) -> Result<Option<u32>, Attem
 #[allow(clippy::too_many_arguments)]
 fn try_once(
     session: &Session,
-    events: &Receiver<LinkEvent>,
+    link: &Link,
     blob: &[u8],
     total: u32,
     crc: u32,
@@ -159,7 +210,7 @@ fn try_once(
         // Wait for the runner to be back (its HELLO), then start over.
         let deadline = Instant::now() + STEP * 4;
         loop {
-            match events.recv_timeout(Duration::from_millis(100)) {
+            match link.next(Duration::from_millis(100))? {
                 Ok(LinkEvent::Hello(_)) => break,
                 _ if Instant::now() > deadline => {
                     return Err(Attempt::Fatal(UploadError::NoAnswer(STEP.as_secs() * 4)));
@@ -171,7 +222,7 @@ fn try_once(
     let mut tries = 0;
     loop {
         send(session, Msg::UploadBegin { total, crc });
-        if wait_ack(events, kind::UPLOAD_BEGIN)?.is_some() {
+        if wait_ack(link, kind::UPLOAD_BEGIN)?.is_some() {
             break;
         }
         tries += 1;
@@ -190,7 +241,7 @@ fn try_once(
                 data: blob[offset as usize..end].to_vec(),
             },
         );
-        match wait_ack(events, kind::UPLOAD_CHUNK)? {
+        match wait_ack(link, kind::UPLOAD_CHUNK)? {
             Some(next) if next > offset && next <= total => {
                 offset = next;
                 stalled = 0;
@@ -215,7 +266,7 @@ fn try_once(
         }
     }
     send(session, Msg::UploadEnd);
-    match wait_ack(events, kind::UPLOAD_END)? {
+    match wait_ack(link, kind::UPLOAD_END)? {
         Some(_) => Ok(()),
         None => Err(Attempt::Again),
     }
@@ -242,11 +293,17 @@ pub struct Uploaded {
     pub hash: u32,
 }
 
-/// Opens the runner's port, waits for its HELLO and uploads `blob`.
+/// How long the runner has to greet us after the port opens.
+pub const HELLO_WAIT: Duration = Duration::from_secs(10);
+
+/// Opens the runner's port, waits for its HELLO (saying so first through `waiting`, with
+/// the longest wait) and uploads `blob`; stops soon after `cancel` is set.
 pub fn flash(
     port: &str,
     baud: u32,
     blob: &[u8],
+    cancel: &AtomicBool,
+    waiting: impl FnOnce(Duration),
     progress: impl FnMut(UploadProgress),
 ) -> Result<Uploaded, PiError> {
     use crate::link::session::serial_opener;
@@ -259,8 +316,12 @@ pub fn flash(
             let _ = tx.send(e);
         },
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
+    waiting(HELLO_WAIT);
+    let deadline = Instant::now() + HELLO_WAIT;
     let hello = loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(PiError::Upload(UploadError::Cancelled));
+        }
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(LinkEvent::Hello(h)) => break h,
             _ if Instant::now() > deadline => {
@@ -273,10 +334,35 @@ pub fn flash(
         }
     };
     let chunk = usize::from(hello.max_frame).saturating_sub(5);
-    let hash = upload(&session, &rx, blob, chunk, progress)?;
+    let hash = upload_or_cancel(&session, &rx, blob, chunk, cancel, progress)?;
     Ok(Uploaded {
         board: hello.board.name(),
         before: hello.model_hash,
         hash,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #18, item 7: the Pi upload sat waiting with no way to stop it. A cancelled
+    /// flash stops at once, before the runner's greeting, and says the old model stays.
+    #[test]
+    fn a_cancelled_flash_stops_waiting() {
+        let cancel = AtomicBool::new(true);
+        let mut said = None;
+        let e = flash(
+            "/dev/null",
+            115_200,
+            &[0; 64],
+            &cancel,
+            |d| said = Some(d),
+            |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(e, PiError::Upload(UploadError::Cancelled)), "{e}");
+        assert!(e.to_string().contains("keeps its previous model"), "{e}");
+        assert_eq!(said, Some(HELLO_WAIT), "the wait is announced first");
+    }
 }

@@ -3,5 +3,6 @@
 
 pub mod frame;
 pub mod golden;
+pub mod ports;
 pub mod proto;
 pub mod session;

@@ -126,6 +126,8 @@ fn spawn_input(tx: Sender<Msg>) {
 struct Workers {
     link: Option<workers::link::LinkWorker>,
     train: Option<Arc<Control>>,
+    /// Set to stop the running deploy.
+    deploy: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>, w: &mut Workers) {
@@ -150,7 +152,12 @@ fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>, w: &mut Workers) 
             // The board's port may be the one the Monitor holds: let it go first.
             *link = None;
             app.monitor.started = false;
-            workers::deploy::start(board, *project, path, tx.clone());
+            w.deploy = Some(workers::deploy::start(board, *project, path, tx.clone()));
+        }
+        Effect::CancelDeploy => {
+            if let Some(c) = &w.deploy {
+                c.store(true, Ordering::Relaxed);
+            }
         }
         Effect::Train { project, options } => {
             w.train = Some(workers::train::spawn(*project, options, tx.clone()));

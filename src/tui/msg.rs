@@ -54,6 +54,8 @@ pub enum Effect {
         project: Box<Project>,
         path: Option<PathBuf>,
     },
+    /// Stop the running deploy (a wait for the Pi runner, an upload).
+    CancelDeploy,
 }
 
 /// What the Train screen asks of the training worker.

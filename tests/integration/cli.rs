@@ -392,9 +392,10 @@ fn device_commands_refuse_bad_input_clearly() {
         "--timeout",
         "1",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // A port that is not there is a bad argument, said at once with the ports that are.
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("/dev/tinygen-no-such-port"),
+        text(&out.stderr).contains("'/dev/tinygen-no-such-port' does not exist"),
         "{}",
         text(&out.stderr)
     );

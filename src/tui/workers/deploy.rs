@@ -6,6 +6,8 @@ use crate::deploy::flash::{Ch32Flasher, FlashError, Flasher, PiFlasher, Progress
 use crate::deploy::probe::ProbeError;
 use crate::project::{BoardKind, Project};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 
 /// Lists the boards (probe-rs and serialport may take a moment: a worker does it).
@@ -43,33 +45,47 @@ pub fn scan(tx: Sender<Msg>) {
             });
         }
         // serialport never lists pseudo-terminals; a Pi on a pty is typed into the project.
-        for port in serialport::available_ports().unwrap_or_default() {
+        // Each port says what it is; the LinkE's own port carries a CH32V003's UART, so it
+        // is listed but not offered as a Pi.
+        for port in crate::link::ports::list() {
             boards.push(BoardEntry {
                 kind: BoardKind::Pi,
-                port: Some(port.port_name.clone()),
-                label: format!("Raspberry Pi runner on {}", port.port_name),
-                unavailable: None,
+                port: Some(port.name.clone()),
+                label: format!("Raspberry Pi runner on {} · {}", port.name, port.describe()),
+                unavailable: port
+                    .is_wch_link()
+                    .then(|| "the WCH-LinkE's own port: watch it with the Monitor".into()),
             });
         }
         let _ = tx.send(Msg::Deploy(DeployEvent::Boards(boards)));
     });
 }
 
-/// Builds and flashes a CH32V003, or uploads to a Pi, reporting each stage.
-pub fn start(board: BoardEntry, project: Project, path: Option<PathBuf>, tx: Sender<Msg>) {
+/// Builds and flashes a CH32V003, or uploads to a Pi, reporting each stage. Setting the
+/// flag it returns stops a Pi's wait or upload.
+pub fn start(
+    board: BoardEntry,
+    project: Project,
+    path: Option<PathBuf>,
+    tx: Sender<Msg>,
+) -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
     std::thread::spawn(move || {
         let send = |e: DeployEvent| {
             let _ = tx.send(Msg::Deploy(e));
         };
-        let result = run(&board, &project, path.as_deref(), &send);
+        let result = run(&board, &project, path.as_deref(), flag, &send);
         send(DeployEvent::Finished(result));
     });
+    cancel
 }
 
 fn run(
     board: &BoardEntry,
     p: &Project,
     file: Option<&std::path::Path>,
+    cancel: Arc<AtomicBool>,
     send: &dyn Fn(DeployEvent),
 ) -> Result<String, String> {
     let mut flasher: Box<dyn Flasher> = match (board.kind, &board.port) {
@@ -79,6 +95,7 @@ fn run(
         (BoardKind::Pi, Some(port)) => Box::new(PiFlasher {
             port: port.clone(),
             baud: p.board.baud,
+            cancel,
         }),
         (BoardKind::Pi, None) => return Err("pick the Pi's serial port".into()),
         _ => return Err("this board loads its model when it starts: use the Monitor".into()),

@@ -24,6 +24,10 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
         KeyCode::Down | KeyCode::Char('j') if n > 0 => app.deploy.sel = (app.deploy.sel + 1) % n,
         KeyCode::Up | KeyCode::Char('k') if n > 0 => app.deploy.sel = (app.deploy.sel + n - 1) % n,
         KeyCode::Char('r') => return Some(Effect::ScanBoards),
+        KeyCode::Esc if app.deploy.running => {
+            app.info("Cancelling the deploy…");
+            return Some(Effect::CancelDeploy);
+        }
         KeyCode::Enter => {
             let board = app.deploy.selected()?.clone();
             if app.deploy.running {
@@ -150,7 +154,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         None => {}
     }
     lines.push(Line::styled(
-        "↑↓ pick · Enter build, flash and verify (sim/qemu: start and watch) · r rescan",
+        "↑↓ pick · Enter build, flash and verify (sim/qemu: start and watch) · r rescan · Esc cancel",
         t.dim(),
     ));
     f.render_widget(
@@ -256,5 +260,18 @@ mod tests {
         );
         assert!(matches!(e, Some(Effect::Connect { .. })));
         assert_eq!(a.screen, Screen::Monitor);
+    }
+
+    /// Issue #18, item 7: Esc cancels a running deploy.
+    #[test]
+    fn esc_cancels_a_running_deploy() {
+        let mut a = app(80, 24);
+        key(&mut a, KeyCode::Char('4'));
+        a.deploy.running = true;
+        let e = update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        );
+        assert_eq!(e, Some(Effect::CancelDeploy));
     }
 }

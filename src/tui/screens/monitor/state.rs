@@ -231,7 +231,7 @@ impl MonitorView {
             LinkState::Off => "not connected",
             LinkState::Starting(_) => "starting",
             LinkState::Live if self.hello.is_some() => "live",
-            LinkState::Live => "connected",
+            LinkState::Live => "port open, no answer",
             LinkState::Disconnected(_) => "disconnected",
             LinkState::Reconnecting(_) => "reconnecting",
             LinkState::VersionError { .. } => "version error",
