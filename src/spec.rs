@@ -273,9 +273,9 @@ pub struct ModelSpec {
 }
 
 /// Bits a coded 4-bit weight takes, for estimates before training: the entropy of 4-bit
-/// codes of normally distributed weights at the step BitLinear uses (0.335 sigma) is 3.55
-/// bits; the trained 12k BitNet model codes to 3.54.
-pub const CODED_BITS_PER_WEIGHT: f64 = 3.55;
+/// codes of normally distributed weights at the step BitLinear uses (0.5 sigma) is 3.06
+/// bits; the default BitNet model trained on the 60,000 digits codes to 3.01.
+pub const CODED_BITS_PER_WEIGHT: f64 = 3.06;
 /// The decoder's table of a coded model: one byte for each value of the next 6 bits.
 pub const CODE_TABLE_BYTES: u64 = 64;
 /// Coding pays only when it saves more flash than the decoder and its table cost.

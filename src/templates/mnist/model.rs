@@ -32,14 +32,17 @@ const GAIN_RATE: f32 = 10.0;
 
 /// The step between weight codes of a BitLinear layer. ShiftNorm after every layer makes
 /// the scale itself irrelevant on the device; only how weights map to codes matters. For
-/// 2 and 4 bits the step is the one that quantizes a normal distribution best with that
-/// many levels (about σ and 0.335σ), so outliers clip instead of pushing most weights to
-/// zero; binary, ternary and 8 bits keep the shared rule.
+/// 2 bits the step is the one that quantizes a normal distribution best with that many
+/// levels (about σ), so outliers clip instead of pushing most weights to zero. For 4 bits
+/// it is 0.5σ, coarser than the 0.335σ that is best for a normal distribution: on the
+/// 60,000 digits it scored as well or better (98.68% against 98.59% at 20 epochs) and its
+/// codes are fewer bits (3.06 against 3.6 a weight for normal weights), which pays for a wider first layer.
+/// Binary, ternary and 8 bits keep the shared rule.
 pub fn bitlinear_scale(w: &[f32], bits: WeightBits) -> f32 {
     let n = w.len().max(1) as f32;
     let rms = (w.iter().map(|v| v * v).sum::<f32>() / n).sqrt().max(1e-8);
     match bits {
-        WeightBits::Four => 0.335 * rms,
+        WeightBits::Four => 0.5 * rms,
         WeightBits::Two => 0.996 * rms,
         _ => weight_scale(w, bits),
     }
@@ -174,7 +177,7 @@ mod tests {
         let d = Device::flex().autodiff();
         let m = BitMlp::new(&p, 1, &d);
         let dims: Vec<_> = m.layers.iter().map(|l| l.weight.val().dims()).collect();
-        assert_eq!(dims, [[256, 64], [64, 64], [64, 64], [64, 10]]);
+        assert_eq!(dims, [[256, 76], [76, 64], [64, 64], [64, 10]]);
         let px: Vec<u8> = (0..PIXELS).map(|i| (i * 7 % 256) as u8).collect();
         let x = pixels_tensor(&[&px, &px], &d);
         let s = values(&m.scores(x.clone()));

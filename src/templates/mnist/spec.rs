@@ -51,8 +51,12 @@ mod tests {
     use crate::quant::WeightBits;
     use crate::spec::{LayerWeights, SpecError};
 
+    /// BitNetMCU's 12k model: the template's, with its first layer at 64 instead of 76.
     fn default() -> Project {
-        Project::from_template(&super::super::def::DEF)
+        let mut p = Project::from_template(&super::super::def::DEF);
+        assert_eq!(p.model.layers[0].width, 76);
+        p.model.layers[0].width = 64;
+        p
     }
 
     #[test]
