@@ -209,6 +209,23 @@ pub fn read_state(dir: &Path, loss_names: &[&str]) -> Result<Option<State>, Chec
     }
 }
 
+/// The history of the checkpoint in `dir` when it was made with `p`'s settings, whatever
+/// its data: where a project got to, shown when it opens without reading its data. Empty
+/// when there is no such checkpoint (or it cannot be read: training will say why).
+pub fn saved_history(p: &Project, dir: &Path, loss_names: &[&str]) -> Vec<EpochLoss> {
+    let settings = fingerprint(p, "");
+    match read_state(dir, loss_names) {
+        Ok(Some(s))
+            if s.version == STATE_VERSION
+                && (s.fingerprint == settings
+                    || s.fingerprint.starts_with(&format!("{settings}|"))) =>
+        {
+            s.history
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Writes `state.ron`: the last file of a checkpoint.
 pub fn write_state(dir: &Path, state: &State) -> Result<(), CheckpointError> {
     let text =

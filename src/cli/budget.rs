@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The project file (.ron), e.g. projects/die.ron.
+    #[arg(value_name = "PROJECT")]
     pub path: PathBuf,
     /// Budget against this target instead of the project's: ch32v003, ch32v002,
     /// pi-zero-2w, pi4 or host.

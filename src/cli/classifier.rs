@@ -16,6 +16,7 @@ pub struct Args {
 pub enum Action {
     /// Train it from scratch (this is how assets/pip-classifier.bpk was made).
     Train {
+        /// Where to write the trained classifier (.bpk).
         #[arg(long)]
         out: PathBuf,
     },

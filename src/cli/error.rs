@@ -13,6 +13,8 @@ pub mod exit {
     pub const BAD_INPUT: i32 = 2;
     /// The model does not fit the target.
     pub const DOES_NOT_FIT: i32 = 3;
+    /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// An error with the exit code it should produce.
@@ -36,6 +38,15 @@ impl CliError {
         CliError {
             code: exit::FAILURE,
             error: error.into(),
+        }
+    }
+
+    /// The user stopped the command with Ctrl-C (exit code 130, as the shell's own), after
+    /// it said what was kept.
+    pub fn interrupted() -> Self {
+        CliError {
+            code: exit::INTERRUPTED,
+            error: anyhow::anyhow!("stopped by Ctrl-C"),
         }
     }
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The project file (.ron), e.g. projects/die.ron.
+    #[arg(value_name = "PROJECT")]
     pub path: PathBuf,
     /// Dice generated per pip count.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]

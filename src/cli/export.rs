@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The project file (.ron), e.g. projects/die.ron.
+    #[arg(value_name = "PROJECT")]
     pub path: PathBuf,
     /// The target to check against [default: the project's].
     #[arg(long)]

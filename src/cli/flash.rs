@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The project file (.ron), e.g. projects/die.ron.
+    #[arg(value_name = "PROJECT")]
     pub path: PathBuf,
     /// The board: ch32v003 or pi.
     #[arg(long, value_enum)]

@@ -38,7 +38,8 @@ Examples:
   tinygen data preview cvae-die --png d.png look at the procedural dice
   tinygen completions bash > ~/.local/share/bash-completion/completions/tinygen
 
-Exit codes: 0 ok, 1 failure, 2 bad input (argument or project file), 3 model does not fit.
+Exit codes: 0 ok, 1 failure, 2 bad input (argument or project file), 3 model does not fit,
+130 stopped by Ctrl-C.
 Set NO_COLOR to turn colour off.";
 
 /// A terminal workbench for tiny generative models: pick a template, train it, check it
@@ -97,7 +98,12 @@ pub enum Command {
 
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(message) = mistyped_command(&args) {
+        report(&anyhow::anyhow!(message));
+        return exit::BAD_INPUT;
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -111,16 +117,50 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => exit::OK,
         Err(e) => {
-            let stderr = std::io::stderr();
-            let label = if use_color(stderr.is_terminal()) {
-                "\x1b[1;31merror:\x1b[0m"
-            } else {
-                "error:"
-            };
-            let _ = writeln!(stderr.lock(), "{label} {:#}", e.error);
+            report(&e.error);
             e.code
         }
     }
+}
+
+/// Prints an error as every command does: one line, "error:" in red on a terminal.
+fn report(error: &anyhow::Error) {
+    let stderr = std::io::stderr();
+    let label = if use_color(stderr.is_terminal()) {
+        "\x1b[1;31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
+    let _ = writeln!(stderr.lock(), "{label} {error:#}");
+}
+
+/// A first argument that is neither a command nor a file but is one typo from a command
+/// (`tinygen budegt good.ron`). Without this clap reads it as the project to open and
+/// complains about the second argument instead.
+fn mistyped_command(args: &[std::ffi::OsString]) -> Option<String> {
+    let word = args.get(1)?.to_str()?;
+    let looks_like_a_path = word.starts_with('-')
+        || word.contains(['.', '/', std::path::MAIN_SEPARATOR])
+        || std::path::Path::new(word).exists();
+    if looks_like_a_path {
+        return None;
+    }
+    let cli = Cli::command();
+    let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+    if names.contains(&word) {
+        return None;
+    }
+    // Two edits (a swapped pair of letters is two) from a command of four letters or more.
+    let (distance, best) = names
+        .iter()
+        .map(|n| (crate::util::suggest::edit_distance(word, n), *n))
+        .min()?;
+    if distance > 2 || word.chars().count() < 3 || best.len() < 4 {
+        return None;
+    }
+    Some(format!(
+        "'{word}' is not a command; did you mean 'tinygen {best}'? ('tinygen --help' lists them)"
+    ))
 }
 
 /// Runs a parsed command line.
@@ -155,16 +195,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 /// `tinygen [PROJECT]`: the workbench, on a project file or the built-in die template.
 fn workbench(path: Option<PathBuf>) -> Result<(), CliError> {
     let (project, path) = match path {
-        Some(path) => {
-            if !path.exists() {
-                return Err(CliError::bad_input(anyhow::anyhow!(
-                    "'{}' does not exist; create it with 'tinygen new --template cvae-die {}'",
-                    path.display(),
-                    path.display()
-                )));
-            }
-            (load(&path)?, Some(path))
-        }
+        Some(path) => (load(&path)?, Some(path)),
         None => (Project::from_template(crate::templates::ALL[0].def()), None),
     };
     crate::tui::run(project, path)?;
@@ -178,6 +209,31 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn args(words: &[&str]) -> Vec<std::ffi::OsString> {
+        std::iter::once("tinygen")
+            .chain(words.iter().copied())
+            .map(Into::into)
+            .collect()
+    }
+
+    /// #18, item 10: `tinygen budegt good.ron` blamed 'good.ron' instead of the typo.
+    #[test]
+    fn a_mistyped_command_is_named_with_the_one_meant() {
+        let m = mistyped_command(&args(&["budegt", "good.ron"])).unwrap();
+        assert!(m.contains("did you mean 'tinygen budget'?"), "{m}");
+        assert!(
+            mistyped_command(&args(&["trian"]))
+                .unwrap()
+                .contains("'tinygen train'")
+        );
+        // Commands, project files, options and far-off words are left to clap.
+        assert_eq!(mistyped_command(&args(&["budget", "good.ron"])), None);
+        assert_eq!(mistyped_command(&args(&["my.ron"])), None);
+        assert_eq!(mistyped_command(&args(&["--help"])), None);
+        assert_eq!(mistyped_command(&args(&["zzzzzzzz"])), None);
+        assert_eq!(mistyped_command(&args(&[])), None);
     }
 
     #[test]

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The project [default: the built-in die template and its shipped model].
+    /// The project file (.ron) [default: the built-in die template and its shipped model].
+    #[arg(value_name = "PROJECT")]
     pub path: Option<PathBuf>,
     /// A serial port (e.g. /dev/ttyACM0, or a pty path) instead of a board tinygen starts.
     #[arg(long, conflicts_with = "board")]

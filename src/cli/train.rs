@@ -5,10 +5,13 @@ use super::error::CliError;
 use crate::spec::ModelKind;
 use crate::train::{Control, LossInfo, TrainEvent, TrainOptions};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The project file (.ron), e.g. projects/die.ron.
+    #[arg(value_name = "PROJECT")]
     pub path: PathBuf,
     /// Train this many epochs in all instead of the project's count.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -46,9 +49,21 @@ impl Args {
             .progress_chars("=> "),
         );
         let mut total_epochs = 0;
+        // Ctrl-C stops between batches and says where the last checkpoint is; a second
+        // Ctrl-C leaves at once.
+        let control = std::sync::Arc::new(Control::default());
+        let handler = control.clone();
+        let installed = ctrlc::set_handler(move || {
+            if handler.cancel.swap(true, Ordering::Relaxed) {
+                std::process::exit(130);
+            }
+        });
+        if installed.is_err() {
+            eprintln!("note: Ctrl-C will stop training without saying where it got to");
+        }
         // The device is chosen here, at the edge.
         let device = burn::prelude::Device::flex();
-        let result = template.train(&p, &opts, &Control::default(), &device, &mut |e| match e {
+        let result = template.train(&p, &opts, &control, &device, &mut |e| match e {
             TrainEvent::Started {
                 epochs,
                 batches,
@@ -116,11 +131,42 @@ impl Args {
         });
         bar.finish_and_clear();
         let outcome = result?;
+        if outcome.cancelled {
+            eprintln!("{}", stopped_message(outcome.history.len(), &checkpoints));
+            return Err(CliError::interrupted());
+        }
         println!(
             "Trained {} epochs. Checkpoint, quantized weights and samples.png: {}",
             outcome.history.len(),
             checkpoints.display()
         );
         Ok(())
+    }
+}
+
+/// What Ctrl-C leaves behind: the epochs kept, and how to go on.
+fn stopped_message(epochs_done: usize, checkpoints: &Path) -> String {
+    if epochs_done == 0 {
+        "Stopped during epoch 1, before the first checkpoint; nothing was saved.".to_string()
+    } else {
+        format!(
+            "Stopped. The last checkpoint is epoch {epochs_done}, in {}; the same command \
+             resumes from it (--fresh starts again).",
+            checkpoints.display()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// #18, item 8: Ctrl-C in `tinygen train` left without a word.
+    #[test]
+    fn a_stopped_run_says_where_its_checkpoint_is() {
+        let m = stopped_message(7, Path::new("build/die/checkpoints"));
+        assert!(m.contains("epoch 7, in build/die/checkpoints"), "{m}");
+        assert!(m.contains("resumes"), "{m}");
+        assert!(stopped_message(0, Path::new("x")).contains("nothing was saved"));
     }
 }

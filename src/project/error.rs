@@ -28,6 +28,13 @@ impl FieldIssue {
 /// Everything that can go wrong reading or writing a project file.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
+    #[error(
+        "'{}' does not exist; start a project there with 'tinygen new --template cvae-die {}' \
+         ('tinygen templates' lists the others)",
+        path.display(),
+        path.display()
+    )]
+    Missing { path: PathBuf },
     #[error("cannot read '{}'", path.display())]
     Read {
         path: PathBuf,
@@ -170,9 +177,38 @@ pub(super) fn describe_ron_error(code: &ron::Error) -> String {
         E::InvalidValueForType { expected, found } => {
             format!("expected {expected} here, found {found}")
         }
-        other => format!("{other}")
-            .replace("VersionProbe", "project")
-            .replace("Raw", ""),
+        E::ExpectedDifferentStructName { found, .. } => format!(
+            "found '{found}' where the project begins: a project file is one RON struct, \
+             '( version: 1, … )', with no name before it (see docs/project-format.md)"
+        ),
+        E::ExpectedStructLikeEnd | E::ExpectedOptionEnd => {
+            "expected a closing ')' here (is a comma or a bracket missing?)".into()
+        }
+        E::ExpectedBoolean => "expected true or false here".into(),
+        E::ExpectedComma => {
+            "expected a comma here, or a closing bracket ('(…)' and '[…]' must pair up)".into()
+        }
+        E::ExpectedArrayEnd => "expected a closing ']' here".into(),
+        E::ExpectedStringEnd => "the text in quotes is not closed; add the closing '\"'".into(),
+        E::UnclosedBlockComment => "a '/*' comment is not closed with '*/'".into(),
+        E::UnexpectedChar(c) => format!("'{c}' does not belong here"),
+        E::ExpectedMap => "expected '{' here".into(),
+        E::ExpectedMapEnd => "expected a closing '}' here".into(),
+        other => in_our_voice(&format!("{other}")),
+    }
+}
+
+/// The parser's own words for the errors above does not name: sentence case as ours are,
+/// quotes instead of backticks, and no internal type names.
+fn in_our_voice(message: &str) -> String {
+    let text = message
+        .replace("VersionProbe", "project")
+        .replace("Raw", "")
+        .replace('`', "'");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
     }
 }
 

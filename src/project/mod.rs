@@ -161,9 +161,17 @@ fn ron_options() -> ron::Options {
 
 /// Reads and validates a project file against the templates of `catalog`.
 pub fn load(path: &Path, catalog: Catalog) -> Result<Project, ProjectError> {
-    let bytes = std::fs::read(path).map_err(|source| ProjectError::Read {
-        path: path.to_path_buf(),
-        source,
+    let bytes = std::fs::read(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ProjectError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ProjectError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     })?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,

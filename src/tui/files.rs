@@ -67,6 +67,7 @@ fn open_path(app: &mut App, path: &Path) {
     match crate::templates::load_project(path) {
         Ok(p) => {
             app.set_project(p, Some(path.to_path_buf()));
+            super::screens::train::on_open(app);
             app.info(format!("Opened {}", path.display()));
         }
         Err(e) => app.error("Cannot open this project", crate::util::error_chain(&e)),
@@ -126,6 +127,7 @@ pub fn after_discard(app: &mut App, then: AfterDiscard) -> Option<Effect> {
 pub fn new_from_template(app: &mut App, i: usize) {
     if let Some(def) = crate::templates::all().get(i).map(|t| t.def()) {
         app.set_project(Project::from_template(def), None);
+        super::screens::train::on_open(app);
         app.focus = Focus::Form;
         app.info(format!(
             "New project from '{}'. Press s to save it.",

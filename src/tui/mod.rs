@@ -211,6 +211,7 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     app.desktop = dialog::desktop_available();
     app.color = crate::util::use_color(true);
     app.cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    screens::train::on_open(&mut app);
 
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());

@@ -144,10 +144,21 @@ fn render_picker(p: &Picker, t: Theme, f: &mut Frame, full: Rect) {
     f.render_widget(block, r);
     let w = inner.width as usize;
     let (rows, offset) = picker_window(r, p.selected);
-    let mut lines = vec![Line::styled(
-        truncate_left(&p.dir.display().to_string(), w),
-        t.dim(),
-    )];
+    // The folder, and where the list is when it does not fit: "13–24 of 40".
+    let shown = p.entries.len().min(offset + rows);
+    let place = if p.entries.len() > rows {
+        format!("  {}–{shown} of {} ↕", offset + 1, p.entries.len())
+    } else {
+        String::new()
+    };
+    let folder = truncate_left(
+        &p.dir.display().to_string(),
+        w.saturating_sub(place.chars().count()),
+    );
+    let mut lines = vec![Line::from(vec![
+        Span::styled(folder, t.dim()),
+        Span::styled(place, t.accent()),
+    ])];
     for (i, e) in p.entries.iter().enumerate().skip(offset).take(rows) {
         let name = if e.is_dir {
             format!("{}/", e.name)
@@ -166,17 +177,21 @@ fn render_picker(p: &Picker, t: Theme, f: &mut Frame, full: Rect) {
     }
     match &p.error {
         Some(e) => lines.push(Line::styled(truncate(e, w), t.error())),
-        None if p.mode == PickerMode::Save => {
+        None => {
+            let label = match p.mode {
+                PickerMode::Save => "File name: ",
+                PickerMode::Open => "Go to: ",
+            };
+            let room = w.saturating_sub(label.len() + 1);
             lines.push(Line::from(vec![
-                Span::styled("File name: ", t.dim()),
-                Span::styled(format!("{}█", p.filename), t.accent()),
+                Span::styled(label, t.dim()),
+                Span::styled(format!("{}█", truncate_left(&p.filename, room)), t.accent()),
             ]));
         }
-        None => lines.push(Line::raw("")),
     }
     let hint = match p.mode {
-        PickerMode::Open => "Enter: open · Backspace: up a folder · Esc: cancel",
-        PickerMode::Save => "type a name · Enter: save · ↑↓: browse · Esc: cancel",
+        PickerMode::Open => "name or path · Tab: complete · Enter: open · ←: up · Esc: cancel",
+        PickerMode::Save => "name or path (~/…) · Tab: complete · Enter: save · ←: up · Esc",
     };
     lines.push(Line::styled(truncate(hint, w), t.dim()));
     f.render_widget(Paragraph::new(lines), inner);

@@ -7,7 +7,7 @@ use super::dialog::{self, DialogKind};
 use super::files;
 use super::layout::{Screen, areas, picker_area, picker_window};
 use super::msg::{Effect, Msg, TrainCtl};
-use super::picker::{PickerMode, PickerOutcome};
+use super::picker::PickerOutcome;
 use super::screens;
 use super::screens::monitor::state::LinkState;
 use crossterm::event::{
@@ -200,18 +200,27 @@ fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
                     PickerOutcome::Stay
                 }
                 KeyCode::Enter => picker.activate(),
-                KeyCode::Backspace | KeyCode::Left => {
+                KeyCode::Backspace => {
                     picker.backspace();
                     PickerOutcome::Stay
                 }
+                KeyCode::Left => {
+                    picker.parent();
+                    PickerOutcome::Stay
+                }
+                KeyCode::Tab => {
+                    picker.complete();
+                    PickerOutcome::Stay
+                }
+                KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    picker.clear();
+                    PickerOutcome::Stay
+                }
                 KeyCode::Char(c) => {
-                    if picker.mode == PickerMode::Open {
-                        match c {
-                            'k' => picker.up(),
-                            'j' => picker.down(),
-                            _ => {}
-                        }
-                    } else {
+                    if !key
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                    {
                         picker.type_char(c);
                     }
                     PickerOutcome::Stay
@@ -310,6 +319,7 @@ mod tests {
     use super::*;
     use crate::project::Project;
     use crate::tui::dialog::DialogAnswer;
+    use crate::tui::picker::PickerMode;
     use std::path::Path;
     use std::time::Duration;
 

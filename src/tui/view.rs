@@ -17,6 +17,10 @@ use std::time::Instant;
 pub fn render(app: &App, f: &mut Frame, now: Instant) {
     let t = Theme { color: app.color };
     let full = f.area();
+    if full.width < MIN_WIDTH || full.height < MIN_HEIGHT {
+        render_too_small(t, f, full);
+        return;
+    }
     let a = areas(full);
     render_tabs(app, t, f, &a);
     match app.screen {
@@ -41,6 +45,40 @@ pub fn render(app: &App, f: &mut Frame, now: Instant) {
             r,
         );
     }
+}
+
+/// The smallest terminal every screen is drawn for (and tested at); below it the
+/// screens would cut their tabs, wrap their tables and hide their last lines (#18, item 9).
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+fn render_too_small(t: Theme, f: &mut Frame, area: Rect) {
+    let lines = vec![
+        Line::styled(
+            "Terminal too small",
+            t.accent().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(format!(
+            "tinygen needs {MIN_WIDTH}x{MIN_HEIGHT}; this one is {}x{}.",
+            area.width, area.height
+        )),
+        Line::styled(
+            "Enlarge the window or make the font smaller. q quits.",
+            t.dim(),
+        ),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let r = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        r,
+    );
 }
 
 fn render_tabs(app: &App, t: Theme, f: &mut Frame, a: &Areas) {
@@ -106,6 +144,21 @@ mod tests {
         }
     }
 
+    /// #18, item 9: at 60x20 rows wrapped, tabs were cut and the help was cut off.
+    #[test]
+    fn a_small_terminal_says_the_size_it_needs() {
+        for (w, h) in [(60, 20), (79, 24), (80, 23), (30, 8)] {
+            let a = app(w, h);
+            let screen = draw(&a);
+            assert!(screen.contains("Terminal too small"), "{w}x{h}: {screen}");
+            if w >= 40 {
+                assert!(screen.contains(&format!("needs 80x24; this one is {w}x{h}")));
+            }
+        }
+        insta::assert_snapshot!("too_small_60x20", draw(&app(60, 20)));
+        assert!(!draw(&app(80, 24)).contains("too small"));
+    }
+
     #[test]
     fn help_overlay() {
         for (w, h) in [(80, 24), (120, 40)] {
@@ -137,6 +190,8 @@ mod tests {
             ],
             selected: 1,
             filename: "cvae-die.ron".into(),
+            browsing: true,
+            suggested: "cvae-die.ron".into(),
             error: None,
         }));
         insta::assert_snapshot!("picker_save_80x24", draw(&a));

@@ -69,6 +69,18 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
         Some(":27:1:"),
     ),
     ("garbage.ron", "expected '(' here", Some(":1:1:")),
+    // #18, item 10: the parser's own words ("Expected struct `project` but found `hello`")
+    // showed through.
+    (
+        "named-struct.ron",
+        "found 'hello' where the project begins",
+        Some(":1:"),
+    ),
+    (
+        "missing-paren.ron",
+        "expected a comma here, or a closing bracket",
+        Some(":10:9:"),
+    ),
     (
         "duplicate-field.ron",
         "field 'target' is given twice",

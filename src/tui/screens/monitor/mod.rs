@@ -13,7 +13,7 @@ use super::super::theme::{Theme, image_lines, truncate};
 use crate::budget;
 use crate::link::session::{LinkCmd, LinkEvent};
 use crossterm::event::{KeyCode, KeyEvent};
-use layout::{dice_area, dice_tiles, monitor_rows, zoom_tile};
+use layout::{dice_area, gallery, monitor_rows, zoom_tile};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -348,7 +348,8 @@ pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
     let (tiles, scale) = if app.monitor.zoom {
         (vec![zoom_tile(dice).0], 6)
     } else {
-        (dice_tiles(dice, images.len()), 3)
+        let g = gallery(dice, images.len());
+        (g.tiles, if g.side < 32 { 2 } else { 3 })
     };
     tiles
         .into_iter()
@@ -360,6 +361,29 @@ pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
             (r.x, r.y + 1, crate::preview::sixel(&full, w, h, scale))
         })
         .collect()
+}
+
+/// A square image of side `from` made smaller, to side `to`: each pixel the mean of the
+/// pixels it covers.
+fn shrink(px: &[u8], from: usize, to: usize) -> Vec<u8> {
+    let to = to.max(1);
+    let mut out = Vec::with_capacity(to * to);
+    for y in 0..to {
+        for x in 0..to {
+            let (y0, y1) = (y * from / to, ((y + 1) * from / to).max(y * from / to + 1));
+            let (x0, x1) = (x * from / to, ((x + 1) * from / to).max(x * from / to + 1));
+            let mut sum = 0u32;
+            let mut count = 0u32;
+            for yy in y0..y1.min(from) {
+                for xx in x0..x1.min(from) {
+                    sum += u32::from(px.get(yy * from + xx).copied().unwrap_or(0));
+                    count += 1;
+                }
+            }
+            out.push((sum / count.max(1)) as u8);
+        }
+    }
+    out
 }
 
 /// A square image of side `from` resampled (nearest pixel) to side `to`.
@@ -397,11 +421,24 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(Line::styled(msg, t.dim())), area);
         return;
     }
-    let (cells, zoom_side) = if m.zoom {
+    let (cells, draw_side) = if m.zoom {
         let (tile, side) = zoom_tile(area);
         (vec![tile], Some(side))
     } else {
-        (dice_tiles(area, tiles.len()), None)
+        let g = gallery(area, tiles.len());
+        if let Some(line) = g.more_line.filter(|_| g.more > 0) {
+            let (one, many) = app.template().image_words();
+            let word = if g.more == 1 { one } else { many };
+            let text = format!(
+                "+{} more {word} kept · z: the newest, large · p: all as a PNG",
+                g.more
+            );
+            f.render_widget(
+                Paragraph::new(Line::styled(truncate(&text, line.width as usize), t.dim())),
+                line,
+            );
+        }
+        (g.tiles, (g.side < 32).then_some(g.side))
     };
     for (cell, (label, px, width, height)) in cells.into_iter().zip(tiles) {
         let mut lines = vec![Line::styled(label, t.dim())];
@@ -417,7 +454,8 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             }
             full = square;
         }
-        let (full, width) = match zoom_side {
+        let (full, width) = match draw_side {
+            Some(z) if z < side => (shrink(&full, side, z), z),
             Some(z) => (enlarge(&full, side, z), z),
             None => (full, side),
         };

@@ -34,6 +34,7 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
             t.batch = 0;
             t.history = history;
             t.message = None;
+            t.epoch_started = Some(std::time::Instant::now());
         }
         TrainEvent::Batch {
             epoch,
@@ -56,13 +57,24 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
             t.samples = samples;
             t.confusion = confusion;
             t.scores = scores;
+            t.epoch_started = Some(std::time::Instant::now());
         }
         TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
         TrainEvent::Paused(p) => t.paused = p,
         TrainEvent::Finished { epochs } => {
             t.running = false;
-            t.message = Some(format!("Finished {epochs} epochs."));
-            app.info("Training finished.");
+            if t.epoch_seconds.is_empty() {
+                // Resumed a checkpoint that had all its epochs: nothing ran, so there are
+                // no new samples to show (#18, item 8).
+                t.message = Some(format!(
+                    "Already trained all {epochs} epochs; nothing to do. f trains afresh; \
+                     more epochs in the project train on."
+                ));
+                app.info("Nothing to train: every epoch is done.");
+            } else {
+                t.message = Some(format!("Finished {epochs} epochs."));
+                app.info("Training finished.");
+            }
         }
         TrainEvent::Cancelled { epoch } => {
             t.running = false;
@@ -84,7 +96,7 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
 
 /// Where this project's checkpoints go: beside the project file, or in the working folder
 /// for a project not saved yet.
-fn checkpoint_dir(app: &App) -> PathBuf {
+pub fn checkpoint_dir(app: &App) -> PathBuf {
     match &app.path {
         Some(path) => app
             .project
@@ -159,6 +171,18 @@ fn percent_cell(v: u32, total: u32) -> String {
     }
 }
 
+/// The Train screen of a project just opened: its checkpoint's history, unless a run is
+/// under way (which keeps reporting).
+pub fn on_open(app: &mut App) {
+    if app.train.running {
+        return;
+    }
+    let dir = checkpoint_dir(app);
+    let names: Vec<&str> = app.template().losses().iter().map(|l| l.name).collect();
+    let history = crate::checkpoint::saved_history(&app.project, &dir, &names);
+    app.train = TrainView::opened(history, app.project.training.epochs, dir);
+}
+
 /// Draws the Train screen.
 pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType};
@@ -174,7 +198,10 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         return;
     }
     // Status and progress.
-    let status = if tr.running {
+    let status = if tr.running && tr.batches == 0 {
+        // Before the worker's first report: it is reading data and the checkpoint.
+        Line::styled("Starting: reading the data and any checkpoint…", t.accent())
+    } else if tr.running {
         let mut s = format!(
             "Epoch {}/{} · batch {}/{}",
             tr.epoch, tr.epochs, tr.batch, tr.batches
@@ -567,220 +594,4 @@ fn render_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::train::EpochLoss;
-    use crate::tui::msg::Msg;
-    use crate::tui::testing::{app, draw, key};
-    use crate::tui::update::update;
-    use crossterm::event::KeyModifiers;
-    use std::path::PathBuf;
-
-    /// Issue #7, item 3: the classifier's Train screen shows loss and accuracy per epoch
-    /// and the test confusion matrix, at 80x24 and 120x40.
-    #[test]
-    fn train_screen_of_the_digit_classifier() {
-        use crate::train::TrainEvent;
-        for (w, h) in [(80, 24), (120, 40)] {
-            let p = crate::templates::default_project("bitnet-mnist").unwrap();
-            let mut a = App::new(p, Some(PathBuf::from("projects/mnist.ron")), (w, h));
-            a.color = false;
-            key(&mut a, KeyCode::Char('2'));
-            a.train.running = true;
-            let mut confusion = vec![vec![0u32; 10]; 10];
-            for (i, row) in confusion.iter_mut().enumerate() {
-                row[i] = 950 + i as u32;
-                row[(i + 3) % 10] = 30;
-                row[(i + 7) % 10] = 4;
-            }
-            // A blocky "digit": a bar whose column follows the class.
-            let digit = |c: usize| -> Vec<u8> {
-                (0..256)
-                    .map(|k| {
-                        if k % 16 == 3 + c && k / 16 > 2 {
-                            255
-                        } else {
-                            0
-                        }
-                    })
-                    .collect()
-            };
-            let msgs = [
-                TrainEvent::Started {
-                    epochs: 30,
-                    batches: 313,
-                    history: vec![],
-                },
-                TrainEvent::Epoch {
-                    loss: EpochLoss {
-                        epoch: 1,
-                        losses: vec![("cross-entropy".into(), 1.2)],
-                        accuracy: Some(0.61),
-                        test_accuracy: Some(0.84),
-                    },
-                    seconds: 1.1,
-                    samples: vec![],
-                    confusion: vec![],
-                    scores: vec![],
-                },
-                TrainEvent::Epoch {
-                    loss: EpochLoss {
-                        epoch: 2,
-                        losses: vec![("cross-entropy".into(), 0.6)],
-                        accuracy: Some(0.83),
-                        test_accuracy: Some(0.9312),
-                    },
-                    seconds: 1.0,
-                    samples: (0..6).map(|c| (c as u8, digit(c))).collect(),
-                    confusion,
-                    scores: vec![],
-                },
-                TrainEvent::Batch {
-                    epoch: 3,
-                    batch: 100,
-                    losses: vec![("cross-entropy".into(), 0.512)],
-                },
-            ];
-            for m in msgs {
-                update(&mut a, Msg::Train(m));
-            }
-            let screen = draw(&a);
-            assert!(screen.contains("loss 0.512"), "{screen}");
-            assert!(screen.contains("test 93.12%"), "{screen}");
-            insta::assert_snapshot!(format!("train_classifier_{w}x{h}"), screen);
-        }
-    }
-
-    #[test]
-    fn confusion_rows_add_up_to_about_100() {
-        let row = [1_120u32, 1, 2, 3, 0, 4, 1, 2, 2, 0];
-        let total: u32 = row.iter().sum();
-        let cells: Vec<String> = row.iter().map(|v| percent_cell(*v, total)).collect();
-        let sum: u32 = cells
-            .iter()
-            .filter_map(|c| c.trim().parse::<u32>().ok())
-            .sum();
-        assert_eq!(sum, 99, "{cells:?}");
-        assert_eq!(cells.iter().filter(|c| c.trim() == "<1").count(), 7);
-    }
-
-    /// Issue #18, item 4: the Streaming SD template has only a budget; its Train screen
-    /// says so instead of inviting Enter, and the template list marks it.
-    #[test]
-    fn a_budget_only_template_does_not_invite_training() {
-        let p = crate::templates::default_project("streaming-sd").unwrap();
-        let mut a = App::new(p, None, (80, 24));
-        a.color = false;
-        assert!(draw(&a).contains("Streaming SD ·budget"), "{}", draw(&a));
-        a.size = (120, 40);
-        assert!(
-            draw(&a).contains("Streaming SD (budget only)"),
-            "{}",
-            draw(&a)
-        );
-        a.size = (80, 24);
-        key(&mut a, KeyCode::Char('2'));
-        let screen = draw(&a);
-        assert!(screen.contains("is not built yet"), "{screen}");
-        assert!(!screen.contains("Enter: train"), "{screen}");
-        let effect = update(
-            &mut a,
-            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-        );
-        assert_eq!(effect, None);
-        assert!(!a.train.running);
-    }
-
-    #[test]
-    fn train_screen_with_progress_curves_and_samples() {
-        use crate::train::{EpochLoss, TrainEvent};
-        let mut a = app(80, 24);
-        key(&mut a, KeyCode::Char('2'));
-        let msgs = [
-            TrainEvent::Started {
-                epochs: 20,
-                batches: 188,
-                history: vec![],
-            },
-            TrainEvent::Epoch {
-                loss: EpochLoss {
-                    epoch: 1,
-                    losses: vec![("recon".into(), 520.0), ("kl".into(), 7.5)],
-                    ..EpochLoss::default()
-                },
-                seconds: 9.0,
-                samples: vec![],
-                confusion: vec![],
-                scores: vec![],
-            },
-            TrainEvent::Epoch {
-                loss: EpochLoss {
-                    epoch: 2,
-                    losses: vec![("recon".into(), 470.0), ("kl".into(), 8.1)],
-                    ..EpochLoss::default()
-                },
-                seconds: 9.4,
-                samples: (1..=6u8)
-                    .map(|p| (p, crate::data::die::sample(1, u64::from(p) - 1).pixels))
-                    .collect(),
-                confusion: vec![],
-                scores: vec![("read".into(), 0.975), ("counted".into(), 0.6833)],
-            },
-            TrainEvent::Batch {
-                epoch: 3,
-                batch: 94,
-                losses: vec![("recon".into(), 455.5), ("kl".into(), 8.2)],
-            },
-        ];
-        a.train.running = true;
-        for m in msgs {
-            update(&mut a, Msg::Train(m));
-        }
-        assert_eq!(a.train.history.len(), 2);
-        assert!((a.train.eta_seconds().unwrap() - 9.2 * 17.5).abs() < 0.1);
-        insta::assert_snapshot!("train_running_80x24", draw(&a));
-        a.size = (120, 40);
-        insta::assert_snapshot!("train_running_120x40", draw(&a));
-    }
-
-    #[test]
-    fn enter_on_train_starts_the_worker_once() {
-        let mut a = app(80, 24);
-        key(&mut a, KeyCode::Char('2'));
-        let e = update(
-            &mut a,
-            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-        );
-        assert!(
-            matches!(e, Some(crate::tui::msg::Effect::Train { .. })),
-            "{e:?}"
-        );
-        assert!(a.train.running);
-        let again = update(
-            &mut a,
-            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-        );
-        assert!(
-            again.is_none(),
-            "a second Enter must not start a second worker"
-        );
-        // A damaged checkpoint asks before starting over.
-        update(
-            &mut a,
-            Msg::Train(crate::train::TrainEvent::CheckpointProblem(
-                "damaged".into(),
-            )),
-        );
-        assert!(matches!(
-            a.popup,
-            Some(crate::tui::app::Popup::TrainFresh(_))
-        ));
-        let e = update(
-            &mut a,
-            Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
-        );
-        assert!(
-            matches!(e, Some(crate::tui::msg::Effect::Train { ref options, .. }) if options.fresh)
-        );
-    }
-}
+mod tests;

@@ -27,19 +27,56 @@ pub struct TrainView {
     pub checkpoints: Option<PathBuf>,
     /// How the last run ended, or why it could not start.
     pub message: Option<String>,
+    /// When the epoch under way began, for the first epoch's ETA.
+    pub epoch_started: Option<std::time::Instant>,
 }
 
 impl TrainView {
-    /// Seconds left, from the mean epoch time of this run.
+    /// What a project shows before anything runs: the history of its checkpoint, if it
+    /// has one made with its settings.
+    pub fn opened(history: Vec<EpochLoss>, epochs: u32, checkpoints: PathBuf) -> TrainView {
+        let message = match history.len() as u32 {
+            0 => None,
+            done if done >= epochs => Some(format!(
+                "Trained all {done} epochs (checkpoint in {}). f trains afresh; more epochs \
+                 in the project train on.",
+                checkpoints.display()
+            )),
+            done => Some(format!(
+                "Trained {done} of {epochs} epochs (checkpoint in {}). Enter resumes.",
+                checkpoints.display()
+            )),
+        };
+        TrainView {
+            epochs,
+            epoch: history.len() as u32,
+            history,
+            checkpoints: Some(checkpoints),
+            message,
+            ..TrainView::default()
+        }
+    }
+
+    /// Seconds left, from the mean epoch time of this run; in its first epoch, from the
+    /// time its batches so far took.
     pub fn eta_seconds(&self) -> Option<f32> {
-        if self.epoch_seconds.is_empty() || !self.running {
+        if !self.running {
             return None;
         }
-        let per_epoch = self.epoch_seconds.iter().sum::<f32>() / self.epoch_seconds.len() as f32;
         let done_in_epoch = if self.batches > 0 {
             self.batch as f32 / self.batches as f32
         } else {
             0.0
+        };
+        let per_epoch = if self.epoch_seconds.is_empty() {
+            // Too few batches yet say nothing about the pace.
+            let started = self.epoch_started?;
+            if self.batch < 3 || done_in_epoch <= 0.0 {
+                return None;
+            }
+            started.elapsed().as_secs_f32() / done_in_epoch
+        } else {
+            self.epoch_seconds.iter().sum::<f32>() / self.epoch_seconds.len() as f32
         };
         let left = self.epochs.saturating_sub(self.epoch) as f32 + (1.0 - done_in_epoch);
         Some(per_epoch * left.max(0.0))
