@@ -66,36 +66,17 @@ fn advise(p: &Project, spec_of: SpecOf, target: &Target, b: &Budget) -> Vec<Stri
         return advice;
     }
     if flash_over > 0 {
-        // The layer holding the most weights, one precision lower.
-        if let Some((i, l)) = b
-            .layers
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, l)| l.weight_bytes)
-        {
-            let bits = p.model.layers[i].bits;
-            let lower = WeightBits::ALL
-                .iter()
-                .rev()
-                .find(|x| x.storage_bits() < bits.storage_bits());
-            let mut msg = format!(
-                "Flash is over by {}. '{}' holds {} of weights at {} bits",
+        // The layer holding the most weights.
+        if let Some(l) = b.layers.iter().max_by_key(|l| l.weight_bytes) {
+            let i = b.layers.iter().position(|x| x.name == l.name).unwrap_or(0);
+            advice.push(format!(
+                "Flash is over by {}. '{}' holds {} of weights at {} bits.",
                 bytes(flash_over as u64),
                 l.name,
                 bytes(l.weight_bytes),
-                bits
-            );
-            if let Some(&lower) = lower {
-                let mut q = p.clone();
-                q.model.layers[i].bits = lower;
-                let nb = compute(&spec_on(&q, spec_of, target), target, b.plan);
-                msg += &format!(
-                    "; at {lower} bits it holds {} and flash totals {}",
-                    bytes(nb.layers[i].weight_bytes),
-                    bytes(nb.flash.total_bytes)
-                );
-            }
-            advice.push(msg + ".");
+                p.model.layers[i].bits
+            ));
+            advice.push(flash_fix(p, spec_of, target, b, i));
         }
     }
     if sram_over > 0 {
@@ -109,48 +90,158 @@ fn advise(p: &Project, spec_of: SpecOf, target: &Target, b: &Budget) -> Vec<Stri
             bytes(sram_over as u64),
             bytes(this)
         );
+        let mut plan_fits = false;
         if other < this {
+            plan_fits = compute(&spec_on(p, spec_of, target), target, other_plan).fits;
             msg += &format!(
-                "; the {} plan needs {} (press p, or --plan {})",
+                "; the {} plan needs {}{} (press p, or --plan {})",
                 other_plan.name(),
                 bytes(other),
+                if plan_fits { " and fits" } else { "" },
                 other_plan.name()
             );
         }
         advice.push(msg + ".");
-        if let Some(hint) = narrower(p, spec_of, target, b) {
+        if flash_over <= 0
+            && !plan_fits
+            && let Some(hint) = narrower(p, spec_of, target, b)
+        {
             advice.push(hint);
         }
     }
     advice
 }
 
-/// Tries halving the width of the layer that sets the SRAM peak (or the one feeding it).
+/// The budget of a variant of the project, if the variant is a valid project.
+fn variant(
+    p: &Project,
+    spec_of: SpecOf,
+    target: &Target,
+    plan: Plan,
+    change: impl FnOnce(&mut crate::project::RawProject),
+) -> Option<(Project, Budget)> {
+    let mut raw = p.to_raw();
+    change(&mut raw);
+    let q = raw.validate(&[p.template]).ok()?;
+    let nb = compute(&spec_on(&q, spec_of, target), target, plan);
+    Some((q, nb))
+}
+
+/// A change that makes an over-flash model fit, the least of them first: a lower bit
+/// width for the biggest layer `i`, then for every layer, then a narrower layer `i`; or
+/// that none of them does (#18, item 11: the advice named changes that still did not fit).
+fn flash_fix(p: &Project, spec_of: SpecOf, target: &Target, b: &Budget, i: usize) -> String {
+    let name = &p.model.layers[i].name;
+    let bits = p.model.layers[i].bits;
+    let lower: Vec<WeightBits> = WeightBits::ALL
+        .iter()
+        .rev()
+        .copied()
+        .filter(|x| x.storage_bits() < bits.storage_bits())
+        .collect();
+    let fits = |nb: &Budget| nb.flash_over_bytes() <= 0 && nb.sram_over_bytes() <= 0;
+    for &to in &lower {
+        let set = |r: &mut crate::project::RawProject| {
+            r.model.layers[i].bits = crate::project::raw::Bits(to.as_f64())
+        };
+        if let Some((_, nb)) = variant(p, spec_of, target, b.plan, set).filter(|(_, nb)| fits(nb)) {
+            return format!(
+                "At {} '{name}' holds {} and the model fits: flash {} of {}.",
+                bits_words(to),
+                bytes(nb.layers[i].weight_bytes),
+                bytes(nb.flash.total_bytes),
+                limit(&nb)
+            );
+        }
+    }
+    for &to in &lower {
+        let set = |r: &mut crate::project::RawProject| {
+            for l in &mut r.model.layers {
+                l.bits = crate::project::raw::Bits(to.as_f64());
+            }
+        };
+        if let Some((_, nb)) = variant(p, spec_of, target, b.plan, set).filter(|(_, nb)| fits(nb)) {
+            return format!(
+                "With every layer at {} the model fits: flash {} of {}.",
+                bits_words(to),
+                bytes(nb.flash.total_bytes),
+                limit(&nb)
+            );
+        }
+    }
+    let w = p.model.layers[i].width;
+    let mut to = w / 2;
+    while to >= 1 {
+        let set = |r: &mut crate::project::RawProject| r.model.layers[i].width = i64::from(to);
+        match variant(p, spec_of, target, b.plan, set) {
+            Some((_, nb)) if fits(&nb) => {
+                return format!(
+                    "Narrowing '{name}' from {w} to {to} makes it fit: flash {} of {}.",
+                    bytes(nb.flash.total_bytes),
+                    limit(&nb)
+                );
+            }
+            Some(_) => to /= 2,
+            None => break,
+        }
+    }
+    format!(
+        "No simple change fits: not a lower bit width for '{name}' or for every layer, nor \
+         a narrower '{name}'. Take fewer or narrower layers, or a target with more flash \
+         (t on the Budget screen, --target pi-zero-2w on the command line)."
+    )
+}
+
+/// "1 bit", "1.58 bits", "4 bits".
+fn bits_words(b: WeightBits) -> String {
+    if b == WeightBits::Binary {
+        "1 bit".into()
+    } else {
+        format!("{b} bits")
+    }
+}
+
+fn limit(b: &Budget) -> String {
+    b.flash.limit_bytes.map_or("no limit".into(), bytes)
+}
+
+/// Narrows the layer that sets the SRAM peak (or the one feeding it), halving its width
+/// until the model fits; says so when no width does.
 fn narrower(p: &Project, spec_of: SpecOf, target: &Target, b: &Budget) -> Option<String> {
     let peak = p.model.layers.iter().position(|l| l.name == b.peak_layer)?;
     let rules = p.template.width_rules(p.model.layers.len());
+    let mut tried = Vec::new();
     for i in [peak, peak.saturating_sub(1)] {
         let w = p.model.layers[i].width;
-        if w < 2 || !matches!(rules.get(i), Some(Width::Range(..))) {
+        if w < 2 || !matches!(rules.get(i), Some(Width::Range(..))) || tried.contains(&i) {
             continue;
         }
-        let mut raw = p.to_raw();
-        raw.model.layers[i].width = i64::from(w / 2);
-        let Ok(q) = raw.validate(&[p.template]) else {
-            continue;
-        };
-        let nb = compute(&spec_on(&q, spec_of, target), target, b.plan);
-        return Some(format!(
-            "Halving '{}' from {w} to {} channels gives {} of SRAM{}.",
-            p.model.layers[i].name,
-            w / 2,
-            bytes(nb.sram.total_bytes),
-            if nb.sram_over_bytes() <= 0 {
-                ", which fits"
-            } else {
-                ""
+        tried.push(i);
+        let name = &p.model.layers[i].name;
+        let mut to = w / 2;
+        while to >= 1 {
+            let set = |r: &mut crate::project::RawProject| r.model.layers[i].width = i64::from(to);
+            let Some((_, nb)) = variant(p, spec_of, target, b.plan, set) else {
+                break;
+            };
+            if nb.sram_over_bytes() <= 0 && nb.flash_over_bytes() <= 0 {
+                return Some(format!(
+                    "Narrowing '{name}' from {w} to {to} channels makes it fit: SRAM {}.",
+                    bytes(nb.sram.total_bytes)
+                ));
             }
-        ));
+            to /= 2;
+        }
     }
-    None
+    let names: Vec<String> = tried
+        .iter()
+        .map(|&i| format!("'{}'", p.model.layers[i].name))
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "No narrower {} fits on its own; change the plan or take fewer channels in \
+             several layers.",
+            names.join(" or ")
+        )
+    })
 }
