@@ -84,23 +84,75 @@ pub fn half_blocks_ansi(pixels: &[u8], width: usize) -> Vec<String> {
         .collect()
 }
 
-/// Lays images of `w`x`h` out in a grid of `cols` columns with a `gap` of black pixels.
-pub fn grid(
-    images: &[&[u8]],
+/// A 3x5 pixel font for labels: the digits and a few signs; other characters are blank.
+fn glyph(c: char) -> [u8; 5] {
+    // Each row is 3 bits, the leftmost pixel the highest bit.
+    match c {
+        '0' => [0b111, 0b101, 0b101, 0b101, 0b111],
+        '1' => [0b010, 0b110, 0b010, 0b010, 0b111],
+        '2' => [0b111, 0b001, 0b111, 0b100, 0b111],
+        '3' => [0b111, 0b001, 0b011, 0b001, 0b111],
+        '4' => [0b101, 0b101, 0b111, 0b001, 0b001],
+        '5' => [0b111, 0b100, 0b111, 0b001, 0b111],
+        '6' => [0b111, 0b100, 0b111, 0b101, 0b111],
+        '7' => [0b111, 0b001, 0b010, 0b010, 0b010],
+        '8' => [0b111, 0b101, 0b111, 0b101, 0b111],
+        '9' => [0b111, 0b101, 0b111, 0b001, 0b111],
+        '?' => [0b111, 0b001, 0b011, 0b000, 0b010],
+        '-' => [0b000, 0b000, 0b111, 0b000, 0b000],
+        '>' => [0b100, 0b010, 0b001, 0b010, 0b100],
+        '/' => [0b001, 0b001, 0b010, 0b100, 0b100],
+        _ => [0; 5],
+    }
+}
+
+/// Rows of a sheet's label band, in font pixels: a margin, 5 rows of text, a margin.
+const LABEL_ROWS: usize = 7;
+
+/// Images of `w`x`h` laid out `cols` to a row for a PNG a person looks at: each pixel
+/// drawn `scale` x `scale`, and each image under its label (the digits and signs of
+/// [`glyph`], e.g. a pip count or a digit). `(pixels, width, height)`.
+pub fn sheet(
+    images: &[(&str, &[u8])],
     w: usize,
     h: usize,
     cols: usize,
-    gap: usize,
+    scale: usize,
 ) -> (Vec<u8>, usize, usize) {
+    let scale = scale.max(1);
     let cols = cols.max(1).min(images.len().max(1));
     let rows = images.len().div_ceil(cols);
-    let gw = cols * w + (cols + 1) * gap;
-    let gh = rows * h + (rows + 1) * gap;
+    let gap = 2 * scale;
+    let band = LABEL_ROWS * scale;
+    let (cw, ch) = (w * scale, band + h * scale);
+    let gw = cols * cw + (cols + 1) * gap;
+    let gh = rows * ch + (rows + 1) * gap;
     let mut out = vec![0u8; gw * gh];
-    for (k, img) in images.iter().enumerate() {
-        let (ox, oy) = (gap + (k % cols) * (w + gap), gap + (k / cols) * (h + gap));
-        for y in 0..h {
-            out[(oy + y) * gw + ox..(oy + y) * gw + ox + w].copy_from_slice(&img[y * w..y * w + w]);
+    for (k, (label, img)) in images.iter().enumerate() {
+        let (ox, oy) = (gap + (k % cols) * (cw + gap), gap + (k / cols) * (ch + gap));
+        for (i, c) in label.chars().enumerate() {
+            let gx = ox + scale + i * 4 * scale;
+            if gx + 3 * scale > ox + cw {
+                break;
+            }
+            for (row, bits) in glyph(c).iter().enumerate() {
+                for col in 0..3 {
+                    if bits & (0b100 >> col) != 0 {
+                        for dy in 0..scale {
+                            let y = oy + scale + row * scale + dy;
+                            let x = gx + col * scale;
+                            out[y * gw + x..y * gw + x + scale].fill(200);
+                        }
+                    }
+                }
+            }
+        }
+        for y in 0..h * scale {
+            let src = &img[(y / scale) * w..(y / scale) * w + w];
+            let row = (oy + band + y) * gw + ox;
+            for (x, px) in out[row..row + cw].iter_mut().enumerate() {
+                *px = src[x / scale];
+            }
         }
     }
     (out, gw, gh)
@@ -290,15 +342,32 @@ mod tests {
         assert!(half_blocks_ansi(&px, 2)[0].contains("38;2;10;10;10m\x1b[48;2;30;30;30m▀"));
     }
 
+    /// #18, item 12: the dice PNG was 1:1 pixels with no labels.
     #[test]
-    fn grid_places_tiles() {
-        let a = [1u8; 4];
-        let b = [2u8; 4];
-        let (g, w, h) = grid(&[&a, &b], 2, 2, 2, 1);
-        assert_eq!((w, h), (7, 4));
-        assert_eq!(g[w + 1], 1);
-        assert_eq!(g[w + 4], 2);
-        assert_eq!(g[0], 0);
+    fn a_sheet_scales_its_images_and_labels_them() {
+        let a = [255u8; 16];
+        let b = [0u8; 16];
+        let (g, w, h) = sheet(&[("1", &a), ("7", &b)], 4, 4, 2, 3);
+        // Gaps of 6, cells 12 wide and 21 (label band) + 12 high.
+        assert_eq!((w, h), (2 * 12 + 3 * 6, 21 + 12 + 2 * 6));
+        // The first image, scaled: all of its 12x12 pixels are white.
+        let at = |x: usize, y: usize| g[y * w + x];
+        for y in 6 + 21..6 + 33 {
+            for x in 6..18 {
+                assert_eq!(at(x, y), 255);
+            }
+        }
+        // Its label "1": the glyph's middle column is lit in every row of the text.
+        for row in 0..5 {
+            assert_eq!(at(6 + 3 + 3, 6 + 3 + row * 3), 200, "row {row}");
+        }
+        // The label band of the second image is lit somewhere, its image black.
+        assert!((6..27).any(|y| (24..36).any(|x| at(x, y) == 200)));
+        assert!((27..39).all(|y| (24..36).all(|x| at(x, y) == 0)));
+        // A label longer than the image is cut, not drawn over the neighbour.
+        let (g2, w2, _) = sheet(&[("123456", &a)], 2, 2, 1, 1);
+        assert_eq!(w2, 2 + 2 * 2);
+        assert!(g2.iter().all(|&p| p == 0 || p == 200 || p == 255));
     }
 
     #[test]

@@ -23,9 +23,13 @@ pub enum Action {
         /// Images per class.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
         count: u32,
-        /// Also write the grid (one row per class) to this PNG file.
+        /// Also write the grid (one row per class, each image under its label) to this
+        /// PNG file.
         #[arg(long)]
         png: Option<PathBuf>,
+        /// Pixels of the PNG per image pixel (1 to 16).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+        scale: u32,
         /// How to draw in the terminal [default: half-blocks on a colour terminal, else ascii].
         #[arg(long, value_enum)]
         style: Option<StyleArg>,
@@ -49,9 +53,11 @@ impl Args {
                 seed,
                 count,
                 png,
+                scale,
                 style,
             } => {
-                let text = preview(&template, seed, count as usize, png.as_deref(), style)?;
+                let png = png.as_deref().map(|p| (p, scale as usize));
+                let text = preview(&template, seed, count as usize, png, style)?;
                 super::common::print(&text)
             }
             Action::ImportMnist { package, out } => {
@@ -73,7 +79,7 @@ pub fn preview(
     name: &str,
     seed: u64,
     per_class: usize,
-    png: Option<&Path>,
+    png: Option<(&Path, usize)>,
     style: Option<StyleArg>,
 ) -> Result<String, CliError> {
     let t = crate::templates::find(name).ok_or_else(|| super::common::unknown_template(name))?;
@@ -107,13 +113,15 @@ pub fn preview(
         }
         s += "\n";
     }
-    if let Some(path) = png {
-        let images: Vec<&[u8]> = preview
+    if let Some((path, scale)) = png {
+        let labels: Vec<String> = preview.samples.iter().map(|(l, _)| l.to_string()).collect();
+        let images: Vec<(&str, &[u8])> = preview
             .samples
             .iter()
-            .map(|(_, px)| px.as_slice())
+            .zip(&labels)
+            .map(|((_, px), l)| (l.as_str(), px.as_slice()))
             .collect();
-        let (px, w, h) = crate::preview::grid(&images, size, size, preview.per_class, 2);
+        let (px, w, h) = crate::preview::sheet(&images, size, size, preview.per_class, scale);
         crate::preview::write_png(path, &px, w, h)
             .with_context(|| format!("cannot write '{}'", path.display()))?;
         s += &format!(

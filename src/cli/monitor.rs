@@ -45,9 +45,12 @@ pub struct Args {
     /// How to draw the images [default: half-blocks on a colour terminal, else ascii].
     #[arg(long, value_enum)]
     pub style: Option<StyleArg>,
-    /// Also save the received images as a PNG grid.
+    /// Also save the received images as a PNG grid, each under its label.
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// Pixels of the PNG per image pixel (1 to 16).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
     /// Give up when no image arrives for this many seconds.
     #[arg(long, default_value_t = 20)]
     pub timeout: u64,
@@ -370,9 +373,15 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
         );
     }
     if let Some(path) = &o.png {
-        let refs: Vec<&[u8]> = images.iter().map(|i| i.pixels.as_slice()).collect();
+        let labels: Vec<String> = images.iter().map(|i| i.label.to_string()).collect();
+        let refs: Vec<(&str, &[u8])> = images
+            .iter()
+            .zip(&labels)
+            .map(|(i, l)| (l.as_str(), i.pixels.as_slice()))
+            .collect();
         if let Some(first) = images.first() {
-            let (px, w, h) = crate::preview::grid(&refs, first.width, first.height, 6, 2);
+            let (px, w, h) =
+                crate::preview::sheet(&refs, first.width, first.height, 6, o.scale as usize);
             crate::preview::write_png(path, &px, w, h)
                 .map_err(|e| fail(format!("cannot write '{}': {e}", path.display())))?;
             let _ = writeln!(out, "Wrote {}", path.display());

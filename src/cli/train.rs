@@ -112,8 +112,13 @@ impl Args {
                 }
                 // The epoch's samples, for a look without the workbench: a generator's
                 // one row per class, a classifier's test digits six to a row.
-                let images: Vec<&[u8]> = samples.iter().map(|(_, px)| px.as_slice()).collect();
-                let side = images.first().map_or(0, |i| i.len().isqrt());
+                let labels: Vec<String> = samples.iter().map(|(l, _)| l.to_string()).collect();
+                let images: Vec<(&str, &[u8])> = samples
+                    .iter()
+                    .zip(&labels)
+                    .map(|((_, px), l)| (l.as_str(), px.as_slice()))
+                    .collect();
+                let side = images.first().map_or(0, |(_, i)| i.len().isqrt());
                 let cols = match kind {
                     ModelKind::Classifier => 6,
                     ModelKind::Generator | ModelKind::Diffusion => {
@@ -122,7 +127,7 @@ impl Args {
                     }
                 };
                 if side > 0 {
-                    let (px, w, h) = crate::preview::grid(&images, side, side, cols, 2);
+                    let (px, w, h) = crate::preview::sheet(&images, side, side, cols, 4);
                     let _ = crate::preview::write_png(&checkpoints.join("samples.png"), &px, w, h);
                 }
                 bar.reset();

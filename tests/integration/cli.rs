@@ -480,6 +480,8 @@ fn monitor_streams_dice_from_the_simulated_board() {
         "0",
         "--png",
         png.to_str().unwrap(),
+        "--scale",
+        "2",
     ]);
     let t = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{t}{}", text(&out.stderr));
@@ -490,9 +492,15 @@ fn monitor_streams_dice_from_the_simulated_board() {
     }
     assert!(t.contains("3 dice in"), "{t}");
     let img = image::open(&png).expect("a PNG of the dice").to_luma8();
-    // Three 32x32 dice in a row with 2-pixel gaps.
-    assert_eq!((img.width(), img.height()), (3 * 32 + 4 * 2, 32 + 2 * 2));
+    // Three 32x32 dice in a row at 2x, with 4-pixel gaps, each under a 14-pixel label
+    // (issue #18, item 12: the PNG was 1:1 with no labels).
+    assert_eq!(
+        (img.width(), img.height()),
+        (3 * 64 + 4 * 4, 14 + 64 + 2 * 4)
+    );
     assert!(img.pixels().any(|p| p.0[0] > 200), "the dice are drawn");
+    // The label "4" is drawn in the band above each die (label grey 200).
+    assert!((4..18).any(|y| (4..68).any(|x| img.get_pixel(x, y).0[0] == 200)));
 }
 
 /// Regression (issue 13, item 7): a file that cannot be read printed its cause twice

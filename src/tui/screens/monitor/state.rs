@@ -480,8 +480,20 @@ impl MonitorView {
     /// The latest dice as one grey grid (for a PNG), or `None` without any.
     pub fn gallery_png(&self) -> Option<(Vec<u8>, usize, usize)> {
         let first = self.gallery.front()?;
-        let refs: Vec<&[u8]> = self.gallery.iter().map(|i| i.pixels.as_slice()).collect();
-        Some(crate::preview::grid(&refs, first.width, first.height, 6, 2))
+        let labels: Vec<String> = self.gallery.iter().map(|i| i.label.to_string()).collect();
+        let refs: Vec<(&str, &[u8])> = self
+            .gallery
+            .iter()
+            .zip(&labels)
+            .map(|(i, l)| (l.as_str(), i.pixels.as_slice()))
+            .collect();
+        Some(crate::preview::sheet(
+            &refs,
+            first.width,
+            first.height,
+            6,
+            4,
+        ))
     }
 }
 
