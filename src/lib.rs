@@ -23,6 +23,7 @@ pub mod data;
 pub mod deploy;
 pub mod engine;
 pub mod export;
+pub mod graphics;
 pub mod hints;
 pub mod link;
 pub mod nn;

@@ -1,6 +1,6 @@
-//! Turning greyscale images into text (ASCII, Unicode half-blocks), sixel graphics and PNG
-//! files. Used by the CLI previews; the TUI draws the same half-block cells with its own
-//! styles and writes the same sixels over its dice.
+//! Turning greyscale images into text (ASCII, Unicode half-blocks), terminal graphics
+//! (`crate::graphics`) and labelled PNG sheets. Used by the CLI previews; the TUI draws the
+//! same half-block cells with its own styles and the same graphics over its dice.
 
 use std::path::Path;
 
@@ -10,23 +10,23 @@ pub enum Style {
     Ascii,
     /// Unicode half-blocks in 24-bit colour.
     Half,
-    /// Sixel graphics, one image per line.
-    Sixel,
+    /// Terminal graphics (sixel, kitty or iTerm2), one image per line.
+    Image(crate::graphics::Protocol),
 }
 
-/// An image (`width` x `height` grey pixels) as lines of text in `style`; a sixel is one
-/// line, drawn at `sixel_scale` pixels per image pixel.
+/// An image (`width` x `height` grey pixels) as lines of text in `style`; a graphics image
+/// is one line, drawn at `image_scale` pixels per image pixel.
 pub fn lines(
     style: Style,
     pixels: &[u8],
     width: usize,
     height: usize,
-    sixel_scale: usize,
+    image_scale: usize,
 ) -> Vec<String> {
     match style {
         Style::Ascii => ascii(pixels, width),
         Style::Half => half_blocks_ansi(pixels, width),
-        Style::Sixel => vec![sixel(pixels, width, height, sixel_scale)],
+        Style::Image(p) => vec![p.encode(pixels, width, height, image_scale)],
     }
 }
 
@@ -158,59 +158,6 @@ pub fn sheet(
     (out, gw, gh)
 }
 
-/// Grey levels in a sixel palette.
-pub const SIXEL_GREYS: usize = 16;
-
-/// A greyscale image as a sixel sequence (DCS … ST), each pixel drawn `scale` x `scale`,
-/// in a 16-grey palette. Runs of one colour are run-length encoded.
-pub fn sixel(pixels: &[u8], width: usize, height: usize, scale: usize) -> String {
-    let scale = scale.max(1);
-    let (w, h) = (width * scale, height * scale);
-    let level = |x: usize, y: usize| -> usize {
-        let v = usize::from(pixels[(y / scale) * width + x / scale]);
-        (v * (SIXEL_GREYS - 1) + 127) / 255
-    };
-    let mut s = format!("\x1bP0;1;0q\"1;1;{w};{h}");
-    for i in 0..SIXEL_GREYS {
-        let pct = i * 100 / (SIXEL_GREYS - 1);
-        s += &format!("#{i};2;{pct};{pct};{pct}");
-    }
-    for band in 0..h.div_ceil(6) {
-        let y0 = band * 6;
-        let mut first = true;
-        for colour in 0..SIXEL_GREYS {
-            let bits: Vec<u8> = (0..w)
-                .map(|x| {
-                    (0..6)
-                        .filter(|dy| y0 + dy < h && level(x, y0 + dy) == colour)
-                        .fold(0u8, |b, dy| b | (1 << dy))
-                })
-                .collect();
-            if bits.iter().all(|&b| b == 0) {
-                continue;
-            }
-            if !first {
-                s.push('$'); // back to the start of the band for the next colour
-            }
-            first = false;
-            s += &format!("#{colour}");
-            let mut x = 0;
-            while x < w {
-                let run = bits[x..].iter().take_while(|&&b| b == bits[x]).count();
-                let c = char::from(63 + bits[x]);
-                if run > 3 {
-                    s += &format!("!{run}{c}");
-                } else {
-                    s.extend(std::iter::repeat_n(c, run));
-                }
-                x += run;
-            }
-        }
-        s.push('-');
-    }
-    s + "\x1b\\"
-}
-
 /// Writes a greyscale PNG atomically.
 pub fn write_png(path: &Path, pixels: &[u8], width: usize, height: usize) -> std::io::Result<()> {
     let mut bytes = Vec::new();
@@ -230,100 +177,6 @@ use image::ImageEncoder;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Decodes our own sixel output back to palette indices (a minimal reader of the
-    /// subset `sixel` writes), so the encoder is checked by content, not by shape.
-    fn read_sixel(s: &str) -> (usize, usize, Vec<usize>) {
-        let body = s
-            .strip_prefix("\x1bP0;1;0q\"1;1;")
-            .unwrap()
-            .strip_suffix("\x1b\\")
-            .unwrap();
-        let (dims, mut rest) = body.split_at(body.find('#').unwrap());
-        let mut it = dims.split(';');
-        let w: usize = it.next().unwrap().parse().unwrap();
-        let h: usize = it.next().unwrap().parse().unwrap();
-        // Skip the palette definitions.
-        while let Some(p) = rest.strip_prefix('#') {
-            let end = p
-                .find(|c: char| c == '#' || c == '-' || c == '!' || ('?'..='~').contains(&c))
-                .unwrap();
-            if p[..end].contains(";2;") {
-                rest = &p[end..];
-            } else {
-                break;
-            }
-        }
-        let mut out = vec![usize::MAX; w * h];
-        let (mut x, mut band, mut colour) = (0usize, 0usize, 0usize);
-        let chars: Vec<char> = rest.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            match chars[i] {
-                '#' => {
-                    let n: String = chars[i + 1..]
-                        .iter()
-                        .take_while(|c| c.is_ascii_digit())
-                        .collect();
-                    colour = n.parse().unwrap();
-                    i += 1 + n.len();
-                    continue;
-                }
-                '$' => x = 0,
-                '-' => {
-                    x = 0;
-                    band += 1;
-                }
-                '!' => {
-                    let n: String = chars[i + 1..]
-                        .iter()
-                        .take_while(|c| c.is_ascii_digit())
-                        .collect();
-                    let c = chars[i + 1 + n.len()];
-                    for _ in 0..n.parse::<usize>().unwrap() {
-                        for dy in 0..6 {
-                            if (c as u8 - 63) & (1 << dy) != 0 {
-                                out[(band * 6 + dy) * w + x] = colour;
-                            }
-                        }
-                        x += 1;
-                    }
-                    i += 2 + n.len();
-                    continue;
-                }
-                c => {
-                    for dy in 0..6 {
-                        if (c as u8 - 63) & (1 << dy) != 0 {
-                            out[(band * 6 + dy) * w + x] = colour;
-                        }
-                    }
-                    x += 1;
-                }
-            }
-            i += 1;
-        }
-        (w, h, out)
-    }
-
-    #[test]
-    fn sixel_round_trips_through_a_reader() {
-        let img = crate::data::die::sample(3, 5).pixels;
-        for scale in [1, 2] {
-            let s = sixel(&img, 32, 32, scale);
-            let (w, h, got) = read_sixel(&s);
-            assert_eq!((w, h), (32 * scale, 32 * scale));
-            for y in 0..h {
-                for x in 0..w {
-                    let v = usize::from(img[(y / scale) * 32 + x / scale]);
-                    assert_eq!(
-                        got[y * w + x],
-                        (v * 15 + 127) / 255,
-                        "({x},{y}) scale {scale}"
-                    );
-                }
-            }
-        }
-    }
 
     #[test]
     fn ascii_maps_dark_to_space_and_bright_to_at() {

@@ -12,8 +12,12 @@ use std::path::Path;
 pub enum StyleArg {
     Ascii,
     Half,
-    /// Sixel graphics (terminals such as xterm -ti vt340, mlterm, foot, WezTerm).
+    /// Sixel graphics (terminals such as foot, mlterm, WezTerm, Konsole, xterm -ti vt340).
     Sixel,
+    /// The kitty graphics protocol (kitty, WezTerm, Konsole, Ghostty).
+    Kitty,
+    /// iTerm2's inline images (iTerm2, WezTerm).
+    Iterm2,
 }
 
 impl StyleArg {
@@ -23,7 +27,9 @@ impl StyleArg {
         match style {
             Some(StyleArg::Ascii) => Style::Ascii,
             Some(StyleArg::Half) => Style::Half,
-            Some(StyleArg::Sixel) => Style::Sixel,
+            Some(StyleArg::Sixel) => Style::Image(crate::graphics::Protocol::Sixel),
+            Some(StyleArg::Kitty) => Style::Image(crate::graphics::Protocol::Kitty),
+            Some(StyleArg::Iterm2) => Style::Image(crate::graphics::Protocol::Iterm2),
             None if use_color(std::io::stdout().is_terminal()) => Style::Half,
             None => Style::Ascii,
         }

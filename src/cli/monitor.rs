@@ -284,7 +284,11 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     continue;
                 };
                 let side = input.len().isqrt();
-                let scale = if style == Style::Sixel { 4 } else { 1 };
+                let scale = if matches!(style, Style::Image(_)) {
+                    4
+                } else {
+                    1
+                };
                 for l in crate::preview::lines(style, input, side, side, scale) {
                     let _ = writeln!(out, "{l}");
                 }

@@ -182,20 +182,31 @@ fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>, w: &mut Workers) 
     }
 }
 
-/// Writes the Monitor's sixel images over the cells just drawn (ratatui draws text only).
-fn paint_sixels(app: &App) -> io::Result<()> {
+/// Writes the Monitor's images over the cells just drawn (ratatui draws text only), after
+/// removing the last frame's where the protocol keeps them (kitty). Returns whether any
+/// were drawn.
+fn paint_images(app: &App, drawn_before: bool) -> io::Result<bool> {
     use std::io::Write;
-    let sixels = screens::monitor::monitor_sixels(app);
-    if sixels.is_empty() {
-        return Ok(());
-    }
+    let images = screens::monitor::monitor_graphics(app);
     let mut out = io::stdout().lock();
-    for (x, y, seq) in sixels {
+    if drawn_before && let Some(p) = app.monitor.graphics {
+        out.write_all(p.clear().as_bytes())?;
+    }
+    if images.is_empty() {
+        out.flush()?;
+        return Ok(false);
+    }
+    for (x, y, seq) in images {
         crossterm::queue!(out, crossterm::cursor::MoveTo(x, y))?;
         out.write_all(seq.as_bytes())?;
     }
-    out.flush()
+    out.flush()?;
+    Ok(true)
 }
+
+/// How long to wait for the terminal's answer to the graphics query: every terminal
+/// answers at once; a multiplexer that keeps the question leaves the wait to time out.
+const GRAPHICS_WAIT: Duration = Duration::from_millis(400);
 
 /// Runs the workbench until the user quits.
 pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
@@ -206,6 +217,8 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
         );
     }
     let mut guard = TerminalGuard::enter()?;
+    // Asked before the input thread starts reading, so the answers are not taken for keys.
+    let graphics_replies = crate::graphics::ask_terminal(GRAPHICS_WAIT);
     let size = guard.terminal.size()?;
     let mut app = App::new(project, path, (size.width, size.height));
     app.desktop = dialog::desktop_available();
@@ -216,11 +229,13 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());
     let mut w = Workers::default();
-    // Sixel where the terminal says it has it; 'v' on the Monitor switches.
-    app.monitor.sixel_ok = workers::link::terminal_has_sixel();
-    if app.monitor.sixel_ok {
-        app.monitor.style = screens::monitor::state::PreviewStyle::Sixel;
+    // The terminal's own graphics where it answers that it has them; 'v' on the Monitor
+    // switches.
+    app.monitor.graphics = crate::graphics::choose(graphics_replies, &|k| std::env::var(k).ok());
+    if app.monitor.graphics.is_some() {
+        app.monitor.style = screens::monitor::state::PreviewStyle::Graphics;
     }
+    let mut images_drawn = false;
     let debug_panic = std::env::var_os("TINYGEN_DEBUG_PANIC").is_some();
 
     guard
@@ -260,7 +275,7 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             guard
                 .terminal
                 .draw(|f| view::render(&app, f, Instant::now()))?;
-            paint_sixels(&app)?;
+            images_drawn = paint_images(&app, images_drawn)?;
             last_draw = Instant::now();
             needs_draw = false;
         }

@@ -293,3 +293,31 @@ fn a_panic_restores_the_terminal_and_reports() {
         "the panic message must be printed on the restored screen"
     );
 }
+
+/// Issue #18, item 12: sixel was guessed from TERM. The workbench asks the terminal (a
+/// kitty graphics query, then DA1, which every terminal answers) and the Monitor draws
+/// with what the answer names; a terminal that names none gets half-blocks.
+#[test]
+fn the_workbench_asks_the_terminal_which_graphics_it_draws() {
+    let answers: [(&[u8], &str); 3] = [
+        (b"\x1b[?62;4;22c", "sixel"),
+        (b"\x1b_Gi=31;OK\x1b\\\x1b[?62;22c", "kitty"),
+        (b"\x1b[?1;2c", "half-block"),
+    ];
+    for (answer, name) in answers {
+        let mut s = Session::start(&[]);
+        let start = Instant::now();
+        while !s.raw().windows(3).any(|w| w == b"\x1b[c") {
+            assert!(start.elapsed() < WAIT, "no DA1 query:\n{:?}", s.raw());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        s.send(answer);
+        s.wait_for("1 Project");
+        s.send(b"5");
+        s.wait_for(&format!("preview   {name}"));
+        s.send(b"q");
+        let status = s.wait_exit();
+        assert!(status.success(), "{name}: {status:?}");
+        s.assert_restored();
+    }
+}

@@ -108,18 +108,3 @@ impl Board {
         })
     }
 }
-
-/// Whether the terminal draws sixel graphics, from what it says about itself
-/// (`TINYGEN_SIXEL=1` or `0` overrides).
-pub fn terminal_has_sixel() -> bool {
-    if let Some(v) = std::env::var_os("TINYGEN_SIXEL") {
-        return v == "1";
-    }
-    let term = std::env::var("TERM").unwrap_or_default();
-    let program = std::env::var("TERM_PROGRAM").unwrap_or_default();
-    term.contains("sixel")
-        || ["mlterm", "foot", "contour", "yaft"]
-            .iter()
-            .any(|t| term.starts_with(t))
-        || ["WezTerm", "iTerm.app", "mintty"].contains(&program.as_str())
-}

@@ -113,7 +113,7 @@ fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
         KeyCode::Char('c') => return connect(app),
         KeyCode::Char('v') => {
             app.monitor.cycle_style();
-            let name = app.monitor.style.name();
+            let name = app.monitor.style_name();
             app.info(format!("Previews drawn as {name}."));
         }
         KeyCode::Char('p') => save_gallery(app),
@@ -271,7 +271,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
     if !classifier {
         side.push(Line::from(vec![
             Span::styled("preview   ", t.dim()),
-            Span::raw(m.style.name()),
+            Span::raw(m.style_name()),
         ]));
     }
     if let Some((board, want)) = m.other_model {
@@ -291,8 +291,8 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
     f.render_widget(Paragraph::new(log), rows[2]);
     let keys = if classifier {
         "n next test digit · draw with the mouse (right erases) · Enter/s classify it · e erase · x stop · c reconnect"
-    } else if m.style == PreviewStyle::Sixel {
-        "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect (sixel drawn over the dice)"
+    } else if m.style == PreviewStyle::Graphics {
+        "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect (images drawn over the dice)"
     } else {
         "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect"
     };
@@ -332,13 +332,13 @@ fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
     tiles
 }
 
-/// Sixel images to write over the Monitor after a frame: `(column, row, sequence)`.
-pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
-    use state::PreviewStyle;
-    if app.screen != Screen::Monitor
-        || app.monitor.style != PreviewStyle::Sixel
-        || app.popup.is_some()
-    {
+/// Images to write over the Monitor after a frame, in the terminal's graphics protocol:
+/// `(column, row, sequence)`.
+pub fn monitor_graphics(app: &App) -> Vec<(u16, u16, String)> {
+    let Some(protocol) = app.monitor.drawing_with() else {
+        return Vec::new();
+    };
+    if app.screen != Screen::Monitor || app.popup.is_some() {
         return Vec::new();
     }
     let body = areas(Rect::new(0, 0, app.size.0, app.size.1)).body;
@@ -358,7 +358,7 @@ pub fn monitor_sixels(app: &App) -> Vec<(u16, u16, String)> {
         .map(|(r, (_, px, w, h))| {
             let mut full = px;
             full.resize(w * h, 0);
-            (r.x, r.y + 1, crate::preview::sixel(&full, w, h, scale))
+            (r.x, r.y + 1, protocol.encode(&full, w, h, scale))
         })
         .collect()
 }
@@ -459,8 +459,8 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             Some(z) => (enlarge(&full, side, z), z),
             None => (full, side),
         };
-        if m.style == PreviewStyle::Sixel {
-            lines.push(Line::styled("(sixel)", t.dim()));
+        if let Some(p) = m.drawing_with() {
+            lines.push(Line::styled(format!("({})", p.name()), t.dim()));
         } else if m.style == PreviewStyle::Ascii || !t.color {
             lines.extend(
                 crate::preview::ascii(&full, width)
@@ -500,12 +500,12 @@ mod tests {
                 })),
             );
         }
-        assert!(monitor_sixels(&a).is_empty(), "half-blocks by default");
-        a.monitor.sixel_ok = true;
+        assert!(monitor_graphics(&a).is_empty(), "half-blocks by default");
+        a.monitor.graphics = Some(crate::graphics::Protocol::Sixel);
         a.monitor.cycle_style();
         a.monitor.cycle_style();
-        assert_eq!(a.monitor.style, state::PreviewStyle::Sixel);
-        let six = monitor_sixels(&a);
+        assert_eq!(a.monitor.style, state::PreviewStyle::Graphics);
+        let six = monitor_graphics(&a);
         assert_eq!(six.len(), 2, "two tiles fit 120x40");
         for (x, y, seq) in &six {
             assert!(*x < 120 - 24 && *y < 40, "({x},{y})");
@@ -513,7 +513,7 @@ mod tests {
         }
         assert!(draw(&a).contains("(sixel)"));
         a.popup = Some(Popup::Help);
-        assert!(monitor_sixels(&a).is_empty(), "no sixel over a popup");
+        assert!(monitor_graphics(&a).is_empty(), "no sixel over a popup");
     }
 
     /// Regression: a die still being drawn (8 of 32 rows) used to panic the half-block
@@ -672,15 +672,15 @@ mod tests {
         a.color = false;
         insta::assert_snapshot!("monitor_zoom_120x40", draw(&a));
         a.color = true;
-        a.monitor.sixel_ok = true;
-        a.monitor.style = state::PreviewStyle::Sixel;
-        let six = monitor_sixels(&a);
+        a.monitor.graphics = Some(crate::graphics::Protocol::Sixel);
+        a.monitor.style = state::PreviewStyle::Graphics;
+        let six = monitor_graphics(&a);
         assert_eq!(six.len(), 1, "one zoomed sixel");
         update(
             &mut a,
             Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)),
         );
         assert!(!a.monitor.zoom);
-        assert_eq!(monitor_sixels(&a).len(), 2);
+        assert_eq!(monitor_graphics(&a).len(), 2);
     }
 }

@@ -21,22 +21,15 @@ const RATE_WINDOW: Duration = Duration::from_secs(3);
 pub enum PreviewStyle {
     HalfBlock,
     Ascii,
-    Sixel,
+    /// The terminal's own graphics ([`MonitorView::graphics`]).
+    Graphics,
 }
 
 impl PreviewStyle {
-    pub fn name(self) -> &'static str {
-        match self {
-            PreviewStyle::HalfBlock => "half-block",
-            PreviewStyle::Ascii => "ASCII",
-            PreviewStyle::Sixel => "sixel",
-        }
-    }
-
-    fn next(self, sixel_ok: bool) -> PreviewStyle {
+    fn next(self, graphics: bool) -> PreviewStyle {
         match self {
             PreviewStyle::HalfBlock => PreviewStyle::Ascii,
-            PreviewStyle::Ascii if sixel_ok => PreviewStyle::Sixel,
+            PreviewStyle::Ascii if graphics => PreviewStyle::Graphics,
             _ => PreviewStyle::HalfBlock,
         }
     }
@@ -84,8 +77,8 @@ pub struct MonitorView {
     /// The newest image alone, as large as the screen holds (`z`), to judge fine detail
     /// such as whether a die's pips are distinct.
     pub zoom: bool,
-    /// Whether the terminal takes sixel graphics (detected at start).
-    pub sixel_ok: bool,
+    /// The graphics the terminal draws, asked of it at start.
+    pub graphics: Option<crate::graphics::Protocol>,
     pub baud: u32,
     /// Arrival times of finished images, and of received byte counts, for the rates.
     done_at: VecDeque<Instant>,
@@ -132,7 +125,7 @@ impl Default for MonitorView {
             log: VecDeque::new(),
             style: PreviewStyle::HalfBlock,
             zoom: false,
-            sixel_ok: false,
+            graphics: None,
             baud: 115_200,
             done_at: VecDeque::new(),
             bytes_at: VecDeque::new(),
@@ -340,7 +333,23 @@ impl MonitorView {
     }
 
     pub fn cycle_style(&mut self) {
-        self.style = self.style.next(self.sixel_ok);
+        self.style = self.style.next(self.graphics.is_some());
+    }
+
+    /// How previews are drawn, in words: "half-block", "ASCII", "sixel", "kitty".
+    pub fn style_name(&self) -> &'static str {
+        match (self.style, self.graphics) {
+            (PreviewStyle::HalfBlock, _) => "half-block",
+            (PreviewStyle::Ascii, _) => "ASCII",
+            (PreviewStyle::Graphics, Some(p)) => p.name(),
+            (PreviewStyle::Graphics, None) => "graphics",
+        }
+    }
+
+    /// The protocol images are drawn with now, if any.
+    pub fn drawing_with(&self) -> Option<crate::graphics::Protocol> {
+        self.graphics
+            .filter(|_| self.style == PreviewStyle::Graphics)
     }
 
     pub fn on_event(&mut self, e: LinkEvent, now: Instant) {
