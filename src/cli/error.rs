@@ -43,10 +43,10 @@ impl CliError {
 
     /// The user stopped the command with Ctrl-C (exit code 130, as the shell's own), after
     /// it said what was kept.
-    pub fn interrupted() -> Self {
+    pub fn interrupted(what_was_kept: String) -> Self {
         CliError {
             code: exit::INTERRUPTED,
-            error: anyhow::anyhow!("stopped by Ctrl-C"),
+            error: anyhow::anyhow!(what_was_kept),
         }
     }
 

@@ -137,8 +137,8 @@ impl Args {
         bar.finish_and_clear();
         let outcome = result?;
         if outcome.cancelled {
-            eprintln!("{}", stopped_message(outcome.history.len(), &checkpoints));
-            return Err(CliError::interrupted());
+            let kept = stopped_message(outcome.history.len(), &checkpoints);
+            return Err(CliError::interrupted(kept));
         }
         println!(
             "Trained {} epochs. Checkpoint, quantized weights and samples.png: {}",
@@ -152,11 +152,12 @@ impl Args {
 /// What Ctrl-C leaves behind: the epochs kept, and how to go on.
 fn stopped_message(epochs_done: usize, checkpoints: &Path) -> String {
     if epochs_done == 0 {
-        "Stopped during epoch 1, before the first checkpoint; nothing was saved.".to_string()
+        "stopped by Ctrl-C during epoch 1, before the first checkpoint; nothing was saved"
+            .to_string()
     } else {
         format!(
-            "Stopped. The last checkpoint is epoch {epochs_done}, in {}; the same command \
-             resumes from it (--fresh starts again).",
+            "stopped by Ctrl-C; the last checkpoint is epoch {epochs_done}, in {}; the same \
+             command resumes from it (--fresh starts again)",
             checkpoints.display()
         )
     }

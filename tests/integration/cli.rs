@@ -537,3 +537,45 @@ fn a_mistyped_command_suggests_the_right_one() {
         "{help}"
     );
 }
+
+/// Issue #18, item 8: Ctrl-C in `tinygen train` left without a word. It stops between
+/// batches, says which epoch the kept checkpoint holds, and exits 130.
+#[test]
+fn ctrl_c_in_train_says_where_the_checkpoint_is() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quick.ron");
+    assert!(
+        run(&["new", "-t", "cvae-die", path.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let source = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("size: 12000", "size: 256");
+    std::fs::write(&path, source).unwrap();
+    let mut child = tinygen()
+        .args(["train", path.to_str().unwrap(), "--epochs", "500"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("epoch   1/500"), "{first}");
+    // SAFETY: a signal to our own child, still running (it has 499 epochs to go).
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("stopped by Ctrl-C; the last checkpoint is epoch"),
+        "{err}"
+    );
+    assert!(err.contains("the same command resumes from it"), "{err}");
+    assert!(
+        dir.path()
+            .join("build/quick/checkpoints/state.ron")
+            .exists()
+    );
+}

@@ -430,7 +430,7 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             let (one, many) = app.template().image_words();
             let word = if g.more == 1 { one } else { many };
             let text = format!(
-                "+{} more {word} kept · z: the newest, large · p: all as a PNG",
+                "+{} more {word} · z: the newest, large · p: all as PNG",
                 g.more
             );
             f.render_widget(

@@ -231,16 +231,18 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             t.dim(),
         )
     } else {
-        Line::styled(
-            format!(
-                "Enter: train {} for {} epochs (batch {}, learning rate {}); resumes from the last checkpoint",
-                p.template.title,
-                p.training.epochs,
-                p.training.batch_size,
-                p.training.learning_rate
-            ),
-            t.dim(),
-        )
+        let what = format!(
+            "Enter: train {} for {} epochs (batch {}, learning rate {})",
+            p.template.title, p.training.epochs, p.training.batch_size, p.training.learning_rate
+        );
+        // The resume note only where it fits whole.
+        let more = "; resumes from the last checkpoint";
+        let text = if what.chars().count() + more.len() <= inner.width as usize {
+            what + more
+        } else {
+            what
+        };
+        Line::styled(text, t.dim())
     };
     f.render_widget(Paragraph::new(status), Rect { height: 1, ..inner });
     let done = tr.history.len() as f64
