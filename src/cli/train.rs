@@ -64,6 +64,7 @@ impl Args {
         // The device is chosen here, at the edge.
         let device = burn::prelude::Device::flex();
         let result = template.train(&p, &opts, &control, &device, &mut |e| match e {
+            TrainEvent::Data(source) => bar.suspend(|| println!("{source}")),
             TrainEvent::Started {
                 epochs,
                 batches,

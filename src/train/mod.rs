@@ -86,6 +86,11 @@ pub trait Task {
     fn data_identity(&self) -> String {
         String::new()
     }
+    /// Where the training data comes from, in words, said at the start of a run (for
+    /// data read from files: which files, how many samples).
+    fn data_source(&self) -> Option<String> {
+        None
+    }
     /// A freshly initialised model on `device` (the autodiff one).
     fn init(&self, device: &Device) -> Self::Model;
     /// The learning rate of `epoch` (1-based) of `epochs`.
@@ -103,6 +108,8 @@ pub trait Task {
 /// What the training loop reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainEvent {
+    /// Where the data comes from ([`Task::data_source`]), before `Started`.
+    Data(String),
     Started {
         epochs: u32,
         batches: u32,
@@ -247,6 +254,9 @@ pub fn run<T: Task>(
     let losses = task.losses();
     let export = |task: &T, m: &T::Model| task.export(m).map_err(|e| write_error(dir, e));
 
+    if let Some(source) = task.data_source() {
+        emit(TrainEvent::Data(source));
+    }
     let mut model = task.init(&autodiff);
     let mut optim = AdamConfig::new().init();
     let mut history = Vec::new();

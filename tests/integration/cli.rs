@@ -426,6 +426,8 @@ fn bitnet_trains_on_real_digits_and_evaluates_on_idx_files() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let t = text(&out.stdout);
     assert!(t.contains("epoch   2/2") && t.contains("train "), "{t}");
+    // Issue #14: the run says which digits it reads (the full set or the fallback).
+    assert!(t.starts_with("Training on 3,000 digits of "), "{t}");
 
     // Held-out digits (beyond the 3,000 trained on) as a t10k set.
     let (mut d, _) = mnist::load(&Default::default(), mnist::Split::Train).unwrap();

@@ -30,14 +30,41 @@ pub const LOSSES: &[LossInfo] = &[LossInfo {
 pub struct MnistData {
     pub train: Digits,
     pub test: Option<Digits>,
+    /// Which files these are, in words, for the start of a run.
+    pub source: String,
 }
 
 /// Loads a project's digits: `dataset_dir` is its resolved `dataset.path`.
 pub fn load_data(p: &Project, places: &Places) -> Result<MnistData, mnist::MnistError> {
-    let (mut train, _) = mnist::load(places, Split::Train)?;
+    let (mut train, train_file) = mnist::load(places, Split::Train)?;
+    let found = train.len();
     train.truncate(p.dataset.size as usize);
-    let test = mnist::load(places, Split::Test).ok().map(|(d, _)| d);
-    Ok(MnistData { train, test })
+    let test = mnist::load(places, Split::Test).ok();
+    let mut source = format!(
+        "Training on {} digits of {found} in {}",
+        count(train.len()),
+        train_file.display()
+    );
+    if found < p.dataset.size as usize {
+        source += &format!(
+            " (the project asks for {}; scripts/setup fetches the full 60,000)",
+            count(p.dataset.size as usize)
+        );
+    }
+    source += &match &test {
+        Some((d, f)) => format!("; testing on {} in {}.", count(d.len()), f.display()),
+        None => "; no test set found.".to_string(),
+    };
+    Ok(MnistData {
+        train,
+        test: test.map(|(d, _)| d),
+        source,
+    })
+}
+
+/// 60000 as "60,000".
+fn count(n: usize) -> String {
+    crate::budget::report::count(n as u64)
 }
 
 /// The learning rate of `epoch` (1-based): cosine from `lr` down to `lr / 20`.
@@ -91,6 +118,10 @@ impl Task for MnistTask<'_> {
 
     fn data_identity(&self) -> String {
         crate::checkpoint::data_identity(&self.data.train.images, &self.data.train.labels)
+    }
+
+    fn data_source(&self) -> Option<String> {
+        Some(self.data.source.clone())
     }
 
     fn init(&self, device: &Device) -> BitMlp {
@@ -221,6 +252,7 @@ mod tests {
         epochs: Option<u32>,
     ) -> Vec<EpochLoss> {
         let data = MnistData {
+            source: String::new(),
             train: bars(200, 1),
             test: Some(bars(100, 2)),
         };
@@ -267,6 +299,7 @@ mod tests {
         let p = tiny();
         history(&p, d.path(), true, Some(1));
         let other = MnistData {
+            source: String::new(),
             train: bars(200, 7),
             test: None,
         };

@@ -23,6 +23,8 @@ use std::path::PathBuf;
 pub fn on_event(app: &mut App, event: TrainEvent) {
     let t = &mut app.train;
     match event {
+        // Which files a run reads, in the status bar (#14: the fallback is said).
+        TrainEvent::Data(source) => app.info(source),
         TrainEvent::Started {
             epochs,
             batches,
