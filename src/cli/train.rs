@@ -49,6 +49,7 @@ impl Args {
             .progress_chars("=> "),
         );
         let mut total_epochs = 0;
+        let mut resumed = 0;
         // Ctrl-C stops between batches and says where the last checkpoint is; a second
         // Ctrl-C leaves at once.
         let control = std::sync::Arc::new(Control::default());
@@ -71,9 +72,21 @@ impl Args {
                 history,
             } => {
                 total_epochs = epochs;
+                resumed = history.len();
                 bar.set_length(batches as u64);
                 if let Some(last) = history.last() {
-                    bar.suspend(|| println!("Resuming after epoch {} of {epochs}.", last.epoch));
+                    if last.epoch >= epochs {
+                        bar.suspend(|| {
+                            println!(
+                                "Nothing to train: all {epochs} epochs are done (--epochs N \
+                                 trains on to N, --fresh starts again)."
+                            )
+                        });
+                    } else {
+                        bar.suspend(|| {
+                            println!("Resuming after epoch {} of {epochs}.", last.epoch)
+                        });
+                    }
                 }
             }
             TrainEvent::Batch {
@@ -141,11 +154,15 @@ impl Args {
             let kept = stopped_message(outcome.history.len(), &checkpoints);
             return Err(CliError::interrupted(kept));
         }
-        println!(
-            "Trained {} epochs. Checkpoint, quantized weights and samples.png: {}",
-            outcome.history.len(),
-            checkpoints.display()
-        );
+        if outcome.history.len() > resumed {
+            println!(
+                "Trained {} epochs. Checkpoint, quantized weights and samples.png: {}",
+                outcome.history.len(),
+                checkpoints.display()
+            );
+        } else {
+            println!("The checkpoint is in {}.", checkpoints.display());
+        }
         Ok(())
     }
 }

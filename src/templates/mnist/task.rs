@@ -41,8 +41,9 @@ pub fn load_data(p: &Project, places: &Places) -> Result<MnistData, mnist::Mnist
     train.truncate(p.dataset.size as usize);
     let test = mnist::load(places, Split::Test).ok();
     let mut source = format!(
-        "Training on {} digits of {found} in {}",
+        "Training on {} digits of {} in {}",
         count(train.len()),
+        count(found),
         train_file.display()
     );
     if found < p.dataset.size as usize {
