@@ -63,6 +63,15 @@ impl Args {
     pub fn run(self) -> Result<(), CliError> {
         let p = super::common::load(&self.path)?;
         let t = target_or(self.target.as_deref(), &p)?;
+        if self.verify && !t.id.starts_with("ch32v00") {
+            // The measurement is of the CH32V003 firmware in qemu; set beside another
+            // target's prediction it would compare two different machines.
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "--verify measures the CH32V003 firmware in qemu, not {}; run it with \
+                 --target ch32v003 (for other targets the budget is a prediction only)",
+                t.id
+            )));
+        }
         let b = budget::for_project(&p, &crate::templates::spec, t, self.plan.into());
         let text = if self.json {
             serde_json::to_string_pretty(&b)? + "\n"

@@ -47,13 +47,14 @@ impl Args {
                 .with_context(|| format!("cannot write '{}'", file.display()))?;
         }
         super::common::print(&format!(
-            "Exported '{}' ({}) for {}: model hash {:08x}\n  {}  ({} bytes)\n  {}\n",
+            "Exported '{}' ({}) for {}: model hash {:08x}\n  {}  ({}: the model alone; \
+             'tinygen budget --verify' measures the firmware with it)\n  {}\n",
             p.name,
             m.origin,
             t.id,
             m.hash(),
             bin.display(),
-            m.blob.len(),
+            crate::budget::report::bytes(m.blob.len() as u64),
             h.display()
         ))
     }

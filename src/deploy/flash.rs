@@ -174,10 +174,11 @@ impl Flasher for Ch32Flasher {
         )?;
         progress(stage(Stage::Build, 1, 1));
         progress(Progress::Note(format!(
-            "{}: {} B flash of 16,384, {} B static SRAM of 2,048",
+            "{}: firmware with its model, measured in the ELF: {} of flash of 16,384 B, {} of \
+             static SRAM of 2,048 B",
             built.elf.display(),
-            built.sizes.flash_bytes(),
-            built.sizes.static_sram_bytes()
+            crate::budget::report::bytes(built.sizes.flash_bytes()),
+            crate::budget::report::bytes(built.sizes.static_sram_bytes())
         )));
         probe::flash(&built.elf, |s, done, total| {
             let s = match s {

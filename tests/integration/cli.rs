@@ -581,3 +581,23 @@ fn ctrl_c_in_train_says_where_the_checkpoint_is() {
             .exists()
     );
 }
+
+/// `budget --verify --target pi-zero-2w` set the Pi's prediction beside the CH32V003
+/// firmware's measurement (+294% instructions): two machines compared as one.
+#[test]
+fn verify_measures_only_the_chip_it_builds_for() {
+    let out = run(&[
+        "budget",
+        repo("projects/die.ron").to_str().unwrap(),
+        "--target",
+        "pi-zero-2w",
+        "--verify",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--verify measures the CH32V003 firmware"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing half-printed");
+}

@@ -24,7 +24,11 @@ fn usage_style(t: Theme, used: u64, limit: Option<u64>) -> Style {
 pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     let b = &app.budget;
     let block = t.block(
-        &format!("Budget · {} · plan {}", b.target, b.plan.name()),
+        &format!(
+            "Budget · {} · plan {} · estimates (budget --verify measures)",
+            b.target,
+            b.plan.name()
+        ),
         true,
     );
     let inner = block.inner(area);
