@@ -147,8 +147,12 @@ pub fn sheet(
                 }
             }
         }
+        // An image of another size (a board that changed its HELLO mid-run) is drawn
+        // clipped or padded, never read past its end.
         for y in 0..h * scale {
-            let src = &img[(y / scale) * w..(y / scale) * w + w];
+            let start = ((y / scale) * w).min(img.len());
+            let mut src = img[start..(start + w).min(img.len())].to_vec();
+            src.resize(w, 0);
             let row = (oy + band + y) * gw + ox;
             for (x, px) in out[row..row + cw].iter_mut().enumerate() {
                 *px = src[x / scale];

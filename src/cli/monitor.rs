@@ -235,19 +235,25 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                 let _ = writeln!(
                     out,
                     "{one} {}: {}",
-                    img.index + 1,
+                    u32::from(img.index) + 1,
                     template.caption(img.label)
                 );
                 for l in crate::preview::lines(style, &img.pixels, img.width, img.height, 3) {
                     let _ = writeln!(out, "{l}");
                 }
                 images.push(img);
+                // A board that ignores the count and never says DONE is stopped once it
+                // has sent what was asked: memory stays bounded (#19, item 2).
+                if images.len() >= usize::from(o.count) {
+                    session.send(LinkCmd::Stop);
+                    break;
+                }
             }
             LinkEvent::Incomplete { index, rows } => {
                 let _ = writeln!(
                     out,
                     "{one} {} cut off after {rows} rows (not shown)",
-                    index + 1
+                    u32::from(index) + 1
                 );
             }
             LinkEvent::Stats(s) => {

@@ -407,6 +407,20 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
     }
 
     fn on_rows(&mut self, r: &ImageRows) {
+        // Every field is the board's word: rows that do not add up, or that disagree with
+        // its own HELLO, are a damaged frame, never a die (#19, item 1).
+        let width = usize::from(r.width);
+        let sane = width > 0
+            && r.rows > 0
+            && r.data.len() == width * usize::from(r.rows)
+            && self.hello.is_none_or(|h| {
+                (h.image_w == 0 || usize::from(h.image_w) == width)
+                    && (h.image_h == 0 || usize::from(r.first_row) < usize::from(h.image_h))
+            });
+        if !sane {
+            self.garbage += 1;
+            return;
+        }
         let continues = self
             .partial
             .as_ref()
@@ -440,7 +454,7 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
         }
         if self.partial.as_ref().is_some_and(|p| p.next_row >= height) {
             let p = self.partial.take().expect("checked");
-            if p.next_row == height {
+            if p.next_row == height && !p.pixels.is_empty() && p.pixels.len() == p.width * height {
                 (self.sink)(LinkEvent::Image(Image {
                     index: p.index,
                     label: p.label,
@@ -665,6 +679,50 @@ mod tests {
             seen.last(),
             Some(LinkEvent::Garbage { frames: 1 })
         ));
+    }
+
+    /// #19, item 1: a board's nonsense (index 65535, rows that do not add up, a width
+    /// other than its HELLO's, no pixels) is a damaged frame, never a die or a panic.
+    #[test]
+    fn a_boards_nonsense_is_refused_not_shown() {
+        let port = FakePort::default();
+        let (_s, rx, _) = start(&port, None);
+        port.push(&Msg::Hello(hello(1)));
+        until(&rx, |e| matches!(e, LinkEvent::Hello(_)));
+        let bad = |index, width, rows, data: Vec<u8>| {
+            Msg::Image(ImageRows {
+                index,
+                label: 3,
+                first_row: 0,
+                rows,
+                width,
+                data,
+            })
+        };
+        port.push(&bad(7, 3, 2, vec![1; 6])); // not the HELLO's width
+        port.push(&bad(7, 2, 2, vec![1; 3])); // fewer bytes than its rows
+        port.push(&bad(7, 0, 0, vec![])); // no pixels at all
+        let mut seen = until(&rx, |e| matches!(e, LinkEvent::Garbage { .. }));
+        while !seen
+            .iter()
+            .filter_map(|e| match e {
+                LinkEvent::Garbage { frames } => Some(*frames),
+                _ => None,
+            })
+            .sum::<u32>()
+            .ge(&3)
+        {
+            seen.extend(until(&rx, |e| matches!(e, LinkEvent::Garbage { .. })));
+        }
+        assert!(
+            !seen.iter().any(|e| matches!(e, LinkEvent::Image(_))),
+            "{seen:?}"
+        );
+        // The largest index still makes a whole image, and one cut off is said.
+        port.push(&rows(u16::MAX, 0, 2));
+        port.push(&rows(u16::MAX, 2, 2));
+        let seen = until(&rx, |e| matches!(e, LinkEvent::Image(_)));
+        assert!(matches!(seen.last(), Some(LinkEvent::Image(i)) if i.index == u16::MAX));
     }
 
     #[test]

@@ -407,7 +407,7 @@ impl MonitorView {
                 self.drawing = None;
                 self.log(format!(
                     "die {} cut off after {rows} rows; not kept",
-                    index + 1
+                    u32::from(index) + 1
                 ));
             }
             LinkEvent::Stats(s) => {
@@ -553,6 +553,24 @@ mod tests {
         m.on_event(LinkEvent::VersionMismatch { board: 9, host: 1 }, now);
         assert_eq!(m.state, LinkState::VersionError { board: 9 });
         assert!(!m.can_generate());
+    }
+
+    #[test]
+    fn the_largest_index_a_board_sends_is_counted_not_overflowed() {
+        // #19, item 1: `index + 1` overflowed (a panic in debug builds) at 65535.
+        let mut m = MonitorView::with_baud(115_200);
+        m.on_event(
+            LinkEvent::Incomplete {
+                index: u16::MAX,
+                rows: 2,
+            },
+            Instant::now(),
+        );
+        assert!(
+            m.log.back().unwrap().contains("die 65536 cut off"),
+            "{:?}",
+            m.log
+        );
     }
 
     #[test]
