@@ -69,12 +69,14 @@ pub enum ProjectError {
         message: String,
     },
     #[error(
-        "{}: written by a newer tinygen (project version {found}); this tinygen reads \
-         version {supported}. Upgrade tinygen to open it; the file was left untouched",
+        "{}:{line}:{col}: written by a newer tinygen (project version {found}); this tinygen \
+         reads version {supported}. Upgrade tinygen to open it; the file was left untouched",
         path.display()
     )]
     NewerVersion {
         path: PathBuf,
+        line: usize,
+        col: usize,
         found: i64,
         supported: i64,
     },

@@ -194,6 +194,9 @@ pub fn load(path: &Path, catalog: Catalog) -> Result<Project, ProjectError> {
 
 /// Parses and validates project text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &Path, catalog: Catalog) -> Result<Project, ProjectError> {
+    // A byte-order mark (some Windows editors write one) is not part of the project: left
+    // in, it shifted every field's position out of reach (#19, item 6).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let raw = parse_raw(text, origin)?;
     raw.validate(catalog).map_err(|mut issues| {
         let positions = locate::field_positions(text);
@@ -231,8 +234,12 @@ pub fn parse_raw(text: &str, origin: &Path) -> Result<RawProject, ProjectError> 
             });
         }
         Some(v) if v > VERSION => {
+            let at = locate::locate(&locate::field_positions(text), "version")
+                .unwrap_or(locate::Pos { line: 1, col: 1 });
             return Err(ProjectError::NewerVersion {
                 path,
+                line: at.line,
+                col: at.col,
                 found: v,
                 supported: VERSION,
             });
@@ -382,8 +389,12 @@ pub fn save(project: &Project, path: &Path) -> Result<(), ProjectError> {
         && let Some(v) = probe.version
         && v > VERSION
     {
+        let at = locate::locate(&locate::field_positions(&existing), "version")
+            .unwrap_or(locate::Pos { line: 1, col: 1 });
         return Err(ProjectError::NewerVersion {
             path: path.to_path_buf(),
+            line: at.line,
+            col: at.col,
             found: v,
             supported: VERSION,
         });

@@ -60,8 +60,8 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     ),
     (
         "newer-version.ron",
-        "written by a newer tinygen (project version 2)",
-        None,
+        "written by a newer tinygen (project version 2)", // #19, item 6: with line:col
+        Some(":4:14:"),
     ),
     (
         "missing-section.ron",
@@ -69,6 +69,12 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
         Some(":27:1:"),
     ),
     ("garbage.ron", "expected '(' here", Some(":1:1:")),
+    // #19, item 6: a UTF-8 byte-order mark dropped line:col from validation errors.
+    (
+        "bom-unknown-target.ron",
+        "unknown target 'ch32v03'",
+        Some(":29:13:"),
+    ),
     // #18, item 10: the parser's own words ("Expected struct `project` but found `hello`")
     // showed through.
     (
