@@ -204,6 +204,9 @@ fn paint_images(app: &App, drawn_before: bool) -> io::Result<bool> {
     Ok(true)
 }
 
+/// Set by SIGTERM or SIGHUP: the event loop leaves as on q.
+static TERMINATE: AtomicBool = AtomicBool::new(false);
+
 /// How long to wait for the terminal's answer to the graphics query: every terminal
 /// answers at once; a multiplexer that keeps the question leaves the wait to time out.
 const GRAPHICS_WAIT: Duration = Duration::from_millis(400);
@@ -216,6 +219,10 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
              (see 'tinygen --help')"
         );
     }
+    // SIGTERM and SIGHUP (a closed window, `kill`) leave like q: the terminal restored, a
+    // training run stopped at its last checkpoint, nothing half-saved (#19, item 7). In
+    // raw mode Ctrl-C is a key, not SIGINT.
+    let _ = ctrlc::set_handler(|| TERMINATE.store(true, Ordering::Relaxed));
     let mut guard = TerminalGuard::enter()?;
     // Asked before the input thread starts reading, so the answers are not taken for keys.
     let graphics_replies = crate::graphics::ask_terminal(GRAPHICS_WAIT);
@@ -268,7 +275,7 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if app.should_quit {
+        if app.should_quit || TERMINATE.load(Ordering::Relaxed) {
             break;
         }
         if needs_draw && last_draw.elapsed() >= FRAME {

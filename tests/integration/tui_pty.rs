@@ -321,3 +321,19 @@ fn the_workbench_asks_the_terminal_which_graphics_it_draws() {
         s.assert_restored();
     }
 }
+
+/// Issue #19, item 7: SIGTERM and SIGHUP (a closed terminal window, `kill`) left the
+/// terminal in raw mode on the alternate screen.
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let mut s = Session::start(&[]);
+        s.wait_for("1 Project");
+        let pid = s.child.process_id().expect("a running child") as i32;
+        // SAFETY: a signal to our own child.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = s.wait_exit();
+        assert!(status.success(), "signal {signal}: {status:?}");
+        s.assert_restored();
+    }
+}
