@@ -79,6 +79,12 @@ pub enum CheckpointError {
     },
     #[error("the saved weights do not fit the project")]
     Weights(#[from] SpecError),
+    #[error(
+        "'{}' is not the file its state.ron was written with: the checkpoint was cut off \
+         while being written",
+        path.display()
+    )]
+    HalfWritten { path: PathBuf },
 }
 
 /// What `state.ron` holds.
@@ -88,6 +94,11 @@ pub struct State {
     /// The settings the checkpoint belongs to ([`fingerprint`]).
     pub fingerprint: String,
     pub history: Vec<EpochLoss>,
+    /// `(file name, CRC-32)` of every other file of the checkpoint, written last: a file
+    /// that does not match was left by a write that was cut off (#19, item 4). Empty in
+    /// checkpoints from before the manifest.
+    #[serde(default)]
+    pub files: Vec<(String, u32)>,
 }
 
 /// `state.ron` as version 1 wrote it: the first loss in `recon`, the second in `kl`.
@@ -114,6 +125,39 @@ impl State {
             version: STATE_VERSION,
             fingerprint,
             history,
+            files: Vec::new(),
+        }
+    }
+
+    /// Records the checkpoint's files as they are now in `dir`.
+    pub fn seal(&mut self, dir: &Path, names: &[&str]) -> Result<(), CheckpointError> {
+        self.files = names
+            .iter()
+            .map(|n| {
+                let path = dir.join(n);
+                let bytes = std::fs::read(&path)
+                    .map_err(|source| CheckpointError::Read { path, source })?;
+                Ok((n.to_string(), crc32(&bytes)))
+            })
+            .collect::<Result<_, CheckpointError>>()?;
+        Ok(())
+    }
+
+    /// Checks that the file `name` in `dir` is the one this state was sealed with (true
+    /// for files the manifest does not list).
+    pub fn check(&self, dir: &Path, name: &str) -> Result<(), CheckpointError> {
+        let Some((_, crc)) = self.files.iter().find(|(n, _)| n == name) else {
+            return Ok(());
+        };
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|source| CheckpointError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if crc32(&bytes) == *crc {
+            Ok(())
+        } else {
+            Err(CheckpointError::HalfWritten { path })
         }
     }
 
@@ -269,6 +313,10 @@ pub fn has_weights(dir: &Path) -> bool {
 /// `spec` with the quantized weights a training left in `dir`, each layer's count and
 /// range checked.
 pub fn read_weights(dir: &Path, spec: ModelSpec) -> Result<ModelSpec, CheckpointError> {
+    // Weights beside a state that was sealed with other ones are not this checkpoint's.
+    if let Some(state) = read_state(dir, &[])? {
+        state.check(dir, WEIGHTS_FILE)?;
+    }
     let path = dir.join(WEIGHTS_FILE);
     let text = read(&path)?;
     let saved: SavedWeights = ron::from_str(&text).map_err(|source| CheckpointError::Parse {

@@ -371,6 +371,9 @@ fn resume<M: Module>(
             path: dir.to_path_buf(),
         });
     }
+    for name in [MODEL_FILE, OPTIMIZER_FILE, checkpoint::WEIGHTS_FILE] {
+        state.check(dir, name).map_err(|e| corrupt(dir, e))?;
+    }
     *model = model
         .clone()
         .try_load_file(dir.join(MODEL_FILE))
@@ -401,6 +404,7 @@ fn save<M: Module>(
     state: &State,
 ) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    remove_leftovers(dir);
     let tmp = dir.join(format!(".{MODEL_FILE}.tmp"));
     model
         .clone()
@@ -411,5 +415,23 @@ fn save<M: Module>(
     crate::util::fsutil::write_atomic(&dir.join(OPTIMIZER_FILE), &optim_bytes)
         .map_err(|e| write_error(dir, e))?;
     checkpoint::write_weights(dir, spec).map_err(|e| write_error(dir, e))?;
-    checkpoint::write_state(dir, state).map_err(|e| write_error(dir, e))
+    // The state, last, names what it was written with.
+    let mut state = state.clone();
+    state
+        .seal(dir, &[MODEL_FILE, OPTIMIZER_FILE, checkpoint::WEIGHTS_FILE])
+        .map_err(|e| write_error(dir, e))?;
+    checkpoint::write_state(dir, &state).map_err(|e| write_error(dir, e))
+}
+
+/// Temporary files a killed save left behind (`.model.bpk.tmp`, `.state.ron.tmp-1234`).
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

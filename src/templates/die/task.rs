@@ -256,6 +256,40 @@ mod tests {
         assert!(matches!(e, TrainError::Mismatch { .. }), "{e}");
     }
 
+    /// Issue #19, item 4: a kill inside a checkpoint write left a newer model.bpk and
+    /// optimizer.bin beside an older state.ron; train resumed from them without a word,
+    /// and export read the newer weights as the older checkpoint's.
+    #[test]
+    fn a_half_written_checkpoint_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = tiny();
+        losses(&p, d.path(), true, Some(1));
+        let old_state = std::fs::read(d.path().join("state.ron")).unwrap();
+        // A leftover of a killed save is cleaned up by the next one.
+        let leftover = d.path().join(".optimizer.bin.tmp-99");
+        std::fs::write(&leftover, b"half").unwrap();
+        losses(&p, d.path(), false, Some(2));
+        assert!(!leftover.exists(), "the leftover temporary file is removed");
+        // Epoch 2's files beside epoch 1's state: as if the kill came before the state.
+        std::fs::write(d.path().join("state.ron"), old_state).unwrap();
+        let opts = options(d.path(), false, None);
+        let e = run(&p, &opts, &Control::default(), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, TrainError::CorruptCheckpoint { .. }), "{e}");
+        assert!(
+            crate::util::error_chain(&e).contains("cut off while being written"),
+            "{}",
+            crate::util::error_chain(&e)
+        );
+        let e = crate::checkpoint::read_weights(d.path(), super::super::spec::spec(&p));
+        assert!(
+            matches!(
+                e,
+                Err(crate::checkpoint::CheckpointError::HalfWritten { .. })
+            ),
+            "{e:?}"
+        );
+    }
+
     /// Issue #18, item 3: `b.ron` resumed the checkpoint `a.ron` had left in a shared
     /// folder ("Resuming… Trained 1 epochs") and trained nothing.
     #[test]
