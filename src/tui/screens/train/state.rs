@@ -37,13 +37,14 @@ impl TrainView {
     pub fn opened(history: Vec<EpochLoss>, epochs: u32, checkpoints: PathBuf) -> TrainView {
         let message = match history.len() as u32 {
             0 => None,
+            // The folder last: on a narrow screen it is what gets cut.
             done if done >= epochs => Some(format!(
-                "Trained all {done} epochs (checkpoint in {}). f trains afresh; more epochs \
-                 in the project train on.",
+                "Trained all {done} epochs. f trains afresh; more epochs in the project \
+                 train on. Checkpoint: {}",
                 checkpoints.display()
             )),
             done => Some(format!(
-                "Trained {done} of {epochs} epochs (checkpoint in {}). Enter resumes.",
+                "Trained {done} of {epochs} epochs. Enter resumes. Checkpoint: {}",
                 checkpoints.display()
             )),
         };
