@@ -51,7 +51,8 @@ impl Protocol {
     /// keeps its images over redrawn text, the others are painted over by it.
     pub fn clear(self) -> &'static str {
         match self {
-            Protocol::Kitty => "\x1b_Ga=d,d=a,q=2\x1b\\",
+            // d=A: the placements and the image data, so nothing piles up frame by frame.
+            Protocol::Kitty => "\x1b_Ga=d,d=A,q=2\x1b\\",
             Protocol::Sixel | Protocol::Iterm2 => "",
         }
     }
@@ -114,7 +115,11 @@ pub fn choose(replies: Replies, env: &dyn Fn(&str) -> Option<String>) -> Option<
     if program == "iTerm.app" || lc == "iTerm2" || program == "WezTerm" {
         return Some(Protocol::Iterm2);
     }
-    // Without an answer (replies.done false: a multiplexer that keeps it), TERM still says.
+    // Only without an answer (a multiplexer that keeps it) does TERM still say: a
+    // terminal that answered without naming images draws none.
+    if replies.done {
+        return None;
+    }
     let term = env("TERM").unwrap_or_default();
     if term.contains("sixel")
         || ["mlterm", "foot", "contour", "yaft"]
@@ -157,6 +162,9 @@ pub fn ask_terminal(timeout: Duration) -> Replies {
         };
         // SAFETY: one valid pollfd, and a buffer of the length passed to read.
         let ready = unsafe { libc::poll(&mut fd, 1, left.as_millis().max(1) as libc::c_int) };
+        if ready < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue; // a signal (a window resize): wait on
+        }
         if ready <= 0 {
             break;
         }
@@ -170,7 +178,14 @@ pub fn ask_terminal(timeout: Duration) -> Replies {
             break;
         }
     }
-    parse_replies(&got)
+    let replies = parse_replies(&got);
+    if !replies.done {
+        // An answer that comes later must not reach the input thread as keys.
+        std::thread::sleep(Duration::from_millis(50));
+        // SAFETY: discards pending input on our own stdin.
+        unsafe { libc::tcflush(0, libc::TCIFLUSH) };
+    }
+    replies
 }
 
 #[cfg(not(unix))]
@@ -339,6 +354,8 @@ mod tests {
         // A terminal that draws nothing, whatever TERM claims to be like.
         let plain = parse_replies(b"\x1b[?1;2c");
         assert_eq!(choose(plain, &env_of(&[("TERM", "xterm-256color")])), None);
+        // An answer without images wins over a TERM that suggests them.
+        assert_eq!(choose(plain, &env_of(&[("TERM", "foot")])), None);
         // iTerm2 says so in its environment.
         let iterm = env_of(&[("TERM_PROGRAM", "iTerm.app")]);
         assert_eq!(choose(plain, &iterm), Some(Protocol::Iterm2));

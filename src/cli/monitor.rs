@@ -242,10 +242,13 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     let _ = writeln!(out, "{l}");
                 }
                 images.push(img);
-                // A board that ignores the count and never says DONE is stopped once it
-                // has sent what was asked: memory stays bounded (#19, item 2).
-                if images.len() >= usize::from(o.count) {
+                // A board that ignores the count is stopped at the first image beyond it,
+                // so memory stays bounded (#19, item 2); up to then its STATS and DONE
+                // still arrive and count.
+                if images.len() > usize::from(o.count) {
+                    images.truncate(usize::from(o.count));
                     session.send(LinkCmd::Stop);
+                    let _ = writeln!(out, "the board sent more than asked; stopped it");
                     break;
                 }
             }

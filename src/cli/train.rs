@@ -151,7 +151,7 @@ impl Args {
         bar.finish_and_clear();
         let outcome = result?;
         if outcome.cancelled {
-            let kept = stopped_message(outcome.history.len(), &checkpoints);
+            let kept = stopped_message(outcome.history.len(), &checkpoints, self.fresh);
             return Err(CliError::interrupted(kept));
         }
         if outcome.history.len() > resumed {
@@ -168,15 +168,20 @@ impl Args {
 }
 
 /// What Ctrl-C leaves behind: the epochs kept, and how to go on.
-fn stopped_message(epochs_done: usize, checkpoints: &Path) -> String {
+fn stopped_message(epochs_done: usize, checkpoints: &Path, fresh: bool) -> String {
     if epochs_done == 0 {
-        "stopped by Ctrl-C during epoch 1, before the first checkpoint; nothing was saved"
+        "stopped (Ctrl-C or a termination signal) during epoch 1, before the first checkpoint; nothing was saved"
             .to_string()
     } else {
         format!(
-            "stopped by Ctrl-C; the last checkpoint is epoch {epochs_done}, in {}; the same \
-             command resumes from it (--fresh starts again)",
-            checkpoints.display()
+            "stopped (Ctrl-C or a termination signal); the last checkpoint is epoch \
+             {epochs_done}, in {}; {}",
+            checkpoints.display(),
+            if fresh {
+                "the same command without --fresh resumes from it"
+            } else {
+                "the same command resumes from it (--fresh starts again)"
+            }
         )
     }
 }
@@ -188,9 +193,11 @@ mod tests {
     /// #18, item 8: Ctrl-C in `tinygen train` left without a word.
     #[test]
     fn a_stopped_run_says_where_its_checkpoint_is() {
-        let m = stopped_message(7, Path::new("build/die/checkpoints"));
+        let m = stopped_message(7, Path::new("build/die/checkpoints"), false);
         assert!(m.contains("epoch 7, in build/die/checkpoints"), "{m}");
-        assert!(m.contains("resumes"), "{m}");
-        assert!(stopped_message(0, Path::new("x")).contains("nothing was saved"));
+        assert!(m.contains("the same command resumes"), "{m}");
+        let m = stopped_message(7, Path::new("x"), true);
+        assert!(m.contains("without --fresh resumes"), "{m}");
+        assert!(stopped_message(0, Path::new("x"), false).contains("nothing was saved"));
     }
 }

@@ -29,6 +29,11 @@ pub enum UploadError {
     GaveUp(u32),
     #[error("cancelled; the runner keeps its previous model")]
     Cancelled,
+    #[error(
+        "cancelled after the runner took the whole upload: it likely runs the new model; \
+         'tinygen monitor' shows which"
+    )]
+    CancelledAfterUpload,
 }
 
 /// Where an upload is.
@@ -115,7 +120,8 @@ pub fn upload_or_cancel(
         while Instant::now() < deadline {
             match link
                 .next(Duration::from_millis(100))
-                .map_err(|_| UploadError::Cancelled)?
+                // The runner has taken the upload: a cancel now cannot undo it.
+                .map_err(|_| UploadError::CancelledAfterUpload)?
             {
                 Ok(LinkEvent::Hello(h)) if h.model_hash == expected => return Ok(expected),
                 Ok(LinkEvent::Hello(h)) => {

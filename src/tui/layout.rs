@@ -116,6 +116,11 @@ pub fn form_window(form_area: Rect, selected: usize) -> (usize, usize) {
 }
 
 /// The popup rectangle for the in-terminal picker, centred.
+/// The smallest terminal every screen is drawn for (and tested at); below it the
+/// screens would cut their tabs, wrap their tables and hide their last lines (#18, item 9).
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
 pub fn picker_area(area: Rect) -> Rect {
     centered(area, 64, 18)
 }

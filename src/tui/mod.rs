@@ -126,6 +126,8 @@ fn spawn_input(tx: Sender<Msg>) {
 struct Workers {
     link: Option<workers::link::LinkWorker>,
     train: Option<Arc<Control>>,
+    /// The training thread, waited for on the way out so a checkpoint save is never cut.
+    train_thread: Option<std::thread::JoinHandle<()>>,
     /// Set to stop the running deploy.
     deploy: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -160,7 +162,9 @@ fn run_effect(app: &mut App, effect: Effect, tx: &Sender<Msg>, w: &mut Workers) 
             }
         }
         Effect::Train { project, options } => {
-            w.train = Some(workers::train::spawn(*project, options, tx.clone()));
+            let (control, thread) = workers::train::spawn(*project, options, tx.clone());
+            w.train = Some(control);
+            w.train_thread = Some(thread);
         }
         Effect::TrainControl(ctl) => {
             if let Some(c) = &w.train {
@@ -287,11 +291,32 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
             needs_draw = false;
         }
     }
-    // A training still running keeps its last checkpoint; tell it to stop.
-    if let Some(c) = &w.train {
-        c.cancel.store(true, Ordering::Relaxed);
-    }
     drop(w);
     drop(guard);
     Ok(())
+}
+
+impl Drop for Workers {
+    /// On every way out, an error too: the training run is stopped and waited for.
+    fn drop(&mut self) {
+        stop_training(self);
+    }
+}
+
+/// A training still running keeps its last checkpoint: it is told to stop, and waited for
+/// (it stops between batches, or finishes the save it is in) so the process never exits
+/// in the middle of a checkpoint write.
+fn stop_training(w: &mut Workers) {
+    if let Some(c) = &w.train {
+        c.cancel.store(true, Ordering::Relaxed);
+    }
+    if let Some(t) = w.train_thread.take() {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !t.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        }
+    }
 }

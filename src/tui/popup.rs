@@ -38,7 +38,10 @@ pub const HELP: &[(&str, &str)] = &[
         "digit Monitor: next, send drawing, erase, draw",
     ),
     ("", ""),
-    ("file picker", "type a path, Tab completes, ↑↓ Enter, ← up, Esc"),
+    (
+        "file picker",
+        "type a path, Tab completes, ↑↓ Enter, ← up, Esc",
+    ),
     ("mouse", "click tabs, templates, fields; wheel"),
 ];
 

@@ -2,7 +2,7 @@
 //! Nothing here changes state.
 
 use super::app::App;
-use super::layout::{Areas, BRAND, Screen, areas, centered, tab_label};
+use super::layout::{Areas, BRAND, MIN_HEIGHT, MIN_WIDTH, Screen, areas, centered, tab_label};
 use super::theme::{Theme, truncate};
 use super::{popup, screens};
 use ratatui::Frame;
@@ -46,11 +46,6 @@ pub fn render(app: &App, f: &mut Frame, now: Instant) {
         );
     }
 }
-
-/// The smallest terminal every screen is drawn for (and tested at); below it the
-/// screens would cut their tabs, wrap their tables and hide their last lines (#18, item 9).
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
 
 fn render_too_small(t: Theme, f: &mut Frame, area: Rect) {
     let lines = vec![

@@ -11,10 +11,14 @@ use std::sync::mpsc::Sender;
 
 /// Starts training `project`; the worker stops when `Control::cancel` is set, and stops
 /// sending once the receiver is gone.
-pub fn spawn(project: Project, opts: TrainOptions, tx: Sender<Msg>) -> Arc<Control> {
+pub fn spawn(
+    project: Project,
+    opts: TrainOptions,
+    tx: Sender<Msg>,
+) -> (Arc<Control>, std::thread::JoinHandle<()>) {
     let control = Arc::new(Control::default());
     let c = control.clone();
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let sender = tx.clone();
         // The device is chosen here, at the edge.
         let device = burn::prelude::Device::flex();
@@ -33,5 +37,5 @@ pub fn spawn(project: Project, opts: TrainOptions, tx: Sender<Msg>) -> Arc<Contr
         };
         let _ = tx.send(Msg::Train(event));
     });
-    control
+    (control, thread)
 }

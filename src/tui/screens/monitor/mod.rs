@@ -338,7 +338,9 @@ pub fn monitor_graphics(app: &App) -> Vec<(u16, u16, String)> {
     let Some(protocol) = app.monitor.drawing_with() else {
         return Vec::new();
     };
-    if app.screen != Screen::Monitor || app.popup.is_some() {
+    let too_small =
+        app.size.0 < crate::tui::layout::MIN_WIDTH || app.size.1 < crate::tui::layout::MIN_HEIGHT;
+    if app.screen != Screen::Monitor || app.popup.is_some() || too_small {
         return Vec::new();
     }
     let body = areas(Rect::new(0, 0, app.size.0, app.size.1)).body;
@@ -514,6 +516,13 @@ mod tests {
         assert!(draw(&a).contains("(sixel)"));
         a.popup = Some(Popup::Help);
         assert!(monitor_graphics(&a).is_empty(), "no sixel over a popup");
+        // Nor over the "terminal too small" notice.
+        a.popup = None;
+        a.size = (60, 20);
+        assert!(
+            monitor_graphics(&a).is_empty(),
+            "no images over 'too small'"
+        );
     }
 
     /// Regression: a die still being drawn (8 of 32 rows) used to panic the half-block
