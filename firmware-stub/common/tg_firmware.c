@@ -173,7 +173,7 @@ static int poll_rx(void)
 static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t arena_len)
 {
     int8_t input[TG_MAX_GEN_INPUT];
-    uint16_t count, i;
+    uint16_t count, i, sent = 0;
     uint32_t seed;
     uint8_t label, temperature;
     if (len != 8) {
@@ -193,6 +193,8 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "label must be 0 (roll) or a class of the model");
         return;
     }
+    /* `sent` counts images whose STATS went out: a STOP after image i means i + 1 were
+     * sent, which DONE must say (it said i). */
     for (i = 0; i < count; i++) {
         image_out o;
         uint8_t s[16];
@@ -218,6 +220,7 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         put16(s + 12, board_stack_used());
         put16(s + 14, (uint16_t)model.arena_bytes);
         send(TG_MSG_STATS, s, sizeof s);
+        sent = (uint16_t)(i + 1u);
         if (poll_rx() && rx_buf[0] == TG_MSG_STOP) {
             pending = 0;
             break;
@@ -226,7 +229,7 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
     }
     {
         uint8_t d[2];
-        put16(d, i);
+        put16(d, sent);
         send(TG_MSG_DONE, d, 2);
     }
 }

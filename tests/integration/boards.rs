@@ -129,3 +129,44 @@ fn version_and_model_mismatches_are_reported() {
         "a GENERATE went to a board on another protocol version"
     );
 }
+
+/// Issue #19, item 3: after STOP the board's DONE counted one image fewer than it had
+/// sent. Now DONE says exactly how many whole images came.
+#[test]
+fn done_after_stop_counts_every_image_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = default_model();
+    let link = dir.path().join("board");
+    let _board = sim(dir.path(), &m, Some(&link));
+    let port = link.display().to_string();
+    let (s, rx) = start(&port, serial_opener(port.clone(), 115_200), Some(m.hash()));
+    hello(&rx);
+    s.send(LinkCmd::Generate {
+        label: 3,
+        count: 500,
+        seed: 2,
+        temperature: 64,
+    });
+    // Two whole images, then STOP.
+    let mut whole = 0;
+    wait_for(&rx, 20, |e| {
+        if matches!(e, LinkEvent::Image(_)) {
+            whole += 1;
+        }
+        (whole == 2).then_some(())
+    });
+    s.send(LinkCmd::Stop);
+    let (count, seen) = wait_for(&rx, 20, |e| match e {
+        LinkEvent::Done { count } => Some(*count),
+        _ => None,
+    });
+    let more = seen
+        .iter()
+        .filter(|e| matches!(e, LinkEvent::Image(_)))
+        .count();
+    assert_eq!(
+        usize::from(count),
+        whole + more,
+        "DONE says {count}, {whole} + {more} whole images came"
+    );
+}
