@@ -253,11 +253,12 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                 }
             }
             LinkEvent::Incomplete { index, rows } => {
-                let _ = writeln!(
-                    out,
-                    "{one} {} cut off after {rows} rows (not shown)",
-                    u32::from(index) + 1
-                );
+                let n = u32::from(index) + 1;
+                let _ = if rows == 0 {
+                    writeln!(out, "{one} {n} lost: its first rows never arrived")
+                } else {
+                    writeln!(out, "{one} {n} cut off after {rows} rows (not shown)")
+                };
             }
             LinkEvent::Stats(s) => {
                 if s.cycles > 0 {

@@ -169,6 +169,8 @@ struct Worker<F: FnMut(LinkEvent)> {
     sink: F,
     hello: Option<Hello>,
     partial: Option<Partial>,
+    /// The image whose first rows never came, already reported as lost.
+    lost: Option<u16>,
     garbage: u32,
     traffic: u64,
     last_report: Instant,
@@ -195,6 +197,7 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
             sink,
             hello: None,
             partial: None,
+            lost: None,
             garbage: 0,
             traffic: 0,
             last_report: Instant::now(),
@@ -426,9 +429,22 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
             .as_ref()
             .is_some_and(|p| p.index == r.index && p.next_row == usize::from(r.first_row));
         if !continues {
+            if self.partial.as_ref().is_some_and(|p| p.index == r.index) {
+                // A gap inside an image: reported as cut off just below, once.
+                self.lost = Some(r.index);
+            }
             self.drop_partial();
             if r.first_row != 0 {
-                return; // joined mid-image: wait for the next one
+                // Its first frame was lost (or we joined mid-image): say so once, as a
+                // cut-off image with no rows, rather than let it vanish (#19, item 3).
+                if self.lost != Some(r.index) {
+                    self.lost = Some(r.index);
+                    (self.sink)(LinkEvent::Incomplete {
+                        index: r.index,
+                        rows: 0,
+                    });
+                }
+                return;
             }
             self.partial = Some(Partial {
                 index: r.index,
@@ -647,6 +663,29 @@ mod tests {
         );
     }
 
+    /// #19, item 3: a die whose first frame was lost vanished without a word.
+    #[test]
+    fn an_image_whose_first_rows_were_lost_is_reported_once() {
+        let port = FakePort::default();
+        let (_s, rx, _) = start(&port, None);
+        port.push(&Msg::Hello(hello(1)));
+        until(&rx, |e| matches!(e, LinkEvent::Hello(_)));
+        port.push(&rows(5, 2, 1));
+        port.push(&rows(5, 3, 1));
+        port.push(&rows(6, 0, 2));
+        port.push(&rows(6, 2, 2));
+        let seen = until(&rx, |e| matches!(e, LinkEvent::Image(_)));
+        let lost: Vec<_> = seen
+            .iter()
+            .filter(|e| matches!(e, LinkEvent::Incomplete { .. }))
+            .collect();
+        assert!(
+            matches!(lost[..], [LinkEvent::Incomplete { index: 5, rows: 0 }]),
+            "{seen:?}"
+        );
+        assert!(matches!(seen.last(), Some(LinkEvent::Image(i)) if i.index == 6));
+    }
+
     #[test]
     fn damage_and_gaps_are_never_a_whole_image() {
         let port = FakePort::default();
@@ -669,10 +708,11 @@ mod tests {
         port.push(&rows(2, 0, 2));
         port.push(&rows(2, 2, 2));
         let seen = until(&rx, |e| matches!(e, LinkEvent::Image(_)));
-        assert!(
-            seen.iter()
-                .any(|e| matches!(e, LinkEvent::Incomplete { index: 1, .. }))
-        );
+        let cut_1 = seen
+            .iter()
+            .filter(|e| matches!(e, LinkEvent::Incomplete { index: 1, .. }))
+            .count();
+        assert_eq!(cut_1, 1, "image 1 is said cut off once: {seen:?}");
         assert!(matches!(seen.last(), Some(LinkEvent::Image(i)) if i.index == 2));
         let seen = until(&rx, |e| matches!(e, LinkEvent::Garbage { .. }));
         assert!(matches!(

@@ -405,10 +405,17 @@ impl MonitorView {
             }
             LinkEvent::Incomplete { index, rows } => {
                 self.drawing = None;
-                self.log(format!(
-                    "die {} cut off after {rows} rows; not kept",
-                    u32::from(index) + 1
-                ));
+                self.log(if rows == 0 {
+                    format!(
+                        "die {} lost: its first rows never arrived",
+                        u32::from(index) + 1
+                    )
+                } else {
+                    format!(
+                        "die {} cut off after {rows} rows; not kept",
+                        u32::from(index) + 1
+                    )
+                });
             }
             LinkEvent::Stats(s) => {
                 if s.cycles > 0 {
