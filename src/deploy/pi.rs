@@ -99,8 +99,11 @@ pub fn upload_or_cancel(
     let chunk = chunk.max(16);
     // What arrived before the upload (a boot HELLO, a "no model" error) is not about it.
     while events.try_recv().is_ok() {}
+    let link = Link { events, cancel };
+    // After a cut the runner's HELLO says it is back; after a restart we saw, or once it
+    // has answered a question, it is already there.
+    let mut wait_hello = false;
     for attempt in 1..=TRIES {
-        let link = Link { events, cancel };
         match try_once(
             session,
             &link,
@@ -109,10 +112,28 @@ pub fn upload_or_cancel(
             crc,
             chunk,
             attempt,
+            wait_hello,
             &mut progress,
         ) {
             Ok(()) => {}
-            Err(Attempt::Again) => continue,
+            Err(Attempt::Again) => {
+                wait_hello = true;
+                continue;
+            }
+            Err(Attempt::Restarted) => {
+                wait_hello = false;
+                continue;
+            }
+            Err(Attempt::EndUnanswered) => {
+                // The line went quiet at the very end: the runner may hold the new model
+                // already. Ask it before calling the upload failed (#19, item 5).
+                match ask_hash(session, &link)? {
+                    Some(h) if h == expected => return Ok(expected),
+                    Some(_) => wait_hello = false,
+                    None => wait_hello = true,
+                }
+                continue;
+            }
             Err(Attempt::Fatal(e)) => return Err(e),
         }
         // The runner re-announces itself with the new model.
@@ -139,9 +160,31 @@ pub fn upload_or_cancel(
 }
 
 enum Attempt {
-    /// The link was cut or the runner lost its place: start over.
+    /// The link was cut or the runner lost its place: start over once it is back.
     Again,
+    /// The runner restarted (a HELLO, or "no upload in progress", mid-upload): start over
+    /// at once.
+    Restarted,
+    /// Every chunk went through but UPLOAD_END had no answer.
+    EndUnanswered,
     Fatal(UploadError),
+}
+
+/// Asks the runner for its HELLO and returns its model hash, or `None` without an answer.
+fn ask_hash(session: &Session, link: &Link) -> Result<Option<u32>, UploadError> {
+    send(session, Msg::HelloReq);
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        match link
+            .next(Duration::from_millis(50))
+            .map_err(|_| UploadError::CancelledAfterUpload)?
+        {
+            Ok(LinkEvent::Hello(h)) => return Ok(Some(h.model_hash)),
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// Sends a frame after a lone delimiter.
@@ -184,6 +227,8 @@ fn wait_ack(link: &Link, what: u8) -> Result<Option<u32>, Attempt> {
             Ok(LinkEvent::BoardError { code, text }) => match code {
                 // A damaged frame is simply sent again.
                 ERR_BAD_FRAME => return Ok(None),
+                // A chunk the runner has no upload for: it restarted (#19, item 5).
+                ERR_UPLOAD if what == kind::UPLOAD_CHUNK => return Err(Attempt::Restarted),
                 ERR_BAD_ARGS | ERR_UPLOAD | ERR_STORAGE => {
                     return Err(Attempt::Fatal(UploadError::Refused(text)));
                 }
@@ -191,6 +236,10 @@ fn wait_ack(link: &Link, what: u8) -> Result<Option<u32>, Attempt> {
                 _ => {}
             },
             Ok(LinkEvent::Disconnected { .. }) => return Err(Attempt::Again),
+            // A HELLO in the middle of an upload: the runner started again.
+            Ok(LinkEvent::Hello(_)) if what != kind::UPLOAD_END => {
+                return Err(Attempt::Restarted);
+            }
             Ok(_) => {}
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -210,9 +259,10 @@ fn try_once(
     crc: u32,
     chunk: usize,
     attempt: u32,
+    wait_hello: bool,
     progress: &mut impl FnMut(UploadProgress),
 ) -> Result<(), Attempt> {
-    if attempt > 1 {
+    if wait_hello {
         // Wait for the runner to be back (its HELLO), then start over.
         let deadline = Instant::now() + STEP * 4;
         loop {
@@ -274,7 +324,7 @@ fn try_once(
     send(session, Msg::UploadEnd);
     match wait_ack(link, kind::UPLOAD_END)? {
         Some(_) => Ok(()),
-        None => Err(Attempt::Again),
+        None => Err(Attempt::EndUnanswered),
     }
 }
 
@@ -351,6 +401,174 @@ pub fn flash(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::frame::Decoder;
+    use crate::link::proto::{BoardId, Hello, PROTOCOL_VERSION};
+    use std::collections::VecDeque;
+    use std::io::{ErrorKind, Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// How the scripted runner answers one message from the host.
+    type Script = Box<dyn FnMut(&Msg) -> Vec<Msg> + Send>;
+
+    /// A runner on the other end of a fake line: each frame the host writes is answered by
+    /// the script, byte for byte as a real runner's frames.
+    struct Runner {
+        incoming: Arc<Mutex<VecDeque<u8>>>,
+        decoder: Decoder,
+        script: Arc<Mutex<Script>>,
+    }
+
+    impl Read for Runner {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let mut q = self.incoming.lock().unwrap();
+            if q.is_empty() {
+                drop(q);
+                std::thread::sleep(Duration::from_millis(2));
+                return Err(ErrorKind::TimedOut.into());
+            }
+            let n = buf.len().min(q.len());
+            for b in buf.iter_mut().take(n) {
+                *b = q.pop_front().unwrap();
+            }
+            Ok(n)
+        }
+    }
+
+    impl Write for Runner {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            for f in self.decoder.feed(buf).into_iter().flatten() {
+                if let Ok(m) = Msg::decode(&f) {
+                    let answers = (self.script.lock().unwrap())(&m);
+                    let mut q = self.incoming.lock().unwrap();
+                    for a in answers {
+                        q.extend(a.encode());
+                    }
+                }
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn runner_hello(hash: u32) -> Msg {
+        Msg::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            board: BoardId::Pi,
+            firmware: 0x0100,
+            model_hash: hash,
+            max_frame: 1024,
+            arena_bytes: 0,
+            image_h: 32,
+            image_w: 32,
+            latent: 2,
+            classes: 6,
+            kind: Some(crate::spec::ModelKind::Generator),
+        })
+    }
+
+    /// Uploads the shipped die model to a runner played by `script`.
+    fn upload_to(script: Script) -> (Result<u32, UploadError>, u32) {
+        let incoming = Arc::new(Mutex::new(VecDeque::new()));
+        let script = Arc::new(Mutex::new(script));
+        let opener: crate::link::session::Opener = Box::new(move || {
+            Ok(Box::new(Runner {
+                incoming: incoming.clone(),
+                decoder: Decoder::new(),
+                script: script.clone(),
+            }) as Box<dyn crate::link::session::Port>)
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let session = Session::start("runner".into(), opener, None, move |e| {
+            let _ = tx.send(e);
+        });
+        let m = crate::templates::deployable(
+            &crate::templates::default_project("cvae-die").unwrap(),
+            None,
+        )
+        .unwrap();
+        (upload(&session, &rx, &m.blob, 256, |_| {}), m.hash())
+    }
+
+    /// A well-behaved runner's answers; `installed` is the model it holds.
+    fn answer(m: &Msg, installed: &mut u32, new: u32) -> Vec<Msg> {
+        match m {
+            Msg::HelloReq => vec![runner_hello(*installed)],
+            Msg::UploadBegin { .. } => vec![Msg::Ack {
+                what: kind::UPLOAD_BEGIN,
+                next: 0,
+            }],
+            Msg::UploadChunk { offset, data } => vec![Msg::Ack {
+                what: kind::UPLOAD_CHUNK,
+                next: offset + data.len() as u32,
+            }],
+            Msg::UploadEnd => {
+                *installed = new;
+                vec![
+                    Msg::Ack {
+                        what: kind::UPLOAD_END,
+                        next: 0,
+                    },
+                    runner_hello(new),
+                ]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// #19, item 5: the line went quiet right after the final frame, and flash failed
+    /// after 15 s while the runner already held the new model. The host asks its hash.
+    #[test]
+    fn a_quiet_line_after_the_last_frame_asks_the_runner_before_failing() {
+        let new = crate::templates::deployable(
+            &crate::templates::default_project("cvae-die").unwrap(),
+            None,
+        )
+        .unwrap()
+        .hash();
+        let mut installed = 0u32;
+        let (r, hash) = upload_to(Box::new(move |m| {
+            let a = answer(m, &mut installed, new);
+            // The answers to UPLOAD_END are lost; the model is in place all the same.
+            if matches!(m, Msg::UploadEnd) {
+                vec![]
+            } else {
+                a
+            }
+        }));
+        assert_eq!(r, Ok(hash));
+    }
+
+    /// #19, item 5: a runner that restarted mid-upload (its port still open) answered
+    /// "no upload in progress", and flash gave up. It starts over.
+    #[test]
+    fn a_runner_that_restarts_mid_upload_gets_the_upload_again() {
+        let new = crate::templates::deployable(
+            &crate::templates::default_project("cvae-die").unwrap(),
+            None,
+        )
+        .unwrap()
+        .hash();
+        let mut installed = 0u32;
+        let mut chunks = 0;
+        let mut restarted = false;
+        let (r, hash) = upload_to(Box::new(move |m| {
+            if let Msg::UploadChunk { .. } = m {
+                chunks += 1;
+                if chunks == 3 && !restarted {
+                    restarted = true;
+                    // It rebooted: its HELLO is lost, and it has no upload in progress.
+                    return vec![Msg::Error {
+                        code: ERR_UPLOAD,
+                        text: "no upload in progress".into(),
+                    }];
+                }
+            }
+            answer(m, &mut installed, new)
+        }));
+        assert_eq!(r, Ok(hash));
+    }
 
     /// Issue #18, item 7: the Pi upload sat waiting with no way to stop it. A cancelled
     /// flash stops at once, before the runner's greeting, and says the old model stays.
