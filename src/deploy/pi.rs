@@ -483,12 +483,14 @@ mod tests {
         let session = Session::start("runner".into(), opener, None, move |e| {
             let _ = tx.send(e);
         });
-        let m = crate::templates::deployable(
-            &crate::templates::default_project("cvae-die").unwrap(),
-            None,
-        )
-        .unwrap();
+        let m = shipped_die();
         (upload(&session, &rx, &m.blob, 256, |_| {}), m.hash())
+    }
+
+    /// The model tinygen ships for the die.
+    fn shipped_die() -> crate::deploy::Deployable {
+        let p = crate::templates::default_project("cvae-die").unwrap();
+        crate::templates::deployable(&p, None).unwrap()
     }
 
     /// A well-behaved runner's answers; `installed` is the model it holds.
@@ -521,12 +523,7 @@ mod tests {
     /// after 15 s while the runner already held the new model. The host asks its hash.
     #[test]
     fn a_quiet_line_after_the_last_frame_asks_the_runner_before_failing() {
-        let new = crate::templates::deployable(
-            &crate::templates::default_project("cvae-die").unwrap(),
-            None,
-        )
-        .unwrap()
-        .hash();
+        let new = shipped_die().hash();
         let mut installed = 0u32;
         let (r, hash) = upload_to(Box::new(move |m| {
             let a = answer(m, &mut installed, new);
@@ -544,12 +541,7 @@ mod tests {
     /// "no upload in progress", and flash gave up. It starts over.
     #[test]
     fn a_runner_that_restarts_mid_upload_gets_the_upload_again() {
-        let new = crate::templates::deployable(
-            &crate::templates::default_project("cvae-die").unwrap(),
-            None,
-        )
-        .unwrap()
-        .hash();
+        let new = shipped_die().hash();
         let mut installed = 0u32;
         let mut chunks = 0;
         let mut restarted = false;
