@@ -150,12 +150,10 @@ pub fn sheet(
         // An image of another size (a board that changed its HELLO mid-run) is drawn
         // clipped or padded, never read past its end.
         for y in 0..h * scale {
-            let start = ((y / scale) * w).min(img.len());
-            let mut src = img[start..(start + w).min(img.len())].to_vec();
-            src.resize(w, 0);
+            let src = (y / scale) * w;
             let row = (oy + band + y) * gw + ox;
             for (x, px) in out[row..row + cw].iter_mut().enumerate() {
-                *px = src[x / scale];
+                *px = img.get(src + x / scale).copied().unwrap_or(0);
             }
         }
     }

@@ -404,7 +404,7 @@ mod tests {
     use crate::link::frame::Decoder;
     use crate::link::proto::{BoardId, Hello, PROTOCOL_VERSION};
     use std::collections::VecDeque;
-    use std::io::{ErrorKind, Read, Write};
+    use std::io::{Read, Write};
     use std::sync::{Arc, Mutex};
 
     /// How the scripted runner answers one message from the host.
@@ -420,17 +420,7 @@ mod tests {
 
     impl Read for Runner {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let mut q = self.incoming.lock().unwrap();
-            if q.is_empty() {
-                drop(q);
-                std::thread::sleep(Duration::from_millis(2));
-                return Err(ErrorKind::TimedOut.into());
-            }
-            let n = buf.len().min(q.len());
-            for b in buf.iter_mut().take(n) {
-                *b = q.pop_front().unwrap();
-            }
-            Ok(n)
+            crate::link::testing::read_queued(&self.incoming, buf)
         }
     }
 

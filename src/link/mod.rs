@@ -6,3 +6,5 @@ pub mod golden;
 pub mod ports;
 pub mod proto;
 pub mod session;
+#[cfg(test)]
+pub mod testing;

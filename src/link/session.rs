@@ -531,17 +531,7 @@ mod tests {
             if std::mem::take(&mut *self.cut.lock().unwrap()) {
                 return Err(std::io::Error::other("the cable was pulled"));
             }
-            let mut q = self.incoming.lock().unwrap();
-            if q.is_empty() {
-                drop(q);
-                std::thread::sleep(Duration::from_millis(2));
-                return Err(ErrorKind::TimedOut.into());
-            }
-            let n = buf.len().min(q.len());
-            for b in buf.iter_mut().take(n) {
-                *b = q.pop_front().expect("counted");
-            }
-            Ok(n)
+            crate::link::testing::read_queued(&self.incoming, buf)
         }
     }
 
