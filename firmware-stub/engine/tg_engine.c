@@ -346,17 +346,22 @@ static int32_t weight_at(uint32_t word, uint8_t bits)
     }
 }
 
-/* acc[k*astep] += w * in[k*istep] for k < n: the weight is fixed, so its shift-and-add
- * form is chosen once and the loop body is a load, one or two shifts, and an add. */
-static void axpy(int32_t *acc, uint8_t astep, const uint8_t *in, uint8_t istep, uint8_t n,
+/* acc[k*astep] += w * in[k*istep] for k < n (steps of 1 or 2): the weight is fixed, so its
+ * shift-and-add form is chosen once and the loop body is a load, one or two shifts, and an
+ * add; the loop runs on pointers, with no counter. */
+static void axpy(int32_t *acc, uint32_t astep, const uint8_t *in, uint32_t istep, uint32_t n,
                  int32_t w)
 {
+    const uint8_t *end = in + (istep == 2u ? n << 1 : n);
 #define AXPY(EXPR)                                                                           \
-    for (; n; n--, acc += astep, in += istep) {                                              \
+    do {                                                                                     \
         int32_t a = *in;                                                                     \
         *acc += (EXPR);                                                                      \
-    }                                                                                        \
+        in += istep;                                                                         \
+        acc += astep;                                                                        \
+    } while (in != end);                                                                     \
     return
+    if (!n) return;
     switch (w) {
     case 0: return;
     case 1: AXPY(a);
@@ -373,30 +378,55 @@ static void axpy(int32_t *acc, uint8_t astep, const uint8_t *in, uint8_t istep, 
     case -6: AXPY(-((a << 2) + (a << 1)));
     case 7: AXPY((a << 3) - a);
     case -7: AXPY(a - (a << 3));
+    case 8: AXPY(a << 3);
     case -8: AXPY(-(a << 3));
     default: break;
     }
 #undef AXPY
-    /* Wider weights (8-bit): one pass per canonical signed digit of w, each pass a shift
-     * and an add or a subtract; about 2.7 passes for a random 8-bit weight. */
+    /* Wider weights (8-bit, or summed 4-bit ones): the canonical signed digits of w, two
+     * to a pass, each pass adding or subtracting (a << s1) plus or minus (a << s2). The
+     * digits are found as the passes go, so no list of them takes stack. */
     {
         uint32_t u = (uint32_t)(w < 0 ? -w : w);
         uint8_t sh = 0, neg = w < 0;
         while (u) {
-            if (u & 1u) {
-                uint8_t sub = (uint8_t)(((u & 3u) == 3u) ^ neg);
-                int32_t *p = acc;
-                const uint8_t *q = in;
-                uint8_t k = n;
-                if ((u & 3u) == 3u) u += 1u;
-                else u -= 1u;
-                if (sub)
-                    for (; k; k--, p += astep, q += istep) *p -= (int32_t)*q << sh;
-                else
-                    for (; k; k--, p += astep, q += istep) *p += (int32_t)*q << sh;
+            uint8_t s1, s2 = 0, mode;
+            while (!(u & 1u)) u >>= 1, sh++;
+            s1 = sh;
+            mode = (uint8_t)((((u & 3u) == 3u) ^ neg) << 1);
+            u = (u & 3u) == 3u ? u + 1u : u - 1u;
+            if (u) {
+                while (!(u & 1u)) u >>= 1, sh++;
+                s2 = sh;
+                mode |= (uint8_t)(((u & 3u) == 3u) ^ neg);
+                u = (u & 3u) == 3u ? u + 1u : u - 1u;
+            } else {
+                mode |= 4u; /* one digit left */
             }
-            u >>= 1;
-            sh++;
+            {
+                const uint8_t *q = in;
+                int32_t *p = acc;
+                switch (mode) {
+                case 0:
+                    do { *p += ((int32_t)*q << s1) + ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
+                    break;
+                case 1:
+                    do { *p += ((int32_t)*q << s1) - ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
+                    break;
+                case 2:
+                    do { *p -= ((int32_t)*q << s1) - ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
+                    break;
+                case 3:
+                    do { *p -= ((int32_t)*q << s1) + ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
+                    break;
+                case 4:
+                    do { *p += (int32_t)*q << s1; q += istep; p += astep; } while (q != end);
+                    break;
+                default:
+                    do { *p -= (int32_t)*q << s1; q += istep; p += astep; } while (q != end);
+                    break;
+                }
+            }
         }
     }
 }
@@ -727,6 +757,36 @@ static void __attribute__((noinline)) make_row(chain_run *r, uint8_t j)
     compute_row(r, j);
 }
 
+/* One output row of a nearest x2 upsample followed by a 3x3 convolution, for input channel
+ * `ci`: the sub-pixel form. On the upsampled map, two of the three kernel rows (and two of
+ * the three columns) read the same source pixel, so their weights are summed first; each
+ * output then takes 4 products instead of 9, with the same integer result. Output row
+ * y = 2i + py reads source rows src[0] (kernel rows 0, or 0 and 1) and src[2] (rows 1 and
+ * 2, or 2); column x = 2j + px likewise reads columns j - 1 and j, or j and j + 1. */
+static void upconv_row(int32_t *acc, const uint8_t *const *src, uint8_t py, const int16_t *w,
+                       uint8_t ci, uint8_t in_w)
+{
+    uint8_t s, kx;
+    for (s = 0; s < 2; s++) {
+        /* The kernel rows that land on this source row. */
+        uint8_t k0 = s ? (uint8_t)(1u + py) : 0u, k1 = s ? 2u : py;
+        const uint8_t *row = src[s ? 2 : 0];
+        int32_t c[3];
+        if (!row) continue;
+        row += (uint32_t)ci * in_w;
+        for (kx = 0; kx < 3; kx++) {
+            uint8_t ky;
+            c[kx] = 0;
+            for (ky = k0; ky <= k1; ky++) c[kx] += w[ky * 3u + kx];
+        }
+        /* Even columns: source j - 1 by c0, j by c1 + c2; odd: j by c0 + c1, j + 1 by c2. */
+        axpy(acc + 2, 2, row, 1, (uint8_t)(in_w - 1u), c[0]);
+        axpy(acc, 2, row, 1, in_w, c[1] + c[2]);
+        axpy(acc + 1, 2, row, 1, in_w, c[0] + c[1]);
+        axpy(acc + 1, 2, row + 1, 1, (uint8_t)(in_w - 1u), c[2]);
+    }
+}
+
 static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j)
 {
     tg_layer l, pl;
@@ -765,39 +825,32 @@ static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j)
         wp = l.weights + (uint32_t)co * rw;
         for (x = 0; x < l.out_w; x++) acc[x] = l.bias ? l.bias[co] : 0;
         for (ci = 0; ci < l.in_c; ci++) {
+            int16_t w[9];
+            for (kx = 0; kx < 9; kx++) {
+                if (!left) {
+                    word = *wp++;
+                    left = (uint8_t)(32u / sb);
+                }
+                w[kx] = (int16_t)weight_at(word, l.bits);
+                word >>= sb;
+                left--;
+            }
+            if (up) {
+                upconv_row(acc, src, (uint8_t)(y & 1u), w, ci, l.in_w);
+                continue;
+            }
             for (ky = 0; ky < 3; ky++) {
                 const uint8_t *in = src[ky] ? src[ky] + (uint32_t)ci * l.in_w : NULL;
+                if (!in) continue;
                 for (kx = 0; kx < 3; kx++) {
-                    int32_t w;
-                    if (!left) {
-                        word = *wp++;
-                        left = (uint8_t)(32u / sb);
-                    }
-                    w = weight_at(word, l.bits);
-                    word >>= sb;
-                    left--;
-                    if (!in || !w) continue;
-                    if (up) {
-                        /* Output x = 2i + p reads upsampled column x + kx - 1, that is
-                         * source column i + ((p + kx - 1) >> 1): two strided passes. */
-                        uint8_t p;
-                        for (p = 0; p < 2; p++) {
-                            int16_t d = (int16_t)((p + kx - 1) >> 1); /* -1, 0 or +1 */
-                            int16_t i0 = 0, i1 = (int16_t)(l.in_w - 1);
-                            if (d < 0) i0 = 1;
-                            if (d > 0) i1 = (int16_t)(l.in_w - 2);
-                            if (i1 >= i0)
-                                axpy(acc + 2 * i0 + p, 2, in + i0 + d, 1, (uint8_t)(i1 - i0 + 1), w);
-                        }
-                    } else {
-                        /* Output x reads column stride*x + kx - 1. */
-                        int16_t x0 = 0, x1 = (int16_t)(l.out_w - 1);
-                        while (x0 <= x1 && stride * x0 + kx - 1 < 0) x0++;
-                        while (x1 >= x0 && stride * x1 + kx - 1 >= vw) x1--;
-                        if (x1 >= x0)
-                            axpy(acc + x0, 1, in + stride * x0 + kx - 1, stride,
-                                 (uint8_t)(x1 - x0 + 1), w);
-                    }
+                    /* Output x reads column stride*x + kx - 1. */
+                    int16_t x0 = 0, x1 = (int16_t)(l.out_w - 1);
+                    if (!w[ky * 3 + kx]) continue;
+                    while (x0 <= x1 && stride * x0 + kx - 1 < 0) x0++;
+                    while (x1 >= x0 && stride * x1 + kx - 1 >= vw) x1--;
+                    if (x1 >= x0)
+                        axpy(acc + x0, 1, in + stride * x0 + kx - 1, stride,
+                             (uint8_t)(x1 - x0 + 1), w[ky * 3 + kx]);
                 }
             }
         }

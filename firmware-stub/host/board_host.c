@@ -44,6 +44,16 @@ void board_putc(uint8_t byte)
     out[out_len++] = byte;
 }
 
+/* Waits up to 200 ms for room in the pty's buffer; 1 if there is room. */
+static int wait_writable(void)
+{
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLOUT;
+    p.revents = 0;
+    return poll(&p, 1, 200) > 0 && (p.revents & POLLOUT) && !(p.revents & (POLLHUP | POLLERR));
+}
+
 void board_flush(void)
 {
     size_t off = 0;
@@ -69,9 +79,13 @@ void board_flush(void)
             off += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
             continue;
+        } else if (n < 0 && errno == EAGAIN && wait_writable()) {
+            /* A listener that reads slowly (a loaded machine): the USB-serial adapter of a
+             * real board would hold the bytes too, so wait for room rather than drop. */
+            continue;
         } else {
-            /* Nobody on the line (EIO) or its buffer full (EAGAIN): the bytes are lost,
-             * as on a real UART with no listener. */
+            /* Nobody on the line (EIO), or no room for a while: the bytes are lost, as on
+             * a real UART with no listener. */
             break;
         }
     }

@@ -38,24 +38,27 @@ pub struct Firmware {
     pub static_bytes: u64,
     /// Stack, including the int32 accumulators of one output pixel.
     pub stack_bytes: u64,
+    /// More stack for the convolution chain (its row recursion and the sub-pixel kernel).
+    pub conv_stack_bytes: u64,
 }
 
 /// Calibrated on CH32V003 builds (`tinygen budget PROJECT --verify`). Dense-only models
 /// build small (`TG_SMALL`: link-time optimisation, only their own weight widths, no
 /// convolution code, code-only error frames, a table-free CRC, no unrolled weight loops):
 /// the 12k 4-bit BitNet classifier is 15,640 B of flash less its 12,692 B blob, 2,948 B of
-/// code. The default die model is 9,940 B less its 1,884 B blob, 8,056 B of code, so the
-/// convolution chain (and the faster, larger build that comes with it) adds about 5.1 KB.
+/// code. The default die model is 10,516 B less its 1,884 B blob, 8,632 B of code, so the
+/// convolution chain (and the faster, larger build that comes with it) adds about 5.6 KB.
 /// Coded weights: the same classifier coded is 14,304 B less its 11,304 B blob, 3,000 B
 /// of code: the decoder takes the place of the packed-weight loops, 52 B more.
 /// 892 B of static SRAM less the 544 B arena is 348 B (link buffers, model state); the
-/// deepest stack measured under qemu is 548 B. Rounded up for headroom.
+/// deepest stack measured under qemu is 616 B (the die). Rounded up for headroom.
 pub const MCU_FIRMWARE: Firmware = Firmware {
     code_bytes: 2980,
-    conv_code_bytes: 5212,
+    conv_code_bytes: 5672,
     coded_code_bytes: 64,
     static_bytes: 352,
     stack_bytes: 576,
+    conv_stack_bytes: 48,
 };
 
 /// Resident memory of the Pi runner process besides the model (estimate).
@@ -105,6 +108,13 @@ pub const CODED_INSTR_PER_ACTIVE_WEIGHT: f64 = 6.0;
 /// Share of a dense layer's inputs taken as non-zero (ReLU outputs and dark pixels are
 /// zero about half the time).
 pub const DENSE_INPUT_DENSITY: f64 = 0.5;
+
+/// Share of an upsampling convolution's nominal instructions the engine spends: on a
+/// nearest-upsampled map, kernel rows and columns that read the same source pixel have
+/// their weights summed first, so an output takes 4 products instead of 9 (wider ones, as
+/// the summed weights have more signed digits). Calibrated in qemu on the default die
+/// (`tinygen budget projects/die.ron --verify`: 1,706,228 instructions per image).
+pub const UPCONV_SHARE: f64 = 0.55;
 
 /// Instructions per output element (requantize, clamp, store) and per layer (setup).
 pub const INSTR_PER_OUTPUT: u64 = 12;
@@ -237,6 +247,8 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
                 CODED_INSTR_PER_WEIGHT + CODED_INSTR_PER_ACTIVE_WEIGHT * DENSE_INPUT_DENSITY
             } else if l.kind == LayerKind::Dense && !target.multiplier {
                 dense_instructions_per_weight(l.weight_bits) * DENSE_INPUT_DENSITY
+            } else if l.kind == LayerKind::UpConv3x3 && !target.multiplier {
+                ipm(l.weight_bits) * UPCONV_SHARE
             } else {
                 ipm(l.weight_bits)
             };
@@ -298,12 +310,10 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
         )
     } else {
         let fw = MCU_FIRMWARE;
+        let conv = layers.iter().any(|l| l.kind != LayerKind::Dense);
+        let stack = fw.stack_bytes + if conv { fw.conv_stack_bytes } else { 0 };
         let code = fw.code_bytes
-            + if layers.iter().any(|l| l.kind != LayerKind::Dense) {
-                fw.conv_code_bytes
-            } else {
-                0
-            }
+            + if conv { fw.conv_code_bytes } else { 0 }
             + if spec.coded_weights {
                 fw.coded_code_bytes
             } else {
@@ -319,10 +329,10 @@ pub fn compute(spec: &ModelSpec, target: &Target, plan: Plan) -> Budget {
             },
             SramUsage {
                 static_bytes: fw.static_bytes,
-                stack_bytes: fw.stack_bytes,
+                stack_bytes: stack,
                 arena_bytes: chosen.peak,
                 weight_buffer_bytes: 0,
-                total_bytes: fw.static_bytes + fw.stack_bytes + chosen.peak,
+                total_bytes: fw.static_bytes + stack + chosen.peak,
                 limit_bytes: limit(target.sram_bytes),
             },
         )

@@ -108,7 +108,7 @@ mod tests {
         );
         let t = for_project(&project("cvae-die"), &spec, ch32(), Plan::Tiled);
         assert!(t.fits, "{:?}", t.advice);
-        assert_eq!(t.sram.total_bytes, 352 + 576 + 544);
+        assert_eq!(t.sram.total_bytes, 352 + 624 + 544);
     }
 
     #[test]
