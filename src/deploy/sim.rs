@@ -57,6 +57,7 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
                 source,
             })?;
     }
+    exit_with_parent();
     println!("{PORT_LINE}{path}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -64,6 +65,23 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
     // SAFETY: `words` holds the blob and lives until the call returns.
     unsafe { tg_sim_run(master, words.as_ptr().cast(), blob.len() as u32, baud) };
     Ok(())
+}
+
+/// Ends this process when the one that started it is gone: a `tinygen monitor` or a
+/// workbench killed by a signal cannot drop its [`SimBoard`], and the board would serve an
+/// empty pty for ever. (Orphans are handed to another parent, so the parent's id changes.)
+fn exit_with_parent() {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let parent = unsafe { libc::getppid() };
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            // SAFETY: as above.
+            if unsafe { libc::getppid() } != parent {
+                std::process::exit(0);
+            }
+        }
+    });
 }
 
 /// A simulated board running as a child process; killed when dropped.

@@ -598,3 +598,53 @@ fn verify_measures_only_the_chip_it_builds_for() {
     );
     assert!(out.stdout.is_empty(), "nothing half-printed");
 }
+
+/// Issue #19 (killed processes): a `tinygen monitor` killed by SIGKILL left its simulated
+/// board running for ever, serving a pty no one could reach. The board now ends with its
+/// parent.
+#[test]
+fn a_killed_monitor_takes_its_simulated_board_with_it() {
+    use std::io::{BufRead, BufReader};
+    let mut child = tinygen()
+        .args(["monitor", "--count", "60000", "--baud", "115200"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("Simulated board on"), "{first}");
+    let pid = child.id();
+    let children: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    assert_eq!(children.len(), 1, "one simulated board: {children:?}");
+    let board = children[0];
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    child.wait().unwrap();
+    // Gone, or a zombie waiting for a parent that does not reap (a container's init).
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{board}/stat"))
+            .map(|s| {
+                !s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(false)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!alive(), "the simulated board {board} outlived its monitor");
+}
