@@ -294,7 +294,16 @@ mod tests {
             (Some(WeightBits::Two), 4, false),
             (Some(WeightBits::Eight), 5, false),
         ] {
-            let mut spec = die_spec(bits, seed);
+            let mut spec = if coded {
+                // Coding applies to 4-bit layers: the template's fc is 8-bit.
+                let mut p: Project = default_project("cvae-die").unwrap();
+                p.model.layers[0].bits = WeightBits::Four;
+                Cvae::new(&p, seed, &Device::flex())
+                    .export_spec(&p)
+                    .unwrap()
+            } else {
+                die_spec(bits, seed)
+            };
             spec.coded_weights = coded;
             let blob = crate::export::blob(&spec, "test").unwrap();
             assert_eq!(blob[13] & crate::export::FLAG_CODED != 0, coded);

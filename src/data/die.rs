@@ -13,7 +13,10 @@ pub const PIPS: usize = 6;
 const SUPER: usize = 4;
 /// Pip centres on the unit face ([-1, 1]²), by pip count.
 const OFF: f32 = 0.5;
-const PIP_RADIUS: f32 = 0.2;
+/// Pips a little smaller than a real die's (0.2), and faces a little larger, so that the
+/// six's pips, 0.5 apart, keep a gap of about 2 pixels between them at 32x32 (it was 1):
+/// a gap a 2,000-parameter decoder can draw (issue #15).
+const PIP_RADIUS: f32 = 0.17;
 const CORNER_RADIUS: f32 = 0.25;
 /// Largest rotation either way (20°): dice lying roughly square to the camera, as in the
 /// anchor project's photos. A tiny decoder spends its capacity on pips, not on pose.
@@ -80,7 +83,8 @@ impl Pose {
     pub fn random(rng: &mut Rng) -> Pose {
         Pose {
             angle: rng.range(-MAX_TILT, MAX_TILT),
-            scale: rng.range(0.55, 0.7),
+            // At most 0.75: a 20° tilt and the largest offset still keep the corners in.
+            scale: rng.range(0.62, 0.75),
             dx: rng.range(-0.08, 0.08),
             dy: rng.range(-0.08, 0.08),
             face: rng.range(0.75, 1.0),

@@ -316,7 +316,8 @@ mod tests {
             Some("ch32v002")
         );
         assert_eq!(cycle(FieldId::Target, &p, false).as_deref(), Some("host"));
-        assert_eq!(cycle(FieldId::LayerBits(0), &p, true).as_deref(), Some("8"));
+        assert_eq!(cycle(FieldId::LayerBits(2), &p, true).as_deref(), Some("8"));
+        assert_eq!(cycle(FieldId::LayerBits(0), &p, true).as_deref(), Some("1"));
         assert_eq!(cycle(FieldId::Name, &p, true), None);
     }
 }

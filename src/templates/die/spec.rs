@@ -51,20 +51,24 @@ mod tests {
     #[test]
     fn hand_computed_die_decoder() {
         let s = spec(&Project::from_template(&super::super::def::DEF));
-        // fc: (2 + 6) -> 8x4x4 = 128 outputs of 8 weights at 4 bits, one unpadded stream.
+        // fc: (2 + 6) -> 8x4x4 = 128 outputs of 8 weights at 8 bits, one unpadded stream.
         let fc = &s.layers[0];
         assert_eq!((fc.rows(), fc.row_len()), (128, 8));
-        assert_eq!(fc.weight_bits_packed(), 1024 * 4);
+        assert_eq!(fc.weight_bits_packed(), 1024 * 8);
         assert_eq!(fc.params(), 1024 + 128);
         assert_eq!(fc.macs(), 1024);
-        // up1: 8 -> 8 channels at 8x8: rows of 72 weights at 4 bits = 288 bits (9 words).
+        // up1: 8 -> 8 channels at 8x8: rows of 72 weights at 8 bits = 576 bits (18 words).
         let up1 = &s.layers[1];
-        assert_eq!(up1.weight_bytes(), 8 * 36);
+        assert_eq!(up1.weight_bytes(), 8 * 72);
         assert_eq!(up1.macs(), 8 * 8 * 8 * 72);
         assert_eq!(up1.const_bytes(), 16 + 8 * 4);
-        // out: 4 -> 1 at 32x32, 8 bits: 36 weights = 288 bits.
+        // up2: 8 -> 8 channels at 16x16: rows of 72 weights at 4 bits = 288 bits (9 words).
+        let up2 = &s.layers[2];
+        assert_eq!(up2.weight_bytes(), 8 * 36);
+        assert_eq!(up2.macs(), 16 * 16 * 8 * 72);
+        // out: 8 -> 1 at 32x32, 8 bits: 72 weights = 576 bits.
         let out = &s.layers[3];
-        assert_eq!(out.weight_bytes(), 36);
+        assert_eq!(out.weight_bytes(), 72);
         assert_eq!(out.output.bytes(), 1024);
     }
 }
