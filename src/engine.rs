@@ -257,6 +257,23 @@ mod tests {
         m.export_spec(&p).unwrap()
     }
 
+    /// Issue #19, item 8 (found by firmware-stub/tests/test_blob.c under ASan): a blob that
+    /// said "classifier" but ended in a convolution opened, and a CLASSIFY then read its
+    /// scores 4 KB past the arena.
+    #[test]
+    fn a_classifier_that_ends_in_a_convolution_is_refused() {
+        let good = crate::templates::die::DEFAULT_BLOB.to_vec();
+        assert!(Engine::load(&good).is_ok());
+        let mut bad = good.clone();
+        bad[14] = 2; // the kind: classifier
+        let crc = crate::util::checksum::crc32(&bad[12..]);
+        bad[8..12].copy_from_slice(&crc.to_le_bytes());
+        assert!(
+            matches!(Engine::load(&bad), Err(EngineError::Shape)),
+            "a damaged classifier blob opened"
+        );
+    }
+
     #[test]
     fn crc_agrees_with_rust() {
         for data in [&b""[..], b"123456789", &[0u8; 300], &[0xff; 7]] {

@@ -284,6 +284,10 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
                                                   : (uint8_t)(last.out_c > 255u ? 255u : last.out_c);
     }
     if (m->kind > TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
+    /* A classifier's scores are the last dense layer's accumulators (tg_argmax): a blob
+     * that says classifier but ends in a convolution would have them read past the arena
+     * (found by tests/test_blob.c). */
+    if (m->kind == TG_KIND_CLASSIFIER && m->chain != m->n_layers) return TG_E_SHAPE;
     /* A generator's one-hot label ends its input. */
     if (m->kind == TG_KIND_GENERATOR && (!m->classes || m->classes > m->in_c)) return TG_E_SHAPE;
     plan(m, &a);
