@@ -14,11 +14,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    let prefix = format!(".{}.tmp-", file_name.to_string_lossy());
+    // What an earlier save of this file, killed mid-write, left behind.
+    sweep_dead(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -37,9 +36,70 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Whether a process with this id is running (on Linux; elsewhere every id is taken as
+/// running, so nothing of another process is ever removed).
+pub fn pid_alive(pid: u32) -> bool {
+    !cfg!(target_os = "linux") || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes the files and folders in `dir` named `prefix` + the id of a process that is no
+/// longer running (+ anything after the id): leftovers of a tinygen killed by a signal or a
+/// power cut. Those of running processes, and names that do not parse, are kept.
+pub fn sweep_dead(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(pid) = digits.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && !pid_alive(pid) {
+            let path = e.path();
+            let _ = fs::remove_file(&path).or_else(|_| fs::remove_dir_all(&path));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue #19, item 4: leftover temporary files were never cleaned up.
+    #[test]
+    fn a_killed_saves_leftovers_are_swept_and_a_running_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.ron");
+        // No process has an id above the kernel's limit (4,194,304 at most).
+        let dead = dir.path().join(".a.ron.tmp-4999999");
+        let running = dir.path().join(".a.ron.tmp-1");
+        let other = dir.path().join(".b.ron.tmp-4999999");
+        for f in [&dead, &running, &other] {
+            fs::write(f, b"half").unwrap();
+        }
+        write_atomic(&p, b"whole").unwrap();
+        assert!(!dead.exists(), "the dead save's temp file is swept");
+        assert!(running.exists(), "process 1 is running: its file stays");
+        assert!(
+            other.exists(),
+            "another file's temp is not this save's business"
+        );
+        let sim = dir.path().join("tinygen-sim-4999999-0badf00d-3.bin");
+        let mine = dir
+            .path()
+            .join(format!("tinygen-sim-{}-0badf00d-4.bin", std::process::id()));
+        fs::create_dir(dir.path().join("tinygen-qemu-4999999-1")).unwrap();
+        fs::write(&sim, b"").unwrap();
+        fs::write(&mine, b"").unwrap();
+        sweep_dead(dir.path(), "tinygen-sim-");
+        sweep_dead(dir.path(), "tinygen-qemu-");
+        assert!(!sim.exists() && mine.exists());
+        assert!(!dir.path().join("tinygen-qemu-4999999-1").exists());
+    }
 
     #[test]
     fn replaces_content_and_leaves_no_temp_file() {
