@@ -1,5 +1,8 @@
 /* The engine against corrupted model blobs, under AddressSanitizer and UBSan (issue #19,
- * item 8). Starting from a real blob (argv[1], e.g. assets/die-default.bin), it flips
+ * item 8). Starting from a real blob (argv[1]: the shipped die, and two BitNet digit
+ * classifiers of one training epoch as `tinygen export` writes them for a host and for
+ * the CH32V003: tests/classifier.bin with packed weights, tests/classifier-coded.bin with
+ * prefix-coded ones), it flips
  * every bit of the header and layer descriptors, a sample of the other bytes, and cuts the
  * blob at every length of its first part; after each change it puts the CRC right again,
  * so that the shape and offset checks, not the checksum, must catch the damage. Every
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
         free(aligned);
     }
     try_blob(blob, len);
-    /* The header, the descriptors and the 256-byte sigmoid table after them. */
+    /* The header and the layer descriptors. */
     head = TG_BLOB_HEADER_BYTES + (uint32_t)m.n_layers * TG_DESCRIPTOR_BYTES;
     if (head > len) head = len;
     for (i = 0; i < len; i += i < head ? 1u : 97u) {

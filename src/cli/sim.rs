@@ -14,6 +14,9 @@ pub struct Args {
     /// Also make this path a symlink to the pty (stable across restarts).
     #[arg(long)]
     pub link: Option<PathBuf>,
+    /// End when process PID ends (set by the tinygen that starts a board for itself).
+    #[arg(long, value_name = "PID", hide = true)]
+    pub parent: Option<u32>,
 }
 
 impl Args {
@@ -35,6 +38,9 @@ impl Args {
                 anyhow::Error::new(e).context(format!("'{model}' is not a usable model")),
             )
         })?;
+        if let Some(pid) = self.parent {
+            crate::deploy::sim::exit_with(pid);
+        }
         crate::deploy::sim::serve(&blob, self.baud, self.link.as_deref())?;
         Ok(())
     }

@@ -90,8 +90,8 @@ pub fn start(
     let hash = m.hash();
     // Models and firmware builds of local boards whose tinygen was killed.
     let tmp = std::env::temp_dir();
-    crate::util::fsutil::sweep_dead(&tmp, "tinygen-sim-");
-    crate::util::fsutil::sweep_dead(&tmp, "tinygen-qemu-");
+    crate::util::fsutil::sweep_dead(&tmp, "tinygen-sim-", "-");
+    crate::util::fsutil::sweep_dead(&tmp, "tinygen-qemu-", "-");
     match kind {
         LocalKind::Sim => {
             let tmp = Temp(std::env::temp_dir().join(format!(

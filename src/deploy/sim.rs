@@ -57,7 +57,6 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
                 source,
             })?;
     }
-    exit_with_parent();
     println!("{PORT_LINE}{path}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -67,17 +66,20 @@ pub fn serve(blob: &[u8], baud: u32, link: Option<&Path>) -> Result<(), SimError
     Ok(())
 }
 
-/// Ends this process when the one that started it is gone: a `tinygen monitor` or a
-/// workbench killed by a signal cannot drop its [`SimBoard`], and the board would serve an
-/// empty pty for ever. (Orphans are handed to another parent, so the parent's id changes.)
-fn exit_with_parent() {
+/// Ends this process when process `pid`, the tinygen that started this board, is gone: a
+/// `tinygen monitor` or a workbench killed by a signal cannot drop its [`SimBoard`], and
+/// the board would serve an empty pty for ever. (An orphan is handed to another parent, so
+/// its parent's id changes; a parent already gone before this runs is seen at once.)
+pub fn exit_with(pid: u32) {
     // SAFETY: getppid has no preconditions and cannot fail.
-    let parent = unsafe { libc::getppid() };
+    let parent = || unsafe { libc::getppid() } as u32;
+    if parent() != pid {
+        std::process::exit(0);
+    }
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(std::time::Duration::from_millis(200));
-            // SAFETY: as above.
-            if unsafe { libc::getppid() } != parent {
+            if parent() != pid {
                 std::process::exit(0);
             }
         }
@@ -110,7 +112,9 @@ impl SimBoard {
         cmd.arg("sim")
             .arg(model)
             .arg("--baud")
-            .arg(baud.to_string());
+            .arg(baud.to_string())
+            .arg("--parent")
+            .arg(std::process::id().to_string());
         if let Some(l) = link {
             cmd.arg("--link").arg(l);
         }

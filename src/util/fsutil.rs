@@ -16,7 +16,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
     let prefix = format!(".{}.tmp-", file_name.to_string_lossy());
     // What an earlier save of this file, killed mid-write, left behind.
-    sweep_dead(dir, &prefix);
+    sweep_dead(dir, &prefix, "");
     let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
@@ -36,16 +36,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Whether a process with this id is running (on Linux; elsewhere every id is taken as
-/// running, so nothing of another process is ever removed).
+/// Whether a process with this id may be running: only "no such process" from `kill(pid,
+/// 0)` counts as gone, so a process of another user, or hidden from this one, is kept.
 pub fn pid_alive(pid: u32) -> bool {
-    !cfg!(target_os = "linux") || Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(id) = i32::try_from(pid) else {
+        return false;
+    };
+    if id <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let r = unsafe { libc::kill(id, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Removes the files and folders in `dir` named `prefix` + the id of a process that is no
-/// longer running (+ anything after the id): leftovers of a tinygen killed by a signal or a
-/// power cut. Those of running processes, and names that do not parse, are kept.
-pub fn sweep_dead(dir: &Path, prefix: &str) {
+/// longer running + `after` (then anything, or nothing when `after` is empty): leftovers of
+/// a tinygen killed by a signal or a power cut. Those of running processes, and names that
+/// do not match, are kept.
+pub fn sweep_dead(dir: &Path, prefix: &str, after: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -55,10 +64,16 @@ pub fn sweep_dead(dir: &Path, prefix: &str) {
             continue;
         };
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let tail = &rest[digits.len()..];
+        let matches = if after.is_empty() {
+            tail.is_empty()
+        } else {
+            tail.starts_with(after)
+        };
         let Ok(pid) = digits.parse::<u32>() else {
             continue;
         };
-        if pid != std::process::id() && !pid_alive(pid) {
+        if matches && pid != std::process::id() && !pid_alive(pid) {
             let path = e.path();
             let _ = fs::remove_file(&path).or_else(|_| fs::remove_dir_all(&path));
         }
@@ -78,7 +93,9 @@ mod tests {
         let dead = dir.path().join(".a.ron.tmp-4999999");
         let running = dir.path().join(".a.ron.tmp-1");
         let other = dir.path().join(".b.ron.tmp-4999999");
-        for f in [&dead, &running, &other] {
+        // The temp file of a file named `a.ron.tmp-4999999`, being saved by process 1.
+        let nested = dir.path().join(".a.ron.tmp-4999999.tmp-1");
+        for f in [&dead, &running, &other, &nested] {
             fs::write(f, b"half").unwrap();
         }
         write_atomic(&p, b"whole").unwrap();
@@ -95,8 +112,8 @@ mod tests {
         fs::create_dir(dir.path().join("tinygen-qemu-4999999-1")).unwrap();
         fs::write(&sim, b"").unwrap();
         fs::write(&mine, b"").unwrap();
-        sweep_dead(dir.path(), "tinygen-sim-");
-        sweep_dead(dir.path(), "tinygen-qemu-");
+        sweep_dead(dir.path(), "tinygen-sim-", "-");
+        sweep_dead(dir.path(), "tinygen-qemu-", "-");
         assert!(!sim.exists() && mine.exists());
         assert!(!dir.path().join("tinygen-qemu-4999999-1").exists());
     }
