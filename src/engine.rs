@@ -274,6 +274,23 @@ mod tests {
         );
     }
 
+    /// Issue #19, item 8 (found in review): a classifier whose last dense layer has more
+    /// than 32 outputs, without ShiftNorm, keeps only the last 32 accumulators, and
+    /// CLASSIFY read the scores past them.
+    #[test]
+    fn a_classifier_with_more_scores_than_accumulators_is_refused() {
+        let mut p = default_project("bitnet-mnist").unwrap();
+        let blob = |p: &Project| {
+            let mut spec = BitMlp::new(p, 5, &Device::flex()).export_spec(p).unwrap();
+            spec.shift_norm = false;
+            spec.coded_weights = false;
+            crate::export::blob(&spec, "test").unwrap()
+        };
+        assert!(Engine::load(&blob(&p)).is_ok(), "10 scores fit");
+        p.model.layers.last_mut().unwrap().width = 40;
+        assert!(matches!(Engine::load(&blob(&p)), Err(EngineError::Shape)));
+    }
+
     #[test]
     fn crc_agrees_with_rust() {
         for data in [&b""[..], b"123456789", &[0u8; 300], &[0xff; 7]] {

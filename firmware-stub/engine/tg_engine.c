@@ -293,11 +293,13 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
     plan(m, &a);
     if (a.total > 0xffffu) return TG_E_ARENA; /* ring offsets are 16-bit */
     if (m->kind == TG_KIND_CLASSIFIER) {
-        /* tg_argmax reads every score from the accumulators: all of them must be there at
-         * once, not in chunks (more than 32 classes need a normed or coded last layer). */
+        /* tg_argmax reads every score from the accumulators: the last layer must be run
+         * as one chunk, not in chunks of 32 (more than 32 classes need a normed or coded
+         * last layer), or it would read stale or out-of-arena values. */
         tg_layer last;
         tg_layer_get(m, (uint8_t)(m->n_layers - 1u), &last);
-        if (out_elems(&last) > a.acc_len) return TG_E_SHAPE;
+        if (out_elems(&last) > TG_DENSE_CHUNK && !(last.flags & (TG_LAYER_NORM | TG_LAYER_CODED)))
+            return TG_E_SHAPE;
     }
     m->arena_bytes = a.total;
     return TG_OK;
