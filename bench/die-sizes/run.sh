@@ -25,7 +25,7 @@ for size in "${sizes[@]}"; do
   params=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["params"])' <<< "$json")
   flash=$(python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["flash"]["weight_bytes"]+b["flash"]["const_bytes"])' <<< "$json")
   instr=$( ("$bin" budget "$p" --verify 2>/dev/null || true) | awk '/instructions per image/ {print $5}')
-  dev=$("$bin" eval "$p" --engine --count 300 --temperature 0.5 | grep '^C engine' | judge)
-  t1=$("$bin" eval "$p" --count 300 | grep '^Pip accuracy' | judge)
+  dev=$("$bin" eval "$p" --engine --count 300 --temperature 0.5 | grep -m1 '^C engine' | judge)
+  t1=$("$bin" eval "$p" --count 300 | grep -m1 '^Pip accuracy' | judge)
   printf '%-8s %7s %6s %10s | %-22s | %-22s\n' "$size" "$params" "$flash" "$instr" "$dev" "$t1"
 done
