@@ -284,20 +284,18 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
                                                   : (uint8_t)(last.out_c > 255u ? 255u : last.out_c);
     }
     if (m->kind > TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
-    /* A classifier's scores are the last dense layer's accumulators (tg_argmax): a blob
-     * that says classifier but ends in a convolution would have them read past the arena
-     * (found by tests/test_blob.c). */
-    if (m->kind == TG_KIND_CLASSIFIER && m->chain != m->n_layers) return TG_E_SHAPE;
     /* A generator's one-hot label ends its input. */
     if (m->kind == TG_KIND_GENERATOR && (!m->classes || m->classes > m->in_c)) return TG_E_SHAPE;
     plan(m, &a);
     if (a.total > 0xffffu) return TG_E_ARENA; /* ring offsets are 16-bit */
     if (m->kind == TG_KIND_CLASSIFIER) {
-        /* tg_argmax reads every score from the accumulators: the last layer must be run
-         * as one chunk, not in chunks of 32 (more than 32 classes need a normed or coded
-         * last layer), or it would read stale or out-of-arena values. */
+        /* tg_argmax reads every score from the accumulators, so the last layer must be
+         * dense (a convolution's would be read past the arena: found by
+         * tests/test_blob.c) and run as one chunk, not in chunks of 32 (more than 32
+         * classes need a normed or coded last layer), or it would read stale values. */
         tg_layer last;
         tg_layer_get(m, (uint8_t)(m->n_layers - 1u), &last);
+        if (m->chain != m->n_layers) return TG_E_SHAPE;
         if (out_elems(&last) > TG_DENSE_CHUNK && !(last.flags & (TG_LAYER_NORM | TG_LAYER_CODED)))
             return TG_E_SHAPE;
     }
@@ -419,26 +417,23 @@ static void axpy(int32_t *acc, uint32_t astep, const uint8_t *in, uint32_t istep
             {
                 const uint8_t *q = in;
                 int32_t *p = acc;
+#define PASS(STMT)                                                                           \
+    do {                                                                                     \
+        int32_t a = *q;                                                                      \
+        STMT;                                                                                \
+        q += istep;                                                                          \
+        p += astep;                                                                          \
+    } while (q != end);                                                                      \
+    break
                 switch (mode) {
-                case 0:
-                    do { *p += ((int32_t)*q << s1) + ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
-                    break;
-                case 1:
-                    do { *p += ((int32_t)*q << s1) - ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
-                    break;
-                case 2:
-                    do { *p -= ((int32_t)*q << s1) - ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
-                    break;
-                case 3:
-                    do { *p -= ((int32_t)*q << s1) + ((int32_t)*q << s2); q += istep; p += astep; } while (q != end);
-                    break;
-                case 4:
-                    do { *p += (int32_t)*q << s1; q += istep; p += astep; } while (q != end);
-                    break;
-                default:
-                    do { *p -= (int32_t)*q << s1; q += istep; p += astep; } while (q != end);
-                    break;
+                case 0: PASS(*p += (a << s1) + (a << s2));
+                case 1: PASS(*p += (a << s1) - (a << s2));
+                case 2: PASS(*p -= (a << s1) - (a << s2));
+                case 3: PASS(*p -= (a << s1) + (a << s2));
+                case 4: PASS(*p += a << s1);
+                default: PASS(*p -= a << s1);
                 }
+#undef PASS
             }
         }
     }
@@ -793,10 +788,10 @@ static void upconv_row(int32_t *acc, const uint8_t *const *src, uint8_t py, cons
             for (ky = k0; ky <= k1; ky++) c[kx] += w[ky * 3u + kx];
         }
         /* Even columns: source j - 1 by c0, j by c1 + c2; odd: j by c0 + c1, j + 1 by c2. */
-        axpy(acc + 2, 2, row, 1, (uint8_t)(in_w - 1u), c[0]);
+        axpy(acc + 2, 2, row, 1, in_w - 1u, c[0]);
         axpy(acc, 2, row, 1, in_w, c[1] + c[2]);
         axpy(acc + 1, 2, row, 1, in_w, c[0] + c[1]);
-        axpy(acc + 1, 2, row + 1, 1, (uint8_t)(in_w - 1u), c[2]);
+        axpy(acc + 1, 2, row + 1, 1, in_w - 1u, c[2]);
     }
 }
 
@@ -863,7 +858,7 @@ static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j)
                     while (x1 >= x0 && stride * x1 + kx - 1 >= vw) x1--;
                     if (x1 >= x0)
                         axpy(acc + x0, 1, in + stride * x0 + kx - 1, stride,
-                             (uint8_t)(x1 - x0 + 1), w[ky * 3 + kx]);
+                             (uint32_t)(x1 - x0 + 1), w[ky * 3 + kx]);
                 }
             }
         }

@@ -113,7 +113,7 @@ pub const DENSE_INPUT_DENSITY: f64 = 0.5;
 /// nearest-upsampled map, kernel rows and columns that read the same source pixel have
 /// their weights summed first, so an output takes 4 products instead of 9 (wider ones, as
 /// the summed weights have more signed digits). Calibrated in qemu (`tinygen budget
-/// --verify`) on two die decoders: fc 8, up 8, 8 with 8-bit fc and up1 (2,837,997
+/// --verify`) on two die decoders: fc 8, up 8, 8 with 8-bit fc and up1 (2,832,893
 /// instructions per image; predicted 9% high) and fc 8, up 8, 4 at 4 bits (1,706,228;
 /// predicted 7% low).
 pub const UPCONV_SHARE: f64 = 0.5;
