@@ -71,6 +71,27 @@ pub trait Template: Sync {
     }
 }
 
+/// A template's burn model loaded from the checkpoint folder `dir` of the project file
+/// `file`, into `fresh` (a model built with the project's settings).
+pub fn load_trained<M: burn::module::Module>(
+    fresh: M,
+    file: &Path,
+    dir: &Path,
+) -> Result<M, EvalError> {
+    let path = dir.join(crate::checkpoint::MODEL_FILE);
+    if !path.exists() {
+        return Err(EvalError::Untrained {
+            dir: dir.to_path_buf(),
+            file: file.to_path_buf(),
+        });
+    }
+    fresh.try_load_file(&path).map_err(|e| EvalError::Load {
+        path: path.clone(),
+        file: file.to_path_buf(),
+        source: Box::new(e),
+    })
+}
+
 /// What `tinygen eval` asks of a template.
 #[derive(Debug, Clone)]
 pub struct EvalRequest<'a> {

@@ -10,6 +10,12 @@ pub fn run() -> Result<(), CliError> {
             crate::project::Maturity::BudgetOnly => {
                 format!("{} (budget only: its training is not built yet)", d.title)
             }
+            crate::project::Maturity::HostOnly => {
+                format!(
+                    "{} (trains and samples on this machine; no board runtime yet)",
+                    d.title
+                )
+            }
             _ => d.title.to_string(),
         };
         s += &format!("{:<14} {title}\n{:<14} {}\n\n", d.name, "", d.summary);

@@ -105,11 +105,16 @@ impl Args {
                 samples,
                 confusion,
                 scores,
+                strip,
             } => {
                 let _ = std::fs::create_dir_all(&checkpoints);
                 let mut line = format!("epoch {:>3}/{total_epochs}", loss.epoch);
+                // A task trained in stages reports the losses of the epoch's stage.
                 for info in infos {
-                    line += &format!("  {}", info.column(loss.loss(info.name)));
+                    let v = loss.loss(info.name);
+                    if v.is_finite() {
+                        line += &format!("  {}", info.column(v));
+                    }
                 }
                 if let Some(acc) = loss.accuracy {
                     line += &format!("  train {:6.2}%", acc * 100.0);
@@ -143,6 +148,17 @@ impl Args {
                 if side > 0 {
                     let (px, w, h) = crate::preview::sheet(&images, side, side, cols, 4);
                     let _ = crate::preview::write_png(&checkpoints.join("samples.png"), &px, w, h);
+                }
+                // A diffusion model's die forming step by step, numbered by step.
+                if let Some(side) = strip.first().map(|px| px.len().isqrt()) {
+                    let steps: Vec<String> = (1..=strip.len()).map(|k| k.to_string()).collect();
+                    let shots: Vec<(&str, &[u8])> = steps
+                        .iter()
+                        .zip(&strip)
+                        .map(|(l, px)| (l.as_str(), px.as_slice()))
+                        .collect();
+                    let (px, w, h) = crate::preview::sheet(&shots, side, side, shots.len(), 4);
+                    let _ = crate::preview::write_png(&checkpoints.join("strip.png"), &px, w, h);
                 }
                 bar.reset();
             }

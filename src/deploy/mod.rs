@@ -51,6 +51,13 @@ pub enum ModelError {
          export, flash or monitor; 'tinygen budget {file}' shows what it would take on the board"
     )]
     NotBuilt { template: String, file: String },
+    /// The template trains and samples on the host, but has no device runtime yet.
+    #[error(
+        "the '{template}' template trains and samples on this machine ('tinygen train {file}', \
+         'tinygen eval {file}'), but its device runtime is not built yet, so it has no model \
+         to export, flash or monitor"
+    )]
+    HostOnly { template: String, file: String },
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error("the model blob is unusable")]

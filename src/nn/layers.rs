@@ -96,11 +96,20 @@ impl QConv {
 
     /// `[batch, in, h, w]` → `[batch, out, h, w]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_stride(x, 1)
+    }
+
+    /// With stride 2: `[batch, in, h, w]` → `[batch, out, h/2, w/2]`.
+    pub fn forward_down(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_stride(x, 2)
+    }
+
+    fn forward_stride(&self, x: Tensor<4>, stride: usize) -> Tensor<4> {
         conv2d(
             x,
             fake_quant(self.weight.val(), self.bits),
             Some(self.bias.val()),
-            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            ConvOptions::new([stride, stride], [1, 1], [1, 1], 1),
         )
     }
 

@@ -128,8 +128,20 @@ pub fn seeded_conv_down(
     rng: &mut Rng,
     device: &Device,
 ) -> burn::nn::conv::Conv2d {
+    seeded_conv(inputs, outputs, 2, rng, device)
+}
+
+/// A float 3x3 convolution with padding 1 and the given stride, its weights drawn from
+/// our generator.
+pub fn seeded_conv(
+    inputs: usize,
+    outputs: usize,
+    stride: usize,
+    rng: &mut Rng,
+    device: &Device,
+) -> burn::nn::conv::Conv2d {
     let mut conv = burn::nn::conv::Conv2dConfig::new([inputs, outputs], [3, 3])
-        .with_stride([2, 2])
+        .with_stride([stride, stride])
         .with_padding(burn::nn::PaddingConfig2d::Explicit(1, 1, 1, 1))
         .init(device);
     let bound = (6.0 / (inputs * 9) as f32).sqrt();
@@ -147,6 +159,37 @@ pub fn grey_images(pixels: &[&[u8]], side: usize, device: &Device) -> Tensor<4> 
         .flat_map(|p| p.iter().map(|&v| f32::from(v) / 255.0))
         .collect();
     Tensor::from_data(TensorData::new(data, [n, 1, side, side]), device)
+}
+
+/// Logits `[n, 1, h, w]` to 8-bit grey images through the sigmoid.
+pub fn to_pixels(logits: Tensor<4>) -> Vec<Vec<u8>> {
+    let [n, _, h, w] = logits.dims();
+    let v = values(&burn::tensor::activation::sigmoid(logits));
+    (0..n)
+        .map(|i| {
+            v[i * h * w..(i + 1) * h * w]
+                .iter()
+                .map(|p| (p * 255.0).round() as u8)
+                .collect()
+        })
+        .collect()
+}
+
+/// Binary cross-entropy of `logits` against `target` in `[0, 1]`, summed over every
+/// element: `softplus(l) − x·l`, in the form that never overflows.
+pub fn bce_with_logits_sum<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> Tensor<1> {
+    let softplus =
+        logits.clone().clamp_min(0.0) + logits.clone().abs().neg().exp().add_scalar(1.0).log();
+    (softplus - target * logits).sum()
+}
+
+/// The KL divergence of `N(mu, exp(logvar))` from `N(0, 1)`, summed over every element
+/// and divided by `per` (the batch's images, for a figure per image).
+pub fn gaussian_kl<const D: usize>(mu: Tensor<D>, logvar: Tensor<D>, per: f32) -> Tensor<1> {
+    // One multiplication by -0.5 / per, as the shipped die model was trained with.
+    (logvar.clone().add_scalar(1.0) - mu.powi_scalar(2) - logvar.exp())
+        .sum()
+        .mul_scalar(-0.5 / per)
 }
 
 /// A float tensor's values as a flat vector.

@@ -53,6 +53,9 @@ pub struct EncoderRule {
 pub enum Maturity {
     /// Trains, evaluates, exports and runs on every board.
     Complete,
+    /// Trains, samples and evaluates on this machine; its device runtime (export, flash,
+    /// monitor) is not built yet.
+    HostOnly,
     /// Only its budget exists: training it is not built yet.
     BudgetOnly,
 }

@@ -50,6 +50,26 @@ impl PipClassifier {
         self.fc.forward(x.flatten::<2>(1, 3)) // [b, 6]
     }
 
+    /// The last convolution's 32 channels, each averaged over its 4x4 map: the features
+    /// a Fréchet distance between sets of dice is measured in.
+    pub fn features(&self, images: &[&[u8]], device: &Device) -> Vec<Vec<f64>> {
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(256) {
+            let mut x = grey_images(chunk, die::SIZE, device);
+            for c in &self.convs {
+                x = relu(c.forward(x));
+            }
+            let [n, k, _, _] = x.dims();
+            let pooled = crate::nn::values(&x.mean_dim(3).mean_dim(2).reshape([n, k]));
+            out.extend(
+                pooled
+                    .chunks(k)
+                    .map(|r| r.iter().map(|&v| f64::from(v)).collect()),
+            );
+        }
+        out
+    }
+
     /// Pip counts (1..=6) for 32x32 images.
     pub fn classify(&self, images: &[&[u8]], device: &Device) -> Vec<u8> {
         let mut out = Vec::with_capacity(images.len());

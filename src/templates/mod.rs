@@ -71,11 +71,21 @@ pub fn parse_project(text: &str, origin: &Path) -> Result<Project, ProjectError>
 /// current folder).
 pub fn deployable(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelError> {
     let t = of(p);
-    if p.template.maturity == crate::project::Maturity::BudgetOnly {
-        return Err(ModelError::NotBuilt {
-            template: p.template.name.to_string(),
-            file: file.map_or("PROJECT.ron".into(), |f| f.display().to_string()),
-        });
+    let file_name = || file.map_or("PROJECT.ron".into(), |f| f.display().to_string());
+    match p.template.maturity {
+        crate::project::Maturity::BudgetOnly => {
+            return Err(ModelError::NotBuilt {
+                template: p.template.name.to_string(),
+                file: file_name(),
+            });
+        }
+        crate::project::Maturity::HostOnly => {
+            return Err(ModelError::HostOnly {
+                template: p.template.name.to_string(),
+                file: file_name(),
+            });
+        }
+        crate::project::Maturity::Complete => {}
     }
     crate::deploy::model_for(
         t.spec(p),

@@ -60,13 +60,17 @@ pub struct EpochView {
     /// `(name, share)`: how good the epoch's generated images are, by each of the
     /// template's judges (the die: the pip classifier's reading and the counted pips).
     pub scores: Vec<(String, f32)>,
+    /// One image forming over a sampler's steps, first step first (empty for a model that
+    /// draws in one pass).
+    pub strip: Vec<Vec<u8>>,
 }
 
 /// One training step's result.
 pub struct Step {
     /// The loss to minimise (a scalar tensor on the autodiff device).
     pub loss: Tensor<1>,
-    /// The value of each of the task's losses, in its order.
+    /// The value of each of the task's losses, in its order; NaN for a loss this step
+    /// does not train (a task trained in stages), which the epoch then leaves out.
     pub parts: Vec<f32>,
     /// How many samples of the batch a classifier got right.
     pub right: Option<usize>,
@@ -95,6 +99,12 @@ pub trait Task {
     fn init(&self, device: &Device) -> Self::Model;
     /// The learning rate of `epoch` (1-based) of `epochs`.
     fn learning_rate(&self, epoch: u32, epochs: u32) -> f64;
+    /// Changes the model outside the optimizer before `epoch` (1-based), for a task
+    /// trained in stages: e.g. statistics of the data measured by a frozen part. By
+    /// default the model is left as it is.
+    fn prepare(&mut self, model: Self::Model, _epoch: u32) -> Self::Model {
+        model
+    }
     /// Prepares an epoch (its noise, its augmentation) and returns the order of samples.
     fn begin_epoch(&mut self, epoch: u32) -> Vec<usize>;
     /// The loss of one batch of samples `batch` (indices into the epoch's data).
@@ -131,6 +141,8 @@ pub enum TrainEvent {
         confusion: Vec<Vec<u32>>,
         /// The judges' scores of the epoch's generated images ([`EpochView::scores`]).
         scores: Vec<(String, f32)>,
+        /// One image forming over the sampler's steps ([`EpochView::strip`]).
+        strip: Vec<Vec<u8>>,
     },
     Checkpoint(PathBuf),
     Paused(bool),
@@ -149,7 +161,7 @@ pub enum TrainEvent {
 /// Why training could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("training the '{0}' template is not built yet; 'cvae-die' and 'bitnet-mnist' train")]
+    #[error("training the '{0}' template is not built yet")]
     NotBuilt(&'static str),
     #[error(
         "the checkpoint in '{}' is damaged; start again with 'tinygen train --fresh' \
@@ -275,6 +287,7 @@ pub fn run<T: Task>(
     for epoch in first..=epochs {
         let started = Instant::now();
         let lr = task.learning_rate(epoch, t.epochs.max(epochs));
+        model = task.prepare(model, epoch);
         let order = task.begin_epoch(epoch);
         let mut sums = vec![0f64; losses.len()];
         let mut right = None::<usize>;
@@ -311,6 +324,7 @@ pub fn run<T: Task>(
                 losses: losses
                     .iter()
                     .zip(&step.parts)
+                    .filter(|(_, v)| v.is_finite())
                     .map(|(l, v)| (l.name.to_string(), *v))
                     .collect(),
             });
@@ -322,6 +336,7 @@ pub fn run<T: Task>(
             losses: losses
                 .iter()
                 .zip(&sums)
+                .filter(|(_, s)| s.is_finite())
                 .map(|(l, s)| (l.name.to_string(), (s / n as f64) as f32))
                 .collect(),
             accuracy: right.map(|r| r as f32 / n as f32),
@@ -334,6 +349,7 @@ pub fn run<T: Task>(
             samples: view.samples,
             confusion: view.confusion,
             scores: view.scores,
+            strip: view.strip,
         });
         let spec = export(&task, &valid)?;
         save(

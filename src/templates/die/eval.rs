@@ -13,7 +13,6 @@ use crate::scoring::pips::PipClassifier;
 use crate::spec::ModelSpec;
 use crate::template::EvalError;
 use crate::util::rng::Rng;
-use burn::module::Module;
 use burn::prelude::*;
 use std::path::Path;
 
@@ -208,20 +207,7 @@ pub fn evaluate(
     temperature: f32,
     device: &Device,
 ) -> Result<EvalReport, EvalError> {
-    let path = dir.join(crate::checkpoint::MODEL_FILE);
-    if !path.exists() {
-        return Err(EvalError::Untrained {
-            dir: dir.to_path_buf(),
-            file: file.to_path_buf(),
-        });
-    }
-    let model = Cvae::new(p, p.training.seed, device)
-        .try_load_file(&path)
-        .map_err(|e| EvalError::Load {
-            path: path.clone(),
-            file: file.to_path_buf(),
-            source: Box::new(e),
-        })?;
+    let model = crate::template::load_trained(Cvae::new(p, p.training.seed, device), file, dir)?;
     let classifier = PipClassifier::shipped(device)?;
     Ok(score(
         &model,

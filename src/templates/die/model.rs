@@ -4,7 +4,7 @@
 
 use crate::nn::layers::{QConv, QLinear, upsample};
 use crate::nn::{
-    grey_images, quant_act, quant_input, quant_logit, seeded_conv_down, uniform_param, values,
+    grey_images, quant_act, quant_input, quant_logit, seeded_conv_down, uniform_param,
 };
 use crate::project::Project;
 use crate::quant::{ACT_STEP, IN_STEP};
@@ -15,6 +15,8 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+
+pub use crate::nn::to_pixels;
 
 pub use super::spec::CLASSES;
 
@@ -153,20 +155,6 @@ pub fn onehot_tensor(pips: &[u8], device: &Device) -> Tensor<2> {
 pub fn normal_tensor(n: usize, k: usize, rng: &mut Rng, device: &Device) -> Tensor<2> {
     let data: Vec<f32> = (0..n * k).map(|_| rng.normal()).collect();
     Tensor::from_data(TensorData::new(data, [n, k]), device)
-}
-
-/// Logits to 8-bit grey images.
-pub fn to_pixels(logits: Tensor<4>) -> Vec<Vec<u8>> {
-    let [n, _, h, w] = logits.dims();
-    let v = values(&burn::tensor::activation::sigmoid(logits));
-    (0..n)
-        .map(|i| {
-            v[i * h * w..(i + 1) * h * w]
-                .iter()
-                .map(|p| (p * 255.0).round() as u8)
-                .collect()
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::model::{CLASSES, Cvae, images_tensor, normal_tensor, onehot_tensor, to_pixels};
 use crate::data::die::{self, DieSample};
+use crate::nn::{bce_with_logits_sum, gaussian_kl};
 use crate::project::Project;
 use crate::scoring::pips::PipClassifier;
 use crate::spec::{ModelSpec, SpecError};
@@ -95,13 +96,9 @@ impl Task for DieTask<'_> {
         let eps = normal_tensor(n, model.latent, &mut self.rng, device);
         let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
         let logits = model.decode_logits(z, y); // [n, 1, 32, 32]
-        // Binary cross-entropy on logits: softplus(l) - x * l, summed per image.
-        let softplus =
-            logits.clone().clamp_min(0.0) + logits.clone().abs().neg().exp().add_scalar(1.0).log();
-        let recon = (softplus - x * logits).sum().div_scalar(n as f32);
-        let kl = (logvar.clone().add_scalar(1.0) - mu.powi_scalar(2) - logvar.exp())
-            .sum()
-            .mul_scalar(-0.5 / n as f32);
+        // Binary cross-entropy on logits and the KL term, each summed per image.
+        let recon = bce_with_logits_sum(logits, x).div_scalar(n as f32);
+        let kl = gaussian_kl(mu, logvar, n as f32);
         let loss = recon.clone() + kl.clone();
         let r: f32 = recon.into_scalar();
         let k: f32 = kl.into_scalar();

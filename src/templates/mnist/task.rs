@@ -176,7 +176,7 @@ impl Task for MnistTask<'_> {
                     samples,
                     test_accuracy: Some(crate::scoring::accuracy(&m)),
                     confusion: m,
-                    scores: Vec::new(),
+                    ..EpochView::default()
                 }
             }
             _ => EpochView::default(),

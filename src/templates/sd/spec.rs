@@ -21,7 +21,8 @@ pub fn spec(p: &Project) -> ModelSpec {
     };
     let w = |i: usize| m.layers[i].width;
     let lat = m.latent;
-    let input = Shape::map(lat, 8, 8);
+    // The noisy latent, one plane holding the time and one per class (the prompt).
+    let input = Shape::map(lat + 1 + CLASSES, 8, 8);
     let u0 = Shape::map(w(0), 8, 8);
     let u1 = Shape::map(w(1), 4, 4);
     let u2 = Shape::map(w(2), 4, 4);

@@ -53,12 +53,14 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
             samples,
             confusion,
             scores,
+            strip,
         } => {
             t.history.push(loss);
             t.epoch_seconds.push(seconds);
             t.samples = samples;
             t.confusion = confusion;
             t.scores = scores;
+            t.strip = strip;
             t.epoch_started = Some(std::time::Instant::now());
         }
         TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
@@ -301,6 +303,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         render_classifier(app, t, f, body);
         return;
     }
+    let body = render_strip(app, t, f, body);
 
     // Samples on the right, three to a row: one image of each class (the die: 3 x 2).
     let side = tr
@@ -435,6 +438,60 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             )
             .legend_position(None);
         f.render_widget(chart, rect);
+    }
+}
+
+/// A diffusion model's die forming over the sampler's steps, in a band across the bottom
+/// of `body` when there is room; the rest of `body`.
+fn render_strip(app: &App, t: Theme, f: &mut Frame, body: Rect) -> Rect {
+    let strip = &app.train.strip;
+    let Some(side) = strip.first().map(|px| px.len().isqrt().max(4)) else {
+        return body;
+    };
+    let n = strip.len() as u16;
+    // Half-size tiles where all the steps fit across, else quarter-size.
+    let factor = if n * (side as u16 / 2 + 1) <= body.width {
+        2
+    } else {
+        4
+    };
+    // Two pixel rows to a line, in half blocks or in ASCII.
+    let rows = (side / factor).div_ceil(2) as u16;
+    let band = rows + 1;
+    let tile_w = (side / factor) as u16 + 1;
+    if body.height < band + 10 || n * tile_w > body.width {
+        return body;
+    }
+    let area = Rect {
+        y: body.y + body.height - band,
+        height: band,
+        ..body
+    };
+    let label = app
+        .template()
+        .caption(crate::templates::sd::task::STRIP_CLASS);
+    let caption =
+        format!("{label}, forming over {n} steps (each step's estimate of the clean die):");
+    f.render_widget(
+        Paragraph::new(Line::styled(
+            truncate(&caption, area.width as usize),
+            t.dim(),
+        )),
+        Rect { height: 1, ..area },
+    );
+    for (k, px) in strip.iter().enumerate() {
+        let cell = Rect {
+            x: area.x + k as u16 * tile_w,
+            y: area.y + 1,
+            width: tile_w,
+            height: rows,
+        }
+        .intersection(area);
+        f.render_widget(Paragraph::new(image_lines(px, side, factor, t)), cell);
+    }
+    Rect {
+        height: body.height - band,
+        ..body
     }
 }
 

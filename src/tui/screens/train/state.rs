@@ -24,6 +24,8 @@ pub struct TrainView {
     pub confusion: Vec<Vec<u32>>,
     /// The judges' scores of the latest epoch's generated images.
     pub scores: Vec<(String, f32)>,
+    /// One image forming over the sampler's steps, from the latest epoch (diffusion).
+    pub strip: Vec<Vec<u8>>,
     pub checkpoints: Option<PathBuf>,
     /// How the last run ended, or why it could not start.
     pub message: Option<String>,

@@ -54,6 +54,7 @@ fn train_screen_of_the_digit_classifier() {
                 samples: vec![],
                 confusion: vec![],
                 scores: vec![],
+                strip: Vec::new(),
             },
             TrainEvent::Epoch {
                 loss: EpochLoss {
@@ -66,6 +67,7 @@ fn train_screen_of_the_digit_classifier() {
                 samples: (0..6).map(|c| (c as u8, digit(c))).collect(),
                 confusion,
                 scores: vec![],
+                strip: Vec::new(),
             },
             TrainEvent::Batch {
                 epoch: 3,
@@ -96,31 +98,48 @@ fn confusion_rows_add_up_to_about_100() {
     assert_eq!(cells.iter().filter(|c| c.trim() == "<1").count(), 7);
 }
 
-/// Issue #18, item 4: the Streaming SD template has only a budget; its Train screen
-/// says so instead of inviting Enter, and the template list marks it.
+/// Issue #18, item 4, then #16: the template list says that Streaming SD has no board
+/// runtime yet; its Train screen invites training, and shows the die forming step by step.
 #[test]
-fn a_budget_only_template_does_not_invite_training() {
+fn a_host_only_template_trains_and_shows_its_die_forming() {
+    use crate::train::TrainEvent;
     let p = crate::templates::default_project("streaming-sd").unwrap();
     let mut a = App::new(p, None, (80, 24));
     a.color = false;
-    assert!(draw(&a).contains("Streaming SD ·budget"), "{}", draw(&a));
+    assert!(draw(&a).contains("Streaming SD ·host"), "{}", draw(&a));
     a.size = (120, 40);
+    assert!(draw(&a).contains("Streaming SD (no board)"), "{}", draw(&a));
+    key(&mut a, KeyCode::Char('2'));
     assert!(
-        draw(&a).contains("Streaming SD (budget only)"),
+        draw(&a).contains("Enter: train Streaming SD"),
         "{}",
         draw(&a)
     );
-    a.size = (80, 24);
-    key(&mut a, KeyCode::Char('2'));
-    let screen = draw(&a);
-    assert!(screen.contains("is not built yet"), "{screen}");
-    assert!(!screen.contains("Enter: train"), "{screen}");
-    let effect = update(
+    let die = crate::data::die::sample(1, 5).pixels;
+    let strip: Vec<Vec<u8>> = (0..8).map(|_| die.clone()).collect();
+    on_event(
         &mut a,
-        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        TrainEvent::Epoch {
+            loss: EpochLoss {
+                epoch: 1,
+                losses: vec![("recon".into(), 300.0), ("kl".into(), 900.0)],
+                ..EpochLoss::default()
+            },
+            seconds: 1.0,
+            samples: vec![(6, die.clone())],
+            confusion: Vec::new(),
+            scores: Vec::new(),
+            strip,
+        },
     );
-    assert_eq!(effect, None);
-    assert!(!a.train.running);
+    for size in [(80, 24), (120, 40)] {
+        a.size = size;
+        let screen = draw(&a);
+        assert!(
+            screen.contains("6 pips, forming over 8 steps"),
+            "{size:?}\n{screen}"
+        );
+    }
 }
 
 #[test]
@@ -144,6 +163,7 @@ fn train_screen_with_progress_curves_and_samples() {
             samples: vec![],
             confusion: vec![],
             scores: vec![],
+            strip: Vec::new(),
         },
         TrainEvent::Epoch {
             loss: EpochLoss {
@@ -157,6 +177,7 @@ fn train_screen_with_progress_curves_and_samples() {
                 .collect(),
             confusion: vec![],
             scores: vec![("read".into(), 0.975), ("counted".into(), 0.6833)],
+            strip: Vec::new(),
         },
         TrainEvent::Batch {
             epoch: 3,

@@ -1,0 +1,197 @@
+//! Scoring a trained latent-diffusion model: dice drawn from noise for each pip count at
+//! the project's step count, then at 4, 2 and 1 steps on the same grid, each set read by
+//! the pip classifier and counted by the non-learned pip counter. Beside the report it
+//! writes the pictures a person judges the model by: a grid of classes by seeds, and one
+//! die per class forming step by step.
+
+use super::model::{LatentDiffusion, SIDE};
+use super::sample::sample;
+/// Classes of the prompt (pip counts 1 to 6).
+const CLASSES: usize = super::spec::CLASSES as usize;
+use super::task::{draw_and_judge, judge};
+use crate::project::Project;
+use crate::scoring::pips::PipClassifier;
+use crate::template::{EvalError, EvalRequest};
+use burn::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Seeds per class in the grid PNG.
+const GRID_SEEDS: usize = 8;
+/// Scale of the PNGs.
+const PNG_SCALE: usize = 4;
+/// Seeds of the fresh renders the Fréchet distance compares with; never trained on.
+const RENDER_SEED: u64 = 0xF7EC_0001;
+
+/// Loads the project's trained model from its checkpoint folder.
+pub fn load(
+    p: &Project,
+    file: &Path,
+    dir: &Path,
+    device: &Device,
+) -> Result<LatentDiffusion, EvalError> {
+    crate::template::load_trained(LatentDiffusion::new(p, p.training.seed, device), file, dir)
+}
+
+/// `tinygen eval` of a Streaming SD project.
+pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
+    if req.engine {
+        return Err(EvalError::BadRequest(
+            "--engine: the C engine does not run the diffusion model yet; leave --engine out \
+             to score it through burn"
+                .into(),
+        ));
+    }
+    if req.test.is_some() {
+        return Err(EvalError::BadRequest(
+            "--test names the test set of a digit classifier (template bitnet-mnist); a \
+             diffusion model is scored on dice it draws: leave --test out"
+                .into(),
+        ));
+    }
+    if (req.temperature - 1.0).abs() > f32::EPSILON {
+        return Err(EvalError::BadRequest(
+            "--temperature scales a CVAE's latent draws; a diffusion model always starts from \
+             unit noise: leave --temperature out"
+                .into(),
+        ));
+    }
+    let p = req.project;
+    let model = load(p, req.file, &req.checkpoints, device)?;
+    let classifier = PipClassifier::shipped(device)?;
+    let steps = p.model.steps.max(1);
+    let mut s = format!(
+        "Streaming SD: {} dice per pip count drawn from noise (seed {}), read by the pip \
+         classifier and counted as distinct pips\n\n",
+        req.count, req.seed
+    );
+    s += "  steps   read    counted  (worst)\n";
+    let mut first = None;
+    let mut drawn = Vec::new();
+    for k in ladder(steps) {
+        let j = if k == steps {
+            let (j, images) = draw_and_judge(&model, &classifier, req.count, req.seed, k, device);
+            drawn = images;
+            j
+        } else {
+            judge(&model, &classifier, req.count, req.seed, k, device)
+        };
+        let (worst, at) = j.worst_counted();
+        s += &format!(
+            "  {k:>5}  {:6.2}%  {:6.2}%  ({worst} at {:.2}%)\n",
+            j.read_accuracy() * 100.0,
+            j.counted_accuracy() * 100.0,
+            at * 100.0
+        );
+        first.get_or_insert(j);
+    }
+    if let Some(j) = first {
+        s += &format!("\nAt {steps} steps\n{}", j.matrices_text());
+    }
+    let (generated, floor) = frechet(&classifier, &drawn, req.seed, device);
+    s += &format!(
+        "\nFréchet distance in the pip classifier's features, {} dice at {steps} steps \
+         against as many fresh renders: {generated:.3}\n  two sets of fresh renders against \
+         each other (the floor): {floor:.3}\n",
+        drawn.len()
+    );
+    let (grid, strip) = pictures(&model, req.seed, steps, &req.checkpoints, device);
+    s += &format!(
+        "\nPictures: {} ({} seeds per pip count), {} (one die per pip count, step by step)\n",
+        grid.display(),
+        GRID_SEEDS,
+        strip.display()
+    );
+    Ok(s)
+}
+
+/// The Fréchet distance of `drawn` to fresh renders of as many dice (as many of each pip
+/// count), and that of two sets of fresh renders to each other, which no model can beat.
+fn frechet(
+    classifier: &PipClassifier,
+    drawn: &[Vec<u8>],
+    seed: u64,
+    device: &Device,
+) -> (f64, f64) {
+    let n = drawn.len().max(2);
+    let renders = |s: u64| {
+        let set = crate::data::die::dataset(s, n);
+        let refs: Vec<&[u8]> = set.iter().map(|d| d.pixels.as_slice()).collect();
+        classifier.features(&refs, device)
+    };
+    let a = renders(RENDER_SEED ^ seed);
+    let b = renders(RENDER_SEED ^ seed ^ 0xB);
+    let refs: Vec<&[u8]> = drawn.iter().map(Vec::as_slice).collect();
+    let g = classifier.features(&refs, device);
+    (
+        crate::scoring::frechet::distance(&g, &a),
+        crate::scoring::frechet::distance(&b, &a),
+    )
+}
+
+/// The step counts scored: the project's, then halving on the same grid down to one.
+pub fn ladder(steps: u32) -> Vec<u32> {
+    let mut out = vec![steps.max(1)];
+    let mut k = steps;
+    while k > 1 && k.is_multiple_of(2) {
+        k /= 2;
+        out.push(k);
+    }
+    if *out.last().unwrap_or(&1) != 1 {
+        out.push(1);
+    }
+    out
+}
+
+/// Writes `eval-grid.png` and `eval-strip.png` into `dir`; their paths. A picture that
+/// cannot be written is left out without failing the scores.
+fn pictures(
+    model: &LatentDiffusion,
+    seed: u64,
+    steps: u32,
+    dir: &Path,
+    device: &Device,
+) -> (PathBuf, PathBuf) {
+    let classes: Vec<u8> = (1..=CLASSES as u8)
+        .flat_map(|c| std::iter::repeat_n(c, GRID_SEEDS))
+        .collect();
+    let drawn = sample(model, &classes, seed ^ 0x9A1D, 0, steps, false, device);
+    let labels: Vec<String> = classes.iter().map(u8::to_string).collect();
+    let images: Vec<(&str, &[u8])> = labels
+        .iter()
+        .zip(&drawn.images)
+        .map(|(l, px)| (l.as_str(), px.as_slice()))
+        .collect();
+    let grid = dir.join("eval-grid.png");
+    let (px, w, h) = crate::preview::sheet(&images, SIDE, SIDE, GRID_SEEDS, PNG_SCALE);
+    let _ = crate::preview::write_png(&grid, &px, w, h);
+
+    // Rows: pip counts; columns: the steps' x̂0, then the finished die.
+    let per: Vec<u8> = (1..=CLASSES as u8).collect();
+    let formed = sample(model, &per, seed ^ 0x57, 0, steps, true, device);
+    let mut cells: Vec<(String, &[u8])> = Vec::new();
+    for (i, _) in per.iter().enumerate() {
+        for (k, shot) in formed.previews.iter().enumerate() {
+            cells.push(((k + 1).to_string(), shot[i].as_slice()));
+        }
+        cells.push(("-".to_string(), formed.images[i].as_slice()));
+    }
+    let images: Vec<(&str, &[u8])> = cells.iter().map(|(l, px)| (l.as_str(), *px)).collect();
+    let strip = dir.join("eval-strip.png");
+    let cols = formed.previews.len() + 1;
+    let (px, w, h) = crate::preview::sheet(&images, SIDE, SIDE, cols, PNG_SCALE);
+    let _ = crate::preview::write_png(&strip, &px, w, h);
+    (grid, strip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ladder_halves_the_steps_down_to_one() {
+        assert_eq!(ladder(8), vec![8, 4, 2, 1]);
+        assert_eq!(ladder(6), vec![6, 3, 1]);
+        assert_eq!(ladder(1), vec![1]);
+        assert_eq!(ladder(5), vec![5, 1]);
+    }
+}

@@ -1,0 +1,436 @@
+//! Training the latent-diffusion model in two stages through the shared loop:
+//!
+//! 1. **VAE** (the first quarter of the epochs, at least one): encode rendered dice to a
+//!    4x8x8 latent, decode them back; binary cross-entropy plus a small KL term.
+//! 2. **Denoiser** (the rest): the VAE is frozen; the training set's latents are encoded
+//!    once (the means, normalised per channel) and the UNet learns rectified flow on them:
+//!    `z_t = (1 − t)·z0 + t·ε`, predict `v = ε − z0`, mean squared error, `t` logit-normal.
+//!
+//! After each epoch the Train screen gets a grid of samples per class (reconstructions in
+//! the first stage, dice drawn from noise in the second), a strip of one die forming over
+//! the sampler's steps, and the two judges' scores.
+
+use super::model::{LATENT_SIDE, LatentDiffusion, images_tensor, onehot};
+use super::sample::{sample, sample_many};
+/// Classes of the prompt (pip counts 1 to 6).
+const CLASSES: usize = super::spec::CLASSES as usize;
+use crate::data::die::{self, DieSample};
+use crate::nn::{bce_with_logits_sum, gaussian_kl, to_pixels, values};
+use crate::project::Project;
+use crate::scoring::pips::PipClassifier;
+use crate::spec::{ModelSpec, SpecError};
+use crate::templates::die::eval::Judged;
+use crate::train::{EpochView, LossInfo, Step, Task};
+use crate::util::rng::Rng;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+
+/// Samples shown per class after each epoch.
+pub const SAMPLES_PER_CLASS: usize = 2;
+/// Dice per class judged after each epoch of the denoiser's stage.
+const SCORED_PER_CLASS: usize = 30;
+/// The class whose forming is shown step by step after each epoch: six pips, the hardest.
+pub const STRIP_CLASS: u8 = 6;
+/// Weight of the KL term against the reconstruction's cross-entropy (both per image): small,
+/// as latent-diffusion autoencoders use, so the latent keeps the detail.
+const KL_WEIGHT: f32 = 1e-3;
+
+/// The losses: the VAE's reconstruction (binary cross-entropy summed over pixels, per
+/// image), the denoiser's flow loss (mean squared error of the velocity, per latent value)
+/// and the VAE's KL term (per image). An epoch reports the losses of its stage only.
+pub const LOSSES: &[LossInfo] = &[
+    LossInfo {
+        name: "recon",
+        label: "recon",
+        title: "VAE reconstruction",
+        decimals: 1,
+        column: (8, 2),
+    },
+    LossInfo {
+        name: "flow",
+        label: "flow",
+        title: "denoiser flow",
+        decimals: 4,
+        column: (7, 4),
+    },
+    LossInfo {
+        name: "kl",
+        label: "kl",
+        title: "VAE KL",
+        decimals: 1,
+        column: (7, 1),
+    },
+];
+
+/// Which part of the model an epoch trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Vae,
+    Denoiser,
+}
+
+/// Epochs of the VAE's stage for a run of `epochs`: a quarter, at least one.
+pub fn vae_epochs(epochs: u32) -> u32 {
+    (epochs / 4).max(1)
+}
+
+/// The stage of `epoch` (1-based) of a project.
+pub fn stage(p: &Project, epoch: u32) -> Stage {
+    if epoch <= vae_epochs(p.training.epochs) {
+        Stage::Vae
+    } else {
+        Stage::Denoiser
+    }
+}
+
+/// The latent-diffusion training task.
+pub struct SdTask<'a> {
+    p: &'a Project,
+    data: Vec<DieSample>,
+    /// The epoch's generator: the order first, then each step's noise and times.
+    rng: Rng,
+    stage: Stage,
+    /// The training set's normalised latents, `[n * latent * 64]`, once the denoiser's
+    /// stage has begun.
+    latents: Option<Vec<f32>>,
+    judge: Option<PipClassifier>,
+}
+
+impl<'a> SdTask<'a> {
+    pub fn new(p: &'a Project) -> SdTask<'a> {
+        SdTask {
+            p,
+            data: die::dataset(p.dataset.seed, p.dataset.size as usize),
+            rng: Rng::new(0),
+            stage: Stage::Vae,
+            latents: None,
+            judge: None,
+        }
+    }
+
+    fn latent_len(&self) -> usize {
+        self.p.model.latent as usize * LATENT_SIDE * LATENT_SIDE
+    }
+
+    fn vae_step(&mut self, model: &LatentDiffusion, idx: &[usize], device: &Device) -> Step {
+        let n = idx.len();
+        let pixels: Vec<&[u8]> = idx
+            .iter()
+            .map(|&i| self.data[i].pixels.as_slice())
+            .collect();
+        let x = images_tensor(&pixels, device); // [n, 1, 32, 32]
+        let (mu, logvar) = model.encode(x.clone()); // [n, latent, 8, 8] each
+        let dims = mu.dims();
+        let eps = gaussian(dims, &mut self.rng, device);
+        let z = mu.clone() + logvar.clone().mul_scalar(0.5).exp() * eps;
+        let logits = model.decode_logits(z); // [n, 1, 32, 32]
+        let recon = bce_with_logits_sum(logits, x).div_scalar(n as f32);
+        let kl = gaussian_kl(mu, logvar, n as f32);
+        let loss = recon.clone() + kl.clone().mul_scalar(KL_WEIGHT);
+        Step {
+            loss,
+            parts: vec![recon.into_scalar(), f32::NAN, kl.into_scalar()],
+            right: None,
+        }
+    }
+
+    fn denoiser_step(&mut self, model: &LatentDiffusion, idx: &[usize], device: &Device) -> Step {
+        let n = idx.len();
+        let len = self.latent_len();
+        let latents = self
+            .latents
+            .as_ref()
+            .expect("latents are encoded before the stage");
+        let mut z0 = Vec::with_capacity(n * len);
+        for &i in idx {
+            z0.extend_from_slice(&latents[i * len..(i + 1) * len]);
+        }
+        let shape = [n, self.p.model.latent as usize, LATENT_SIDE, LATENT_SIDE];
+        let z0 = Tensor::<4>::from_data(TensorData::new(z0, shape), device);
+        let eps = gaussian(shape, &mut self.rng, device);
+        // Logit-normal times: most of the training where the image takes shape.
+        let t: Vec<f32> = (0..n)
+            .map(|_| 1.0 / (1.0 + (-self.rng.normal()).exp()))
+            .collect();
+        let times = Tensor::<1>::from_data(TensorData::new(t, [n]), device);
+        let tt = times.clone().reshape([n, 1, 1, 1]);
+        let zt = z0.clone() * tt.clone().neg().add_scalar(1.0) + eps.clone() * tt;
+        let target = eps - z0;
+        let pips: Vec<u8> = idx.iter().map(|&i| self.data[i].pips).collect();
+        let v = model.velocity(zt, times, onehot(&pips, device));
+        let flow = (v - target).powi_scalar(2).mean();
+        Step {
+            loss: flow.clone(),
+            parts: vec![f32::NAN, flow.into_scalar(), f32::NAN],
+            right: None,
+        }
+    }
+
+    /// The training set's latent means, normalised by their own per-channel statistics,
+    /// which the returned model keeps.
+    fn encode_all(&mut self, model: LatentDiffusion) -> LatentDiffusion {
+        let plain = model.valid();
+        let mut mus = Vec::new();
+        for chunk in self.data.chunks(500) {
+            let pixels: Vec<&[u8]> = chunk.iter().map(|s| s.pixels.as_slice()).collect();
+            let (mu, _) = plain.encode(images_tensor(&pixels, &plain.stats.val().device()));
+            mus.push(mu);
+        }
+        let all = Tensor::cat(mus, 0);
+        let model = model.with_stats(&all);
+        let plain = model.valid();
+        self.latents = Some(values(&plain.normalise(all)));
+        model
+    }
+}
+
+/// Standard normal samples of `shape` from our own generator.
+fn gaussian(shape: [usize; 4], rng: &mut Rng, device: &Device) -> Tensor<4> {
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+impl Task for SdTask<'_> {
+    type Model = LatentDiffusion;
+
+    fn losses(&self) -> &'static [LossInfo] {
+        LOSSES
+    }
+
+    fn samples(&self) -> usize {
+        self.data.len()
+    }
+
+    fn init(&self, device: &Device) -> LatentDiffusion {
+        LatentDiffusion::new(self.p, self.p.training.seed, device)
+    }
+
+    fn learning_rate(&self, _epoch: u32, _epochs: u32) -> f64 {
+        self.p.training.learning_rate
+    }
+
+    fn prepare(&mut self, model: LatentDiffusion, epoch: u32) -> LatentDiffusion {
+        self.stage = stage(self.p, epoch);
+        if self.stage == Stage::Denoiser && self.latents.is_none() {
+            // The VAE is frozen from here on, so its latents are encoded once (also after
+            // a resume: the same frozen encoder gives the same latents).
+            return self.encode_all(model);
+        }
+        model
+    }
+
+    fn begin_epoch(&mut self, epoch: u32) -> Vec<usize> {
+        self.rng = Rng::for_item(self.p.training.seed, u64::from(epoch));
+        self.rng.permutation(self.data.len())
+    }
+
+    fn step(&mut self, model: &LatentDiffusion, idx: &[usize], device: &Device) -> Step {
+        match self.stage {
+            Stage::Vae => self.vae_step(model, idx, device),
+            Stage::Denoiser => self.denoiser_step(model, idx, device),
+        }
+    }
+
+    fn end_epoch(&mut self, model: &LatentDiffusion, device: &Device) -> EpochView {
+        let seed = self.p.training.seed ^ 0x5A11;
+        let steps = self.p.model.steps;
+        if self.stage == Stage::Vae {
+            return EpochView {
+                samples: reconstructions(model, &self.data, device),
+                ..EpochView::default()
+            };
+        }
+        let classes: Vec<u8> = (1..=CLASSES as u8)
+            .flat_map(|c| std::iter::repeat_n(c, SAMPLES_PER_CLASS))
+            .collect();
+        let grid = sample(model, &classes, seed, 0, steps, false, device);
+        let strip = sample(model, &[STRIP_CLASS], seed ^ 0x57, 0, steps, true, device);
+        if self.judge.is_none() {
+            self.judge = PipClassifier::shipped(device).ok();
+        }
+        let scores = match &self.judge {
+            Some(classifier) => {
+                let j = judge(
+                    model,
+                    classifier,
+                    SCORED_PER_CLASS,
+                    seed ^ 0x5C0E,
+                    steps,
+                    device,
+                );
+                vec![
+                    ("read".to_string(), j.read_accuracy() as f32),
+                    ("counted".to_string(), j.counted_accuracy() as f32),
+                ]
+            }
+            None => Vec::new(),
+        };
+        EpochView {
+            samples: classes.into_iter().zip(grid.images).collect(),
+            strip: strip.previews.into_iter().flatten().collect(),
+            scores,
+            ..EpochView::default()
+        }
+    }
+
+    fn export(&self, model: &LatentDiffusion) -> Result<ModelSpec, SpecError> {
+        model.export_spec(self.p)
+    }
+}
+
+/// The VAE's reconstructions of the first training sample of each class (twice over).
+fn reconstructions(
+    model: &LatentDiffusion,
+    data: &[DieSample],
+    device: &Device,
+) -> Vec<(u8, Vec<u8>)> {
+    let mut picked: Vec<&DieSample> = Vec::new();
+    for c in 1..=CLASSES as u8 {
+        picked.extend(data.iter().filter(|s| s.pips == c).take(SAMPLES_PER_CLASS));
+    }
+    if picked.is_empty() {
+        return Vec::new();
+    }
+    let pixels: Vec<&[u8]> = picked.iter().map(|s| s.pixels.as_slice()).collect();
+    let (mu, _) = model.encode(images_tensor(&pixels, device));
+    let images = to_pixels(model.decode_logits(mu));
+    picked.iter().map(|s| s.pips).zip(images).collect()
+}
+
+/// Draws `per_class` dice per pip count in `steps` steps and has both judges read them.
+pub fn judge(
+    model: &LatentDiffusion,
+    classifier: &PipClassifier,
+    per_class: usize,
+    seed: u64,
+    steps: u32,
+    device: &Device,
+) -> Judged {
+    draw_and_judge(model, classifier, per_class, seed, steps, device).0
+}
+
+/// [`judge`], with the dice drawn, one pip count after another.
+pub fn draw_and_judge(
+    model: &LatentDiffusion,
+    classifier: &PipClassifier,
+    per_class: usize,
+    seed: u64,
+    steps: u32,
+    device: &Device,
+) -> (Judged, Vec<Vec<u8>>) {
+    let mut judged = Judged::new(per_class);
+    let mut all = Vec::with_capacity(per_class * CLASSES);
+    for pips in 1..=CLASSES as u8 {
+        let class_seed = seed ^ (u64::from(pips) << 32);
+        let images = sample_many(model, &vec![pips; per_class], class_seed, steps, device);
+        judged.add(pips, &images, classifier, device);
+        all.extend(images);
+    }
+    (judged, all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{self, Control, EpochLoss, TrainEvent, TrainOptions};
+    use std::path::Path;
+
+    /// One epoch of each stage on a few dice.
+    fn tiny() -> Project {
+        let mut p = Project::from_template(&super::super::def::DEF);
+        p.dataset.size = 48;
+        p.training.batch_size = 16;
+        p.training.epochs = 2;
+        p
+    }
+
+    fn train(p: &Project, dir: &Path, fresh: bool, epochs: Option<u32>) -> Vec<TrainEvent> {
+        let opts = TrainOptions {
+            checkpoints: dir.to_path_buf(),
+            fresh,
+            epochs,
+            data: crate::data::Places::default(),
+        };
+        let mut events = Vec::new();
+        train::run(
+            SdTask::new(p),
+            p,
+            &opts,
+            &Control::default(),
+            &Device::flex(),
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        events
+    }
+
+    fn history(events: &[TrainEvent]) -> Vec<EpochLoss> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                TrainEvent::Epoch { loss, .. } => Some(loss.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn decoder_weights(dir: &Path, p: &Project) -> Vec<Vec<i8>> {
+        let spec = crate::checkpoint::read_weights(dir, super::super::spec::spec(p)).unwrap();
+        spec.layers[5..]
+            .iter()
+            .map(|l| l.weights.as_ref().unwrap().values.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_vae_trains_first_then_the_denoiser_on_its_frozen_latents() {
+        assert_eq!((vae_epochs(2), vae_epochs(40), vae_epochs(1)), (1, 10, 1));
+        let d = tempfile::tempdir().unwrap();
+        let p = tiny();
+        let first = train(&p, d.path(), true, Some(1));
+        let vae = decoder_weights(d.path(), &p);
+        let events = train(&p, d.path(), false, None);
+        let h = history(&first)
+            .into_iter()
+            .chain(history(&events))
+            .collect::<Vec<_>>();
+        assert_eq!(h.len(), 2);
+        // Each epoch reports its own stage's losses only.
+        assert!(h[0].loss("recon") > 0.0 && h[0].loss("kl") >= 0.0, "{h:?}");
+        assert!(h[0].loss("flow").is_nan(), "{h:?}");
+        assert!(
+            h[1].loss("flow") > 0.0 && h[1].loss("recon").is_nan(),
+            "{h:?}"
+        );
+        // The denoiser's stage leaves the VAE as it was.
+        assert_eq!(decoder_weights(d.path(), &p), vae);
+        // It shows the die forming, one image per step, and dice of every class.
+        let Some(TrainEvent::Epoch { samples, strip, .. }) = events
+            .iter()
+            .find(|e| matches!(e, TrainEvent::Epoch { .. }))
+        else {
+            panic!("no epoch in {events:?}");
+        };
+        assert_eq!(strip.len(), p.model.steps as usize);
+        assert!(strip.iter().all(|px| px.len() == 32 * 32));
+        let classes: Vec<u8> = samples.iter().map(|(c, _)| *c).collect();
+        assert_eq!(classes, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_run_and_resume_continues_it() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let p = tiny();
+        let straight = history(&train(&p, a.path(), true, None));
+        assert_eq!(history(&train(&p, b.path(), true, None)), straight);
+        // Stopped after the VAE's stage, resumed into the denoiser's: the same curve.
+        let c = tempfile::tempdir().unwrap();
+        let first = history(&train(&p, c.path(), true, Some(1)));
+        let rest = history(&train(&p, c.path(), false, None));
+        assert_eq!(first[..], straight[..1]);
+        assert_eq!(rest.len(), 1);
+        let (x, y) = (rest[0].loss("flow"), straight[1].loss("flow"));
+        assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+    }
+}
