@@ -18,6 +18,8 @@ pub enum Width {
     Fixed(u32),
     /// Must equal the project's latent size.
     Latent,
+    /// Must equal the width of the layer at this index (a skip adds the two).
+    Same(usize),
 }
 
 /// One layer a template expects, by name and kind.

@@ -438,6 +438,21 @@ impl RawModel {
                         }
                         latent
                     }
+                    Some(Width::Same(other)) => {
+                        let want = self.layers.get(other).map_or(0, |o| o.width);
+                        if l.width != want {
+                            let name = self.layers.get(other).map_or("?", |o| o.name.as_str());
+                            issues.push(FieldIssue::new(
+                            format!("{field}.width"),
+                            format!(
+                                "layer '{}' must be as wide as '{name}' ({want}): the skip adds \
+                                 their outputs",
+                                l.name
+                            ),
+                        ));
+                        }
+                        u32::try_from(l.width).unwrap_or(0)
+                    }
                     None => 0,
                 };
                 let bits = WeightBits::from_f64(l.bits.0).unwrap_or_else(|| {

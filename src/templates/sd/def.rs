@@ -23,7 +23,8 @@ const LAYERS: &[LayerRule] = &[
     LayerRule {
         name: "unet_up",
         kind: LayerKind::UpConv3x3,
-        width: Width::Range(1, 512),
+        // Its output and unet_in's are added (the UNet's skip).
+        width: Width::Same(0),
     },
     LayerRule {
         name: "unet_out",
@@ -68,3 +69,26 @@ pub static DEF: TemplateDef = TemplateDef {
     layout: Layout::Fixed(LAYERS),
     maturity: Maturity::HostOnly,
 };
+
+#[cfg(test)]
+mod tests {
+    use crate::project::Project;
+
+    /// A UNet whose skip would add maps of different widths is refused where the file
+    /// says it, not left to fail inside training.
+    #[test]
+    fn the_unets_skip_needs_matching_widths() {
+        let p = Project::from_template(&super::DEF);
+        let text = p.to_ron().unwrap();
+        let at = text.find("\"unet_up\"").expect("the layer is in the file");
+        let (head, tail) = text.split_at(at);
+        let bad = format!("{head}{}", tail.replacen("32", "16", 1));
+        let e = crate::templates::parse_project(&bad, std::path::Path::new("sd.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'unet_up' must be as wide as 'unet_in' (32): the skip adds"),
+            "{e}"
+        );
+    }
+}

@@ -74,6 +74,18 @@ pub fn vae_epochs(epochs: u32) -> u32 {
     (epochs / 4).max(1)
 }
 
+/// The learning rate of `epoch` (1-based) of `epochs`, the first `vae` of them the VAE's:
+/// `base` through the VAE's stage, then a cosine from `base` down to a twentieth of it over
+/// the denoiser's, whose last steps then settle instead of jittering.
+pub fn learning_rate(base: f64, vae: u32, epoch: u32, epochs: u32) -> f64 {
+    if epoch <= vae || epochs <= vae + 1 {
+        return base;
+    }
+    let done = f64::from(epoch - vae - 1) / f64::from(epochs - vae - 1);
+    let floor = base / 20.0;
+    floor + (base - floor) * 0.5 * (1.0 + (std::f64::consts::PI * done).cos())
+}
+
 /// The stage of `epoch` (1-based) of a project.
 pub fn stage(p: &Project, epoch: u32) -> Stage {
     if epoch <= vae_epochs(p.training.epochs) {
@@ -206,8 +218,8 @@ impl Task for SdTask<'_> {
         LatentDiffusion::new(self.p, self.p.training.seed, device)
     }
 
-    fn learning_rate(&self, _epoch: u32, _epochs: u32) -> f64 {
-        self.p.training.learning_rate
+    fn learning_rate(&self, epoch: u32, epochs: u32) -> f64 {
+        learning_rate(self.p.training.learning_rate, vae_epochs(self.p.training.epochs), epoch, epochs)
     }
 
     fn prepare(&mut self, model: LatentDiffusion, epoch: u32) -> LatentDiffusion {
@@ -381,6 +393,16 @@ mod tests {
             .iter()
             .map(|l| l.weights.as_ref().unwrap().values.clone())
             .collect()
+    }
+
+    #[test]
+    fn the_denoisers_rate_falls_on_a_cosine_after_the_vaes_stage() {
+        let lr = |e| learning_rate(1e-3, 10, e, 40);
+        assert_eq!((lr(1), lr(10), lr(11)), (1e-3, 1e-3, 1e-3));
+        assert!((lr(40) - 5e-5).abs() < 1e-12, "{}", lr(40));
+        assert!(lr(25) < lr(20) && lr(30) < lr(25));
+        // A run with one denoiser epoch keeps the base rate.
+        assert_eq!(learning_rate(1e-3, 1, 2, 2), 1e-3);
     }
 
     #[test]
