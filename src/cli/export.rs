@@ -42,10 +42,15 @@ impl Args {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create '{}'", dir.display()))?;
         let (bin, h) = (dir.join("model.bin"), dir.join("tg_model.h"));
-        for (file, bytes) in [(&bin, m.blob.as_slice()), (&h, hdr.as_bytes())] {
-            crate::util::fsutil::write_atomic(file, bytes)
-                .with_context(|| format!("cannot write '{}'", file.display()))?;
-        }
+        // One unit: a reader never sees a new blob beside an old header (#19, item 4).
+        crate::util::unit::write_unit(
+            &dir,
+            &[
+                ("model.bin", m.blob.as_slice()),
+                ("tg_model.h", hdr.as_bytes()),
+            ],
+        )
+        .with_context(|| format!("cannot write the export in '{}'", dir.display()))?;
         super::common::print(&format!(
             "Exported '{}' ({}) for {}: model hash {:08x}\n  {}  ({}: the model alone; \
              'tinygen budget --verify' measures the firmware with it)\n  {}\n",

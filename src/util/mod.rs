@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod fsutil;
 pub mod rng;
 pub mod suggest;
+pub mod unit;
 
 /// Whether to colour output written to a stream: only to a terminal, and never when
 /// `NO_COLOR` is set (<https://no-color.org>).

@@ -219,7 +219,12 @@ impl Task for SdTask<'_> {
     }
 
     fn learning_rate(&self, epoch: u32, epochs: u32) -> f64 {
-        learning_rate(self.p.training.learning_rate, vae_epochs(self.p.training.epochs), epoch, epochs)
+        learning_rate(
+            self.p.training.learning_rate,
+            vae_epochs(self.p.training.epochs),
+            epoch,
+            epochs,
+        )
     }
 
     fn prepare(&mut self, model: LatentDiffusion, epoch: u32) -> LatentDiffusion {
