@@ -4,6 +4,7 @@
 fn main() {
     let files = [
         "firmware-stub/engine/tg_engine.c",
+        "firmware-stub/engine/tg_diffusion.c",
         "firmware-stub/common/tg_proto.c",
         "firmware-stub/common/tg_firmware.c",
         "firmware-stub/host/board_host.c",
@@ -23,6 +24,7 @@ fn main() {
     }
     for h in [
         "firmware-stub/engine/tg_engine.h",
+        "firmware-stub/engine/tg_diffusion.h",
         "firmware-stub/common/tg_proto.h",
         "firmware-stub/common/tg_board.h",
         "firmware-stub/common/tg_firmware.h",

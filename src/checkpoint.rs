@@ -286,6 +286,9 @@ pub fn write_state(dir: &Path, state: &State) -> Result<(), CheckpointError> {
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedWeights {
     layers: Vec<(Vec<i8>, f32, Vec<i32>)>,
+    /// A diffusion model's latent de-normalisation ([`ModelSpec::latent_denorm`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    latent_denorm: Vec<(i32, i32)>,
 }
 
 /// Writes the quantized weights of `spec` as `weights.ron`.
@@ -297,6 +300,7 @@ pub fn write_weights(dir: &Path, spec: &ModelSpec) -> Result<(), CheckpointError
             .filter_map(|l| l.weights.as_ref())
             .map(|w| (w.values.clone(), w.scale, w.bias.clone()))
             .collect(),
+        latent_denorm: spec.latent_denorm.clone(),
     };
     let text = ron::to_string(&weights).map_err(|source| CheckpointError::Encode {
         what: "weights",
@@ -332,7 +336,9 @@ pub fn read_weights(dir: &Path, spec: ModelSpec) -> Result<ModelSpec, Checkpoint
             bias,
         })
         .collect();
-    Ok(spec.with_weights(weights)?)
+    let mut spec = spec.with_weights(weights)?;
+    spec.latent_denorm = saved.latent_denorm;
+    Ok(spec)
 }
 
 #[cfg(test)]

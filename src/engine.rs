@@ -2,6 +2,8 @@
 //! tinygen by `build.rs`, behind a safe wrapper. Previews, evaluation and the simulated
 //! board all run this same code.
 
+pub mod diffusion;
+
 use std::ffi::c_void;
 
 #[repr(C)]

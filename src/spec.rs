@@ -259,8 +259,17 @@ pub struct ModelSpec {
     pub classes: u32,
     pub input: Shape,
     pub layers: Vec<LayerSpec>,
-    /// For diffusion: how many times the first `repeat.1` layers run per image.
+    /// For diffusion: how many times the first `repeat.1` layers (the denoiser) run per
+    /// image. The denoiser's last layer then ends a pass (no ReLU, a signed output on the
+    /// logit grid) and the next layer starts one (a signed input on the input grid).
     pub repeat: Option<(u32, usize)>,
+    /// `(to, from)`: the output of layer `from` is added to that of layer `to`, after its
+    /// ReLU, saturating at 255 (a UNet's skip).
+    pub skip: Option<(usize, usize)>,
+    /// A diffusion model's per-channel `(deviation, mean)` of its latent, in 1/4096 and
+    /// 1/512: the sampler's normalised latent is taken back to the VAE's before the
+    /// decoder. Empty for other models, and before training.
+    pub latent_denorm: Vec<(i32, i32)>,
     /// Whether the output goes through the sigmoid table (images).
     pub sigmoid_output: bool,
     /// ShiftNorm after every layer (BitNet): the requantization shift is chosen per run
@@ -383,13 +392,30 @@ impl ModelSpec {
     /// log2 of the real value of one integer step of layer `i`'s input and of its output.
     /// Every grid is a power of two, so requantizing is one rounding shift.
     pub fn step_log2(&self, i: usize) -> (i32, i32) {
-        let input = if i == 0 { IN_STEP_LOG2 } else { ACT_STEP_LOG2 };
-        let output = if i + 1 == self.layers.len() && self.sigmoid_output {
+        let input = if self.starts_pass(i) {
+            IN_STEP_LOG2
+        } else {
+            ACT_STEP_LOG2
+        };
+        let last = i + 1 == self.layers.len();
+        let output = if (last && self.sigmoid_output) || (!last && self.ends_pass(i)) {
             LOGIT_STEP_LOG2
         } else {
             ACT_STEP_LOG2
         };
         (input, output)
+    }
+
+    /// Whether layer `i` takes a signed 8-bit input on the input grid: the first layer,
+    /// and a diffusion model's first decoder layer.
+    pub fn starts_pass(&self, i: usize) -> bool {
+        i == 0 || matches!(self.repeat, Some((_, first)) if i == first)
+    }
+
+    /// Whether layer `i`'s output leaves a pass: the last layer, and a diffusion model's
+    /// last denoiser layer.
+    pub fn ends_pass(&self, i: usize) -> bool {
+        i + 1 == self.layers.len() || matches!(self.repeat, Some((_, first)) if i + 1 == first)
     }
 
     /// The right shift that takes layer `i`'s accumulator (units of weight scale x input
@@ -405,10 +431,10 @@ impl ModelSpec {
         Some(output - (w_log2 + input))
     }
 
-    /// Whether layer `i` ends in ReLU (every layer but the last: image logits, or class
-    /// scores).
+    /// Whether layer `i` ends in ReLU (every layer but those ending a pass: image logits,
+    /// class scores, a denoiser's velocity).
     pub fn relu(&self, i: usize) -> bool {
-        i + 1 < self.layers.len()
+        !self.ends_pass(i)
     }
 
     /// A generator's latent size: its input less the one-hot label.

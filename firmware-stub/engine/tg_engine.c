@@ -213,6 +213,11 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
 #ifndef TG_NO_CODED
     if (m->flags & TG_MODEL_CODED) end += 1u << TG_CODE_PEEK;
 #endif
+    if (m->kind == TG_KIND_DIFFUSION) {
+        /* Its block (16 bytes, then 8 per latent channel) comes before any weights. */
+        if (end + 16u > total) return TG_E_LENGTH;
+        end += 16u + 8u * blob[end + 4u];
+    }
     if (end > total) return TG_E_LENGTH;
 #if !defined(TG_NO_CODED) && !defined(TG_TRUSTED_BLOB)
     if (m->flags & TG_MODEL_CODED) { /* every code 1..6 bits long */
@@ -266,7 +271,9 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
 #endif
             if (l.flags & TG_LAYER_NORM) return TG_E_UNSUPPORTED;
             if (m->chain == m->n_layers) m->chain = (uint8_t)i;
-            if (i == 0) return TG_E_UNSUPPORTED; /* a chain must start from a dense map */
+            /* A chain must start from a dense map; a diffusion model, run on whole maps by
+             * tg_diffusion.c, starts with a convolution. */
+            if (i == 0 && m->kind != TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
             if (l.kind == TG_UPCONV3 &&
                 (l.out_h != 2u * l.in_h || l.out_w != 2u * l.in_w))
                 return TG_E_SHAPE;
@@ -286,6 +293,11 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
     if (m->kind > TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
     /* A generator's one-hot label ends its input. */
     if (m->kind == TG_KIND_GENERATOR && (!m->classes || m->classes > m->in_c)) return TG_E_SHAPE;
+    if (m->kind == TG_KIND_DIFFUSION) {
+        /* Not run by tg_run: tg_diffusion_open works out its arena (32-bit offsets). */
+        m->arena_bytes = 0;
+        return TG_OK;
+    }
     plan(m, &a);
     if (a.total > 0xffffu) return TG_E_ARENA; /* ring offsets are 16-bit */
     if (m->kind == TG_KIND_CLASSIFIER) {
@@ -346,16 +358,6 @@ static int32_t mul_small(int32_t a, int32_t w)
 }
 
 #ifndef TG_NO_CONV
-static int32_t weight_at(uint32_t word, uint8_t bits)
-{
-    switch (bits) {
-    case TG_BINARY: return (word & 1u) ? 1 : -1;
-    case TG_TWO:
-    case TG_TERNARY: return ((int32_t)(word << 30)) >> 30;
-    case TG_FOUR: return ((int32_t)(word << 28)) >> 28;
-    default: return (int8_t)(word & 0xffu);
-    }
-}
 
 /* acc[k*astep] += w * in[k*istep] for k < n (steps of 1 or 2): the weight is fixed, so its
  * shift-and-add form is chosen once and the loop body is a load, one or two shifts, and an
@@ -839,7 +841,7 @@ static void __attribute__((noinline)) compute_row(chain_run *r, uint8_t j)
                     word = *wp++;
                     left = (uint8_t)(32u / sb);
                 }
-                w[kx] = (int16_t)weight_at(word, l.bits);
+                w[kx] = (int16_t)tg_weight_at(word, l.bits);
                 word >>= sb;
                 left--;
             }
@@ -886,6 +888,7 @@ int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t aren
     uint8_t i;
     const uint8_t *in = (const uint8_t *)input;
     int32_t *acc = (int32_t *)(void *)arena;
+    if (m->kind == TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED; /* tg_diffuse runs it */
     if (arena_len < m->arena_bytes) return TG_E_ARENA;
     plan(m, &a);
     for (i = 0; i < m->chain; i++) {
@@ -918,14 +921,6 @@ int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t aren
 #ifndef TG_NO_GENERATE
 /* ---- the generator's input ----------------------------------------------------------- */
 
-static uint32_t xorshift(uint32_t *s)
-{
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return *s = x;
-}
 
 void tg_latent(uint32_t seed, uint16_t index, uint8_t temperature, uint8_t label,
                uint8_t latent, uint8_t classes, int8_t *input)
@@ -933,11 +928,11 @@ void tg_latent(uint32_t seed, uint16_t index, uint8_t temperature, uint8_t label
     uint32_t s = seed ^ ((uint32_t)index << 16) ^ 0x9E3779B9u ^ index;
     uint8_t k;
     if (!s) s = 1;
-    for (k = 0; k < 4; k++) xorshift(&s); /* mix weak seeds */
+    for (k = 0; k < 4; k++) tg_xorshift(&s); /* mix weak seeds */
     for (k = 0; k < latent; k++) {
         /* Three bytes summed: Irwin-Hall, mean 382.5, sd 128 (one unit = 1/32 after >> 2,
          * so sd 1.0 at temperature 64). */
-        uint32_t v = xorshift(&s);
+        uint32_t v = tg_xorshift(&s);
         int32_t sum = (int32_t)(v & 0xffu) + (int32_t)((v >> 8) & 0xffu) +
                       (int32_t)((v >> 16) & 0xffu) - 382;
         int32_t z = mul_small(sum, temperature) >> 8;

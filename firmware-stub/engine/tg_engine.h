@@ -89,6 +89,29 @@ typedef struct {
 typedef void (*tg_emit_fn)(void *ctx, uint16_t row, const uint8_t *data, uint16_t len);
 
 uint32_t tg_crc32(uint32_t crc, const uint8_t *p, uint32_t n);
+
+/* The engine's random numbers (xorshift32; the state must not be 0). */
+static inline uint32_t tg_xorshift(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+/* The weight in the low bits of `word`, `bits` wide (binary: 1 is +1, 0 is -1; the others
+ * two's complement, ternary in 2 bits). */
+static inline int32_t tg_weight_at(uint32_t word, uint8_t bits)
+{
+    switch (bits) {
+    case TG_BINARY: return (word & 1u) ? 1 : -1;
+    case TG_TWO:
+    case TG_TERNARY: return ((int32_t)(word << 30)) >> 30;
+    case TG_FOUR: return ((int32_t)(word << 28)) >> 28;
+    default: return (int8_t)(word & 0xffu);
+    }
+}
 /* Checks a blob (magic, length, CRC, shapes) and works out its arena size. The blob must
  * stay valid and 4-byte aligned while the model is used. */
 int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len);

@@ -22,6 +22,11 @@ pub enum ExportError {
     TooManyLayers(usize),
     #[error("the model has {0} classes; the model format holds at most 255")]
     TooManyClasses(u32),
+    #[error(
+        "the diffusion model's latent statistics are missing (a checkpoint from before they \
+         were kept); train it again with 'tinygen train --fresh {project}'"
+    )]
+    NoLatentStats { project: String },
 }
 
 /// Packs rows of integer weights LSB-first, `bits` per weight, each row padded to 32 bits.
@@ -124,6 +129,29 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
     }
     if let Some(c) = &code {
         b.extend_from_slice(&c.table());
+    }
+    if let Some((steps, unet)) = spec.repeat {
+        let latent = spec
+            .layers
+            .get(unet.wrapping_sub(1))
+            .map_or(0, |l| l.output.c);
+        check("denoiser", "layer count", unet as u64, n as u64)?;
+        check("denoiser", "step count", steps.into(), 255)?;
+        check("denoiser", "latent channels", latent.into(), 255)?;
+        let (to, from) = spec.skip.map_or((255, 255), |(t, f)| (t as u8, f as u8));
+        let mut block = [0u8; DIFFUSION_BLOCK_BYTES];
+        block[..5].copy_from_slice(&[unet as u8, steps as u8, to, from, latent as u8]);
+        b.extend_from_slice(&block);
+        // Then each latent channel's deviation (1/4096) and mean (1/512), int32.
+        if spec.latent_denorm.len() != latent as usize {
+            return Err(ExportError::NoLatentStats {
+                project: project.to_string(),
+            });
+        }
+        for (dev, mean) in &spec.latent_denorm {
+            b.extend_from_slice(&dev.to_le_bytes());
+            b.extend_from_slice(&mean.to_le_bytes());
+        }
     }
     for (i, l) in spec.layers.iter().enumerate() {
         let untrained = || ExportError::Untrained {

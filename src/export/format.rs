@@ -11,6 +11,9 @@ pub const FLAG_SIGMOID: u8 = 1;
 pub const FLAG_U8_INPUT: u8 = 2;
 /// Model flag: some layers are coded; the code table follows the descriptors.
 pub const FLAG_CODED: u8 = 4;
+/// A diffusion model's block, after the tables: denoiser layers, default steps, the skip
+/// `(to, from)` (255 when none), latent channels, then reserved zeros.
+pub const DIFFUSION_BLOCK_BYTES: usize = 16;
 /// Layer flags.
 pub const LAYER_RELU: u8 = 1;
 pub const LAYER_BIAS: u8 = 2;

@@ -148,6 +148,140 @@ pub fn forward(
         .collect())
 }
 
+/// Runs layers `range` of a model with fixed shifts (not ShiftNorm) on a batch of
+/// integer inputs (`[n, c, h, w]` values as f32), as the device runs one pass of a
+/// diffusion model: requantized, ReLU'd where the layer has it, and the skip added where
+/// the spec has one (saturating at 255). The last layer's integer outputs.
+///
+/// A layer whose sums could pass 2^24 is summed over groups of input channels, each
+/// exact in f32, and the groups are added in 64-bit integers.
+pub fn pass(
+    spec: &ModelSpec,
+    range: std::ops::Range<usize>,
+    mut x: Tensor<4>,
+    device: &Device,
+) -> Result<Tensor<4>, IntError> {
+    let mut in_bound = 128f64;
+    let mut saved: Option<Tensor<4>> = None;
+    for i in range {
+        let l = &spec.layers[i];
+        l.weights.as_ref().ok_or(IntError::Untrained)?;
+        let shift = spec.shift(i).ok_or(IntError::Untrained)?;
+        let acc = exact_accumulators(l, x, in_bound, device)?;
+        let relu = spec.relu(i);
+        let (lo, hi) = if relu { (0, 255) } else { (-128, 127) };
+        let y: Vec<f32> = acc
+            .iter()
+            .map(|&a| {
+                let q = if shift > 0 {
+                    (a + (1i64 << (shift - 1))).div_euclid(1i64 << shift)
+                } else {
+                    a << (-shift)
+                };
+                q.clamp(lo, hi) as f32
+            })
+            .collect();
+        let [n, c, h, w] = [
+            acc.len() / l.output.elements() as usize,
+            l.output.c as usize,
+            l.output.h as usize,
+            l.output.w as usize,
+        ];
+        x = Tensor::from_data(TensorData::new(y, [n, c, h, w]), device);
+        in_bound = if relu { 255.0 } else { 128.0 };
+        match spec.skip {
+            Some((_, from)) if from == i => saved = Some(x.clone()),
+            Some((to, _)) if to == i => {
+                if let Some(s) = saved.take() {
+                    x = (x + s).clamp(0.0, 255.0);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(x)
+}
+
+/// A convolution's accumulators (bias included) as exact integers, `[n, c, h, w]` flat.
+fn exact_accumulators(
+    l: &LayerSpec,
+    x: Tensor<4>,
+    in_bound: f64,
+    device: &Device,
+) -> Result<Vec<i64>, IntError> {
+    let w = l.weights.as_ref().ok_or(IntError::Untrained)?;
+    let wmax = w
+        .values
+        .iter()
+        .map(|v| f64::from(v.unsigned_abs()))
+        .fold(1.0, f64::max);
+    let in_c = l.input.c as usize;
+    // Input channels per group, so that a group's sum stays exact (bias apart).
+    let per_channel = if l.kind == LayerKind::Dense {
+        l.row_len() as f64 / in_c.max(1) as f64
+    } else {
+        9.0
+    } * wmax
+        * in_bound;
+    let group = ((EXACT - 1.0) / per_channel).floor() as usize;
+    if group == 0 || (l.kind == LayerKind::Dense && group < in_c) {
+        return Err(IntError::TooWide {
+            layer: l.name.clone(),
+            bound: accumulator_bound(l, in_bound),
+        });
+    }
+    let out_c = l.output.c as usize;
+    let mut total: Vec<i64> = Vec::new();
+    for start in (0..in_c).step_by(group.min(in_c)) {
+        let end = (start + group).min(in_c);
+        let part = if start == 0 && end == in_c {
+            accumulate_unbiased(l, &w.values, x.clone(), device)
+        } else {
+            // The weights of these input channels, `[out][in_part][3][3]`.
+            let values: Vec<i8> = (0..out_c)
+                .flat_map(|o| {
+                    w.values[(o * in_c + start) * 9..(o * in_c + end) * 9]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            let mut part_spec = l.clone();
+            part_spec.input.c = (end - start) as u32;
+            let xs = x.clone().slice([0..x.dims()[0], start..end]);
+            accumulate_unbiased(&part_spec, &values, xs, device)
+        };
+        let v = super::values(&part);
+        if total.is_empty() {
+            total = v.iter().map(|&a| a as i64).collect();
+        } else {
+            for (t, a) in total.iter_mut().zip(v) {
+                *t += a as i64;
+            }
+        }
+    }
+    if l.bias && !w.bias.is_empty() {
+        let plane = (l.output.h * l.output.w) as usize;
+        let per = if l.kind == LayerKind::Dense { 1 } else { plane };
+        let rows = w.bias.len();
+        for (k, t) in total.iter_mut().enumerate() {
+            *t += i64::from(w.bias[(k / per) % rows]);
+        }
+    }
+    Ok(total)
+}
+
+/// [`accumulate`] without the bias, with these weight values.
+fn accumulate_unbiased(l: &LayerSpec, values: &[i8], x: Tensor<4>, device: &Device) -> Tensor<4> {
+    let mut bare = l.clone();
+    bare.bias = false;
+    bare.weights = Some(crate::spec::LayerWeights {
+        values: values.to_vec(),
+        scale: 1.0,
+        bias: Vec::new(),
+    });
+    accumulate(&bare, x, device)
+}
+
 /// The largest accumulator magnitude a layer can produce from inputs bounded by `input`.
 fn accumulator_bound(l: &LayerSpec, input: f64) -> f64 {
     let w = l.weights.as_ref().expect("checked by the caller");

@@ -36,6 +36,8 @@ pub fn spec(p: &Project) -> ModelSpec {
             layer(3, LayerKind::UpConv3x3, s2, s3),
         ],
         repeat: None,
+        skip: None,
+        latent_denorm: Vec::new(),
         sigmoid_output: true,
         shift_norm: false,
         u8_input: false,

@@ -37,6 +37,8 @@ pub fn spec(p: &Project) -> ModelSpec {
         input,
         layers,
         repeat: None,
+        skip: None,
+        latent_denorm: Vec::new(),
         sigmoid_output: false,
         shift_norm: true,
         u8_input: true,

@@ -34,13 +34,6 @@ pub fn load(
 
 /// `tinygen eval` of a Streaming SD project.
 pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
-    if req.engine {
-        return Err(EvalError::BadRequest(
-            "--engine: the C engine does not run the diffusion model yet; leave --engine out \
-             to score it through burn"
-                .into(),
-        ));
-    }
     if req.test.is_some() {
         return Err(EvalError::BadRequest(
             "--test names the test set of a digit classifier (template bitnet-mnist); a \
@@ -56,6 +49,9 @@ pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError>
         ));
     }
     let p = req.project;
+    if req.engine {
+        return engine(req, device);
+    }
     let model = load(p, req.file, &req.checkpoints, device)?;
     let classifier = PipClassifier::shipped(device)?;
     let steps = p.model.steps.max(1);
@@ -101,6 +97,62 @@ pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError>
         GRID_SEEDS,
         strip.display()
     );
+    Ok(s)
+}
+
+/// `eval --engine`: the dice as a board draws them, by the C runner from its integer
+/// noise, beside burn's integer model on the same seeds; both judges read the C runner's.
+fn engine(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
+    let p = req.project;
+    let m = crate::deploy::model_for(
+        super::spec::spec(p),
+        None,
+        &req.checkpoints,
+        &p.name,
+        Some(req.file),
+    )?;
+    let mut c = crate::engine::diffusion::Diffusion::load(&m.blob)?;
+    let classifier = PipClassifier::shipped(device)?;
+    let steps = p.model.steps.clamp(1, 255);
+    let seed = req.seed as u32;
+    let mut s = format!(
+        "Model: {} (hash {:08x})\nDevice path: {} dice per pip count, the C runner's integer \
+         sampler from seed {seed}\n\n  steps   read    counted  (worst)   burn integer model\n",
+        m.origin,
+        m.hash(),
+        req.count
+    );
+    let mut first = None;
+    for k in ladder(steps) {
+        let mut judged = crate::templates::die::eval::Judged::new(req.count);
+        let mut same = true;
+        for pips in 1..=CLASSES as u8 {
+            let jobs: Vec<(u32, u8)> = (0..req.count)
+                .map(|i| ((usize::from(pips - 1) * req.count + i) as u32, pips))
+                .collect();
+            let images: Vec<Vec<u8>> = jobs
+                .iter()
+                .map(|&(i, label)| c.sample(seed, i, label, k as u8, false).map(|r| r.0))
+                .collect::<Result<_, _>>()?;
+            for chunk in jobs.chunks(256).zip(images.chunks(256)) {
+                let burn = super::int::sample(&m.spec, seed, chunk.0, k, false, device)?;
+                same &= burn.images == chunk.1;
+            }
+            judged.add(pips, &images, &classifier, device);
+        }
+        let (worst, at) = judged.worst_counted();
+        s += &format!(
+            "  {k:>5}  {:6.2}%  {:6.2}%  ({worst} at {:.2}%)  {}\n",
+            judged.read_accuracy() * 100.0,
+            judged.counted_accuracy() * 100.0,
+            at * 100.0,
+            if same { "byte-identical" } else { "DIFFERS" }
+        );
+        first.get_or_insert(judged);
+    }
+    if let Some(j) = first {
+        s += &format!("\nC runner at {steps} steps\n{}", j.matrices_text());
+    }
     Ok(s)
 }
 

@@ -5,6 +5,7 @@
 
 pub mod def;
 pub mod eval;
+pub mod int;
 pub mod model;
 pub mod sample;
 pub mod spec;

@@ -34,6 +34,10 @@ use burn::tensor::TensorData;
 pub const LATENT_SIDE: usize = 8;
 /// Side of the images.
 pub const SIDE: usize = 32;
+/// Units of the exported latent statistics: deviations in 1/4096, means in 1/512 (the
+/// integer sampler's state unit).
+pub const DENORM_DEV_UNIT: f32 = 4096.0;
+pub const DENORM_MEAN_UNIT: f32 = 512.0;
 
 /// The train-time encoder: float, never deployed. Stride-2 convolutions down to 8x8, then
 /// a 3x3 convolution for the latent's mean and one for its log-variance.
@@ -212,7 +216,17 @@ impl LatentDiffusion {
         weights[0] = self.unet.convs[0].export(IN_STEP);
         weights.push(self.decoder.convs[0].export(IN_STEP));
         weights.extend(self.decoder.convs[1..].iter().map(|c| c.export(ACT_STEP)));
-        super::spec::spec(p).with_weights(weights)
+        let mut spec = super::spec::spec(p).with_weights(weights)?;
+        let (means, devs) = self.stats_values();
+        spec.latent_denorm = devs
+            .iter()
+            .zip(&means)
+            .map(|(d, m)| {
+                let q = |v: f32, unit: f32| (v * unit).round().clamp(-1e9, 1e9) as i32;
+                (q(*d, DENORM_DEV_UNIT), q(*m, DENORM_MEAN_UNIT))
+            })
+            .collect();
+        Ok(spec)
     }
 }
 

@@ -48,6 +48,8 @@ pub fn spec(p: &Project) -> ModelSpec {
             layer(8, LayerKind::Conv3x3, v2, v3),
         ],
         repeat: Some((m.steps, 5)),
+        skip: Some((3, 0)),
+        latent_denorm: Vec::new(),
         sigmoid_output: true,
         shift_norm: false,
         u8_input: false,

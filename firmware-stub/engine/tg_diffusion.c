@@ -1,0 +1,326 @@
+/* tinygen diffusion runner: see tg_diffusion.h. Plain loops over whole maps; the maps of
+ * the template's models are 8x8 to 32x32 and a pass is a few million multiply-adds. */
+#include "tg_diffusion.h"
+
+#include <string.h>
+
+static uint32_t rd32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint32_t plane(const tg_layer *l) { return (uint32_t)l->out_h * l->out_w; }
+static uint32_t outs(const tg_layer *l) { return (uint32_t)l->out_c * plane(l); }
+static uint32_t ins(const tg_layer *l) { return (uint32_t)l->in_c * l->in_h * l->in_w; }
+static uint8_t sbits(uint8_t bits) { return bits == TG_TERNARY ? 2u : bits; }
+
+/* floor(a / b) for b > 0. */
+static int64_t fdiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static uint32_t align4(uint32_t n) { return (n + 3u) & ~3u; }
+
+int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
+{
+    uint32_t off, i, need;
+    tg_layer l, a, b;
+    int r = tg_model_open(&d->m, blob, len);
+    if (r) return r;
+    if (d->m.kind != TG_KIND_DIFFUSION || !(d->m.flags & TG_MODEL_SIGMOID)) return TG_E_UNSUPPORTED;
+    off = TG_BLOB_HEADER_BYTES + (uint32_t)d->m.n_layers * TG_DESCRIPTOR_BYTES + 256u;
+    if (d->m.flags & TG_MODEL_CODED) return TG_E_UNSUPPORTED;
+    if (off + TG_DIFFUSION_BLOCK_BYTES > d->m.len) return TG_E_LENGTH;
+    d->unet = blob[off];
+    d->steps = blob[off + 1];
+    d->skip_to = blob[off + 2];
+    d->skip_from = blob[off + 3];
+    d->latent = blob[off + 4];
+    d->denorm = blob + off + TG_DIFFUSION_BLOCK_BYTES;
+    if (off + TG_DIFFUSION_BLOCK_BYTES + 8u * d->latent > d->m.len) return TG_E_LENGTH;
+    if (!d->unet || d->unet >= d->m.n_layers || !d->steps || !d->latent) return TG_E_SHAPE;
+    d->map_max = 0;
+    d->acc_max = 0;
+    for (i = 0; i < d->m.n_layers; i++) {
+        tg_layer_get(&d->m, (uint8_t)i, &l);
+        if (l.kind == TG_DENSE || (l.flags & (TG_LAYER_NORM | TG_LAYER_CODED))) return TG_E_UNSUPPORTED;
+        /* Passes end in a signed output, every other layer in ReLU. */
+        if (((l.flags & TG_LAYER_RELU) != 0) == (i + 1u == d->unet || i + 1u == d->m.n_layers))
+            return TG_E_SHAPE;
+        if (ins(&l) > d->map_max) d->map_max = ins(&l);
+        if (outs(&l) > d->map_max) d->map_max = outs(&l);
+        if (plane(&l) > d->acc_max) d->acc_max = plane(&l);
+    }
+    tg_layer_get(&d->m, (uint8_t)(d->unet - 1u), &l);
+    /* The denoiser's output is the latent; its input the latent, the time, the classes. */
+    if (l.out_c != d->latent || l.out_h != d->m.in_h || l.out_w != d->m.in_w) return TG_E_SHAPE;
+    if (d->m.in_c != (uint32_t)d->latent + 1u + d->m.classes || !d->m.classes) return TG_E_SHAPE;
+    tg_layer_get(&d->m, (uint8_t)(d->m.n_layers - 1u), &l);
+    if (l.out_c != 1u) return TG_E_SHAPE;
+    if (d->skip_to != TG_NO_SKIP || d->skip_from != TG_NO_SKIP) {
+        if (d->skip_from >= d->skip_to || d->skip_to >= d->unet) return TG_E_SHAPE;
+        tg_layer_get(&d->m, d->skip_to, &a);
+        tg_layer_get(&d->m, d->skip_from, &b);
+        if (a.out_c != b.out_c || a.out_h != b.out_h || a.out_w != b.out_w) return TG_E_SHAPE;
+        if (!(a.flags & TG_LAYER_RELU) || !(b.flags & TG_LAYER_RELU)) return TG_E_SHAPE;
+    }
+    need = 3u * align4(2u * d->map_max) + 4u * d->acc_max +
+           align4(2u * tg_diffusion_latent_len(d)) + align4(tg_diffusion_input_len(d)) +
+           align4(tg_diffusion_latent_len(d));
+    d->arena_bytes = need;
+    return TG_OK;
+}
+
+uint32_t tg_diffusion_input_len(const tg_diffusion *d)
+{
+    return (uint32_t)d->m.in_c * d->m.in_h * d->m.in_w;
+}
+
+uint32_t tg_diffusion_latent_len(const tg_diffusion *d)
+{
+    return (uint32_t)d->latent * d->m.in_h * d->m.in_w;
+}
+
+uint32_t tg_diffusion_image_len(const tg_diffusion *d)
+{
+    tg_layer l;
+    tg_layer_get(&d->m, (uint8_t)(d->m.n_layers - 1u), &l);
+    return plane(&l);
+}
+
+/* The arena's parts. */
+typedef struct {
+    int16_t *a, *b, *skip;
+    int32_t *acc;
+    int16_t *state;
+    int8_t *x, *v;
+} parts;
+
+static int split(const tg_diffusion *d, uint8_t *arena, uint32_t len, parts *p)
+{
+    uint32_t off = 0;
+    if (!arena || len < d->arena_bytes || ((uintptr_t)arena & 3u)) return TG_E_ARENA;
+    p->a = (int16_t *)(void *)(arena + off);
+    off += align4(2u * d->map_max);
+    p->b = (int16_t *)(void *)(arena + off);
+    off += align4(2u * d->map_max);
+    p->skip = (int16_t *)(void *)(arena + off);
+    off += align4(2u * d->map_max);
+    p->acc = (int32_t *)(void *)(arena + off);
+    off += 4u * d->acc_max;
+    p->state = (int16_t *)(void *)(arena + off);
+    off += align4(2u * tg_diffusion_latent_len(d));
+    p->x = (int8_t *)(void *)(arena + off);
+    off += align4(tg_diffusion_input_len(d));
+    p->v = (int8_t *)(void *)(arena + off);
+    return TG_OK;
+}
+
+static int32_t weight(const uint32_t *row, uint32_t k, uint8_t bits)
+{
+    uint32_t bit = k * sbits(bits);
+    return tg_weight_at(row[bit >> 5] >> (bit & 31u), bits);
+}
+
+/* Round half up by `shift` (negative: left), then clamp: 0..255 with ReLU, else -128..127. */
+static int16_t requant(int64_t acc, int8_t shift, uint8_t relu)
+{
+    int64_t y = shift > 0 ? fdiv(acc + ((int64_t)1 << (shift - 1)), (int64_t)1 << shift)
+                          : acc * ((int64_t)1 << (-shift));
+    if (relu) return (int16_t)(y < 0 ? 0 : (y > 255 ? 255 : y));
+    return (int16_t)(y < -128 ? -128 : (y > 127 ? 127 : y));
+}
+
+/* One 3x3 layer on a whole map: stride 1, stride 2, or after a nearest upsample x2. */
+static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int32_t *acc)
+{
+    uint32_t words = ((uint32_t)l->in_c * 9u * sbits(l->bits) + 31u) >> 5;
+    uint32_t hw = plane(l), o, c, p;
+    int32_t ky, kx, y, x;
+    int32_t ih = l->in_h, iw = l->in_w, oh = l->out_h, ow = l->out_w;
+    for (o = 0; o < l->out_c; o++) {
+        const uint32_t *row = l->weights + o * words;
+        int32_t b = l->bias ? l->bias[o] : 0;
+        for (p = 0; p < hw; p++) acc[p] = b;
+        for (c = 0; c < l->in_c; c++) {
+            const int16_t *src = in + c * (uint32_t)ih * (uint32_t)iw;
+            for (ky = 0; ky < 3; ky++) {
+                for (kx = 0; kx < 3; kx++) {
+                    int32_t w = weight(row, (c * 3u + (uint32_t)ky) * 3u + (uint32_t)kx, l->bits);
+                    if (!w) continue;
+                    for (y = 0; y < oh; y++) {
+                        int32_t sy;
+                        if (l->kind == TG_UPCONV3) {
+                            int32_t uy = y + ky - 1;
+                            if (uy < 0 || uy >= 2 * ih) continue;
+                            sy = uy / 2;
+                        } else {
+                            sy = (l->kind == TG_CONV3_DOWN ? 2 * y : y) + ky - 1;
+                            if (sy < 0 || sy >= ih) continue;
+                        }
+                        for (x = 0; x < ow; x++) {
+                            int32_t sx;
+                            if (l->kind == TG_UPCONV3) {
+                                int32_t ux = x + kx - 1;
+                                if (ux < 0 || ux >= 2 * iw) continue;
+                                sx = ux / 2;
+                            } else {
+                                sx = (l->kind == TG_CONV3_DOWN ? 2 * x : x) + kx - 1;
+                                if (sx < 0 || sx >= iw) continue;
+                            }
+                            acc[y * ow + x] += w * src[sy * iw + sx];
+                        }
+                    }
+                }
+            }
+        }
+        for (p = 0; p < hw; p++)
+            out[o * hw + p] = requant(acc[p], l->shift, (l->flags & TG_LAYER_RELU) != 0);
+    }
+}
+
+/* Runs layers first..end-1 from the map in p->a; the map the last one wrote. */
+static const int16_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, parts *p)
+{
+    int16_t *in = p->a, *out = p->b, *t;
+    uint8_t i;
+    tg_layer l;
+    for (i = first; i < end; i++) {
+        tg_layer_get(&d->m, i, &l);
+        conv(&l, in, out, p->acc);
+        if (i == d->skip_from) memcpy(p->skip, out, 2u * outs(&l));
+        if (i == d->skip_to) {
+            uint32_t k, n = outs(&l);
+            for (k = 0; k < n; k++) {
+                int32_t s = out[k] + p->skip[k];
+                out[k] = (int16_t)(s > 255 ? 255 : s);
+            }
+        }
+        t = in;
+        in = out;
+        out = t;
+    }
+    return in;
+}
+
+static void unet(const tg_diffusion *d, const int8_t *input, int8_t *v, parts *p)
+{
+    uint32_t k, n = tg_diffusion_input_len(d);
+    const int16_t *out;
+    for (k = 0; k < n; k++) p->a[k] = input[k];
+    out = layers(d, 0, d->unet, p);
+    n = tg_diffusion_latent_len(d);
+    for (k = 0; k < n; k++) v[k] = (int8_t)out[k];
+}
+
+static void decode(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, parts *p)
+{
+    const uint8_t *table = d->m.blob + TG_BLOB_HEADER_BYTES + (uint32_t)d->m.n_layers * TG_DESCRIPTOR_BYTES;
+    uint32_t k, n = tg_diffusion_latent_len(d);
+    const int16_t *out;
+    for (k = 0; k < n; k++) p->a[k] = z[k];
+    out = layers(d, d->unet, d->m.n_layers, p);
+    n = tg_diffusion_image_len(d);
+    for (k = 0; k < n; k++) pixels[k] = table[(uint8_t)(out[k] + 128)];
+}
+
+int tg_unet_pass(const tg_diffusion *d, const int8_t *input, int8_t *v, uint8_t *arena,
+                 uint32_t arena_len)
+{
+    parts p;
+    int r = split(d, arena, arena_len, &p);
+    if (r) return r;
+    unet(d, input, v, &p);
+    return TG_OK;
+}
+
+int tg_decode_pass(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, uint8_t *arena,
+                   uint32_t arena_len)
+{
+    parts p;
+    int r = split(d, arena, arena_len, &p);
+    if (r) return r;
+    decode(d, z, pixels, &p);
+    return TG_OK;
+}
+
+
+void tg_diffusion_noise(uint32_t seed, uint32_t index, uint32_t n, int16_t *out)
+{
+    uint32_t s = seed ^ (index * 0x9E3779B9u) ^ 0x5D1FF005u, k;
+    int j;
+    if (!s) s = 1;
+    for (j = 0; j < 4; j++) tg_xorshift(&s);
+    for (k = 0; k < n; k++) {
+        int32_t sum = 0;
+        for (j = 0; j < 3; j++) {
+            uint32_t v = tg_xorshift(&s);
+            sum += (int32_t)(v & 0xffu) + (int32_t)((v >> 8) & 0xffu) +
+                   (int32_t)((v >> 16) & 0xffu) + (int32_t)(v >> 24);
+        }
+        out[k] = (int16_t)(2 * (sum - 1530));
+    }
+}
+
+static int16_t sat16(int64_t v) { return (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v)); }
+
+/* The state in 1/512 rounded to the 1/32 input grid. */
+static int8_t to_input(int64_t v)
+{
+    int64_t q = fdiv(v + 8, 16);
+    return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
+}
+
+/* t * v in 1/512 at time num/steps, for v in 1/16. */
+static int64_t scaled(int32_t v, uint32_t num, uint32_t steps)
+{
+    return fdiv(2 * 32 * (int64_t)v * num + steps, 2 * (int64_t)steps);
+}
+
+/* The decoder's input for a state: state * deviation + mean per channel, in 1/32. */
+static void denorm(const tg_diffusion *d, const int16_t *state, int8_t *z)
+{
+    uint32_t hw = (uint32_t)d->m.in_h * d->m.in_w, c, k;
+    for (c = 0; c < d->latent; c++) {
+        int64_t dev = (int32_t)rd32le(d->denorm + 8u * c);
+        int64_t mean = (int32_t)rd32le(d->denorm + 8u * c + 4u);
+        for (k = 0; k < hw; k++)
+            z[c * hw + k] = to_input(fdiv(state[c * hw + k] * dev + 2048, 4096) + mean);
+    }
+}
+
+int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t label,
+               uint8_t steps, tg_step_fn preview, void *ctx, uint8_t *pixels, uint8_t *arena,
+               uint32_t arena_len)
+{
+    parts p;
+    uint32_t n = tg_diffusion_latent_len(d), hw = (uint32_t)d->m.in_h * d->m.in_w, k, i, c;
+    uint8_t step;
+    int r = split(d, arena, arena_len, &p);
+    if (r) return r;
+    if (!label || label > d->m.classes) return TG_E_SHAPE;
+    if (!steps) steps = d->steps;
+    tg_diffusion_noise(seed, index, n, p.state);
+    for (step = 0; step < steps; step++) {
+        int8_t t = (int8_t)((2u * 32u * (uint32_t)(steps - step) + steps) / (2u * steps));
+        for (k = 0; k < n; k++) p.x[k] = to_input(p.state[k]);
+        for (k = 0; k < hw; k++) p.x[n + k] = t;
+        for (c = 1; c <= d->m.classes; c++)
+            for (k = 0; k < hw; k++) p.x[n + c * hw + k] = (int8_t)(c == label ? 32 : 0);
+        unet(d, p.x, p.v, &p);
+        if (preview) {
+            /* x0 = state - t v, decoded; p.x is free until the next step. */
+            int16_t *x0 = p.skip; /* free between passes */
+            for (i = 0; i < n; i++) x0[i] = sat16(p.state[i] - scaled(p.v[i], steps - step, steps));
+            denorm(d, x0, p.x);
+            decode(d, p.x, pixels, &p);
+            preview(ctx, step, pixels, tg_diffusion_image_len(d));
+        }
+        for (i = 0; i < n; i++) p.state[i] = sat16(p.state[i] - scaled(p.v[i], 1, steps));
+    }
+    denorm(d, p.state, p.x);
+    decode(d, p.x, pixels, &p);
+    return TG_OK;
+}

@@ -1,0 +1,57 @@
+/* tinygen diffusion runner, for hosted builds (the simulated board, the Pi runner, the
+ * workbench): a model blob of kind TG_KIND_DIFFUSION (docs/model-format.md) run layer by
+ * layer on whole maps, with the denoiser's skip, its signed velocity output and the
+ * integer Euler sampler. Arena offsets are 32-bit; the arena is the caller's.
+ *
+ * The arithmetic is that of src/templates/sd/int.rs, which the tests hold it to byte for
+ * byte: the state is the normalised latent in 1/512 (int16), the denoiser's input the
+ * state in 1/32 with a time plane and the class's one-hot plane, its output the velocity
+ * in 1/16; the decoder takes state * deviation + mean per channel, in 1/32. */
+#ifndef TG_DIFFUSION_H
+#define TG_DIFFUSION_H
+
+#include "tg_engine.h"
+
+/* The diffusion block after the blob's tables: 16 bytes, then latent x (int32 deviation
+ * in 1/4096, int32 mean in 1/512). */
+#define TG_DIFFUSION_BLOCK_BYTES 16u
+#define TG_NO_SKIP 255u
+
+typedef struct {
+    tg_model m;
+    uint8_t unet;      /* layers 0..unet-1 are the denoiser, the rest the decoder */
+    uint8_t steps;     /* default step count */
+    uint8_t skip_to;   /* the output of layer skip_from is added to that of skip_to */
+    uint8_t skip_from; /* (TG_NO_SKIP: none) */
+    uint8_t latent;    /* latent channels */
+    const uint8_t *denorm;
+    uint32_t map_max;  /* largest map a layer reads or writes, in values */
+    uint32_t acc_max;  /* largest output plane, in values */
+    uint32_t arena_bytes;
+} tg_diffusion;
+
+/* Called after each step with the decoded estimate of the clean image (x0). */
+typedef void (*tg_step_fn)(void *ctx, uint8_t step, const uint8_t *pixels, uint32_t len);
+
+/* Opens and checks a diffusion blob; works out its arena. */
+int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len);
+/* Values in the input of one denoiser pass, and in a latent. */
+uint32_t tg_diffusion_input_len(const tg_diffusion *d);
+uint32_t tg_diffusion_latent_len(const tg_diffusion *d);
+/* Pixels of an image. */
+uint32_t tg_diffusion_image_len(const tg_diffusion *d);
+/* One denoiser pass: `input` (tg_diffusion_input_len values) to velocities in 1/16. */
+int tg_unet_pass(const tg_diffusion *d, const int8_t *input, int8_t *v, uint8_t *arena,
+                 uint32_t arena_len);
+/* One decoder pass: a latent in 1/32 to grey pixels. */
+int tg_decode_pass(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, uint8_t *arena,
+                   uint32_t arena_len);
+/* The sampler's noise for image `index` of `seed`: `n` values in 1/512. */
+void tg_diffusion_noise(uint32_t seed, uint32_t index, uint32_t n, int16_t *out);
+/* Draws image `index` of `seed` for class `label` (1-based) in `steps` steps (0: the
+ * model's default); `preview` (or NULL) sees each step's x0. */
+int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t label,
+               uint8_t steps, tg_step_fn preview, void *ctx, uint8_t *pixels, uint8_t *arena,
+               uint32_t arena_len);
+
+#endif
