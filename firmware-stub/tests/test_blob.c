@@ -7,9 +7,12 @@
  * blob at every length of its first part; after each change it puts the CRC right again,
  * so that the shape and offset checks, not the checksum, must catch the damage. Every
  * blob tg_model_open accepts is then run into an arena of exactly arena_bytes (a heap
- * block, so that ASan sees any byte written past it), for each label. The test passes
+ * block, so that ASan sees any byte written past it), for each label. A diffusion blob
+ * (tests/diffusion.bin, a tiny model of the streaming-sd template) goes through
+ * tg_diffusion_open and two sampler steps with previews instead, its diffusion block
+ * flipped bit by bit like the header. The test passes
  * when nothing crashes and no sanitizer speaks. Run by `make -C firmware-stub test`. */
-#include "../engine/tg_engine.h"
+#include "../engine/tg_diffusion.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,33 @@ static void resign(uint8_t *b, uint32_t len)
 
 static unsigned opened, refused;
 
+static void step_seen(void *ctx, uint8_t step, const uint8_t *pixels, uint32_t len)
+{
+    uint32_t *sum = ctx, i;
+    for (i = 0; i < len; i++) *sum += pixels[i];
+    (void)step;
+    rows_seen++;
+}
+
+/* A diffusion blob that tg_model_open took: opened by the runner and sampled. */
+static void try_diffusion(const uint8_t *copy, uint32_t len, const tg_model *m)
+{
+    tg_diffusion d;
+    uint8_t label;
+    if (tg_diffusion_open(&d, copy, len) != TG_OK) {
+        refused++;
+        return;
+    }
+    for (label = 1; label <= m->classes && label <= 2; label++) {
+        uint8_t *arena = malloc(d.arena_bytes ? d.arena_bytes : 1);
+        uint8_t *pixels = malloc(tg_diffusion_image_len(&d));
+        uint32_t sum = 0;
+        (void)tg_diffuse(&d, 7, label, label, 2, step_seen, &sum, pixels, arena, d.arena_bytes);
+        free(pixels);
+        free(arena);
+    }
+}
+
 /* Opens a copy of the blob in a block of its own size (aligned), runs what opens. */
 static void try_blob(const uint8_t *src, uint32_t len)
 {
@@ -65,6 +95,11 @@ static void try_blob(const uint8_t *src, uint32_t len)
         return;
     }
     opened++;
+    if (m.kind == TG_KIND_DIFFUSION) {
+        try_diffusion((const uint8_t *)copy, len, &m);
+        free(copy);
+        return;
+    }
     for (label = 1; label <= (m.classes ? m.classes : 1); label++) {
         uint32_t in_len = (uint32_t)m.in_c * m.in_h * m.in_w, sum = 0;
         int8_t *input = malloc(in_len ? in_len : 1);
@@ -119,6 +154,8 @@ int main(int argc, char **argv)
     try_blob(blob, len);
     /* The header and the layer descriptors. */
     head = TG_BLOB_HEADER_BYTES + (uint32_t)m.n_layers * TG_DESCRIPTOR_BYTES;
+    if (m.kind == TG_KIND_DIFFUSION) /* then the sigmoid table and the diffusion block */
+        head += 256u + TG_DIFFUSION_BLOCK_BYTES + 8u * blob[head + 256u + 4u];
     if (head > len) head = len;
     for (i = 0; i < len; i += i < head ? 1u : 97u) {
         uint8_t bit;

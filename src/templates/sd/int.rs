@@ -223,8 +223,12 @@ mod tests {
     /// A model with the template's default shapes, weights from a seed, and latent
     /// statistics that are not the identity; its spec and blob.
     fn model() -> (ModelSpec, Vec<u8>) {
+        model_of(&Project::from_template(&super::super::def::DEF))
+    }
+
+    fn model_of(p: &Project) -> (ModelSpec, Vec<u8>) {
         let device = Device::flex();
-        let p = Project::from_template(&super::super::def::DEF);
+        let p = p.clone();
         let m = LatentDiffusion::new(&p, 1, &device);
         let z = super::super::sample::noise(3, 0, 16, 4, &device)
             .mul_scalar(0.7)
@@ -285,6 +289,29 @@ mod tests {
             })
             .collect();
         assert_eq!(crcs, GOLDEN, "{crcs:08x?}");
+    }
+
+    /// The C tests' damaged-blob run (`firmware-stub/tests/test_blob.c`) starts from this
+    /// tiny model's blob; regenerate the file with TINYGEN_UPDATE_GOLDEN=1.
+    #[test]
+    fn the_c_tests_diffusion_blob_is_this_models() {
+        let mut p = Project::from_template(&super::super::def::DEF);
+        for (l, w) in p.model.layers.iter_mut().zip([4, 8, 8, 4, 4, 4, 4, 4, 1]) {
+            l.width = w;
+        }
+        let (_, blob) = model_of(&p);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("firmware-stub/tests/diffusion.bin");
+        if std::env::var_os("TINYGEN_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &blob).unwrap();
+        }
+        let kept = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            kept == blob,
+            "{} is not this tinygen's; regenerate it with TINYGEN_UPDATE_GOLDEN=1 cargo test --lib diffusion_blob",
+            path.display()
+        );
+        Diffusion::load(&blob).unwrap();
     }
 
     const GOLDEN: [u32; 3] = [0x279b_6230, 0xeb3c_dc3c, 0x1e70_30b7];
