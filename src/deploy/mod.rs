@@ -53,9 +53,9 @@ pub enum ModelError {
     NotBuilt { template: String, file: String },
     /// The template trains and samples on the host, but has no device runtime yet.
     #[error(
-        "the '{template}' template trains and samples on this machine ('tinygen train {file}', \
-         'tinygen eval {file}'), but its device runtime is not built yet, so it has no model \
-         to export, flash or monitor"
+        "the '{template}' template has no device runtime yet, so nothing to export, flash or \
+         monitor; it trains and samples on this machine: 'tinygen train {file}', then \
+         'tinygen eval {file}' (add --engine for the C runner)"
     )]
     HostOnly { template: String, file: String },
     #[error(transparent)]

@@ -244,7 +244,7 @@ fn a_host_only_template_says_what_works() {
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(
-            err.contains("device runtime is not built yet") && !err.contains("train it with"),
+            err.contains("has no device runtime yet") && !err.contains("train it with"),
             "{args:?}: {err}"
         );
     }
