@@ -80,6 +80,7 @@ fn main() {
                     count,
                     seed: 3,
                     temperature: 32,
+                    first: 0,
                 });
             }
             Ok(LinkEvent::Traffic { bytes }) if start.is_some() => wire += bytes,

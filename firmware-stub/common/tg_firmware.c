@@ -173,13 +173,15 @@ static int poll_rx(void)
 static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t arena_len)
 {
     int8_t input[TG_MAX_GEN_INPUT];
-    uint16_t count, i, sent = 0;
-    uint32_t seed;
+    uint16_t count, first = 0, sent = 0;
+    uint32_t seed, i, end;
     uint8_t label, temperature;
-    if (len != 8) {
-        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8 bytes");
+    /* 10 bytes: a run asked again after a cut, from the first image still owed. */
+    if (len != 8 && len != 10) {
+        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8 or 10 bytes");
         return;
     }
+    if (len == 10) first = (uint16_t)(p[8] | (p[9] << 8));
     if (model_status != TG_OK || model.kind != TG_KIND_GENERATOR ||
         model.in_c > TG_MAX_GEN_INPUT) {
         send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no image model on this board");
@@ -194,17 +196,19 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         return;
     }
     /* `sent` counts images whose STATS went out: a STOP after image i means i + 1 were
-     * sent, which DONE must say (it said i). */
-    for (i = 0; i < count; i++) {
+     * sent, which DONE must say (it said i). Indices stop at the last a u16 holds. */
+    end = (uint32_t)first + count;
+    if (end > 0x10000u) end = 0x10000u;
+    for (i = first; i < end; i++) {
         image_out o;
         uint8_t s[16];
         uint32_t c0, t0, c1, t1;
-        o.index = i;
-        o.label = label ? label : roll(seed, i, model.classes);
+        o.index = (uint16_t)i;
+        o.label = label ? label : roll(seed, (uint16_t)i, model.classes);
         o.rows = 0;
         o.first = 0;
         o.row_bytes = 0;
-        tg_latent(seed, i, temperature, o.label, (uint8_t)(model.in_c - model.classes),
+        tg_latent(seed, (uint16_t)i, temperature, o.label, (uint8_t)(model.in_c - model.classes),
                   model.classes, input);
         t0 = board_micros();
         c0 = board_cycles();
@@ -212,7 +216,7 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         c1 = board_cycles();
         t1 = board_micros();
         flush_rows(&o);
-        put16(s, i);
+        put16(s, (uint16_t)i);
         s[2] = o.label;
         s[3] = 0;
         put32(s + 4, c1 - c0);
@@ -220,7 +224,7 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         put16(s + 12, board_stack_used());
         put16(s + 14, (uint16_t)model.arena_bytes);
         send(TG_MSG_STATS, s, sizeof s);
-        sent = (uint16_t)(i + 1u);
+        sent = (uint16_t)(i + 1u - first);
         if (poll_rx() && rx_buf[0] == TG_MSG_STOP) {
             pending = 0;
             break;

@@ -134,7 +134,13 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let start = Instant::now();
     let mut last_progress = Instant::now();
     let mut asked = false;
-    let mut images = Vec::new();
+    // A run cut by a lost link is asked again from the first die still owed (#19, item
+    // 3): GENERATEs not yet answered by a DONE, links made, and whether one is waiting
+    // for the board's HELLO to be asked again.
+    let mut outstanding = 0u32;
+    let mut connections = 0u32;
+    let mut reask = false;
+    let mut images: Vec<crate::link::session::Image> = Vec::new();
     let mut wire_bytes = 0u64;
     let mut paced = true;
     let mut cycles = Vec::new();
@@ -169,6 +175,35 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     h.model_hash,
                     h.arena_bytes
                 );
+                if reask && h.protocol == PROTOCOL_VERSION {
+                    reask = false;
+                    // The dice after the last whole one; any lost before it stay missing.
+                    let first = images
+                        .iter()
+                        .map(|i| u32::from(i.index) + 1)
+                        .max()
+                        .unwrap_or(0);
+                    if first >= u32::from(o.count) {
+                        break; // the last die came; those lost before it are said below
+                    }
+                    let _ = writeln!(
+                        out,
+                        "reconnected: asking again for {many} {} to {}",
+                        first + 1,
+                        o.count
+                    );
+                    // The run the cut ended has said DONE by now, or never will
+                    // (a board that restarted): only this one is awaited.
+                    outstanding = 1;
+                    session.send(LinkCmd::Generate {
+                        label: o.label,
+                        count: o.count - first as u16,
+                        seed: o.seed,
+                        temperature,
+                        first: first as u16,
+                    });
+                    continue;
+                }
                 if asked || h.protocol != PROTOCOL_VERSION {
                     continue;
                 }
@@ -203,11 +238,13 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     }
                     Some(ModelKind::Generator) if h.image_h > 0 => {
                         asked = true;
+                        outstanding += 1;
                         session.send(LinkCmd::Generate {
                             label: o.label,
                             count: o.count,
                             seed: o.seed,
                             temperature,
+                            first: 0,
                         });
                     }
                     _ => {
@@ -281,7 +318,11 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
             }
             LinkEvent::Done { count } => {
                 let _ = writeln!(out, "board done: {count} image(s)");
-                break;
+                outstanding = outstanding.saturating_sub(1);
+                // The DONE of a run the cut ended comes before the board's new HELLO.
+                if outstanding == 0 && !reask {
+                    break;
+                }
             }
             LinkEvent::Classified(r) => {
                 last_progress = Instant::now();
@@ -326,10 +367,19 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                 }
             }
             LinkEvent::Closed => break,
-            LinkEvent::Connected { .. }
-            | LinkEvent::Ack { .. }
-            | LinkEvent::Rows(_)
-            | LinkEvent::Reconnecting { .. } => {}
+            LinkEvent::Connected { .. } => {
+                connections += 1;
+                let generating = asked && to_classify.is_none();
+                if connections > 1 && generating {
+                    if images.len() < usize::from(o.count) {
+                        reask = true;
+                    } else {
+                        // Every die came whole; only the DONE was lost in the cut.
+                        break;
+                    }
+                }
+            }
+            LinkEvent::Ack { .. } | LinkEvent::Rows(_) | LinkEvent::Reconnecting { .. } => {}
         }
     }
     drop(session);

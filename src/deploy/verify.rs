@@ -164,6 +164,7 @@ pub fn run(board: &local::LocalBoard, work: &Work) -> Result<Vec<Stats>, VerifyE
                         count: *count,
                         seed: 1,
                         temperature: 32,
+                        first: 0,
                     },
                     Work::Classify(inputs) => match inputs.first() {
                         Some(x) => LinkCmd::Classify {

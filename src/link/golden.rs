@@ -20,6 +20,7 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 count: 2,
                 seed: 0x0102_0304,
                 temperature: 64,
+                first: 0,
             },
         ),
         (
@@ -29,6 +30,17 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 count: 1,
                 seed: 0,
                 temperature: 0,
+                first: 0,
+            },
+        ),
+        (
+            "generate_resumed",
+            Msg::Generate {
+                label: 4,
+                count: 3,
+                seed: 0x0A0B_0C0D,
+                temperature: 32,
+                first: 45,
             },
         ),
         (

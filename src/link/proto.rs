@@ -169,11 +169,13 @@ pub struct ImageRows {
 pub enum Msg {
     HelloReq,
     /// `label` 0 asks the board to roll a pip count itself; temperature is in 1/64.
+    /// Images `first..first + count` of the seed (10 bytes; 8 when `first` is 0).
     Generate {
         label: u8,
         count: u16,
         seed: u32,
         temperature: u8,
+        first: u16,
     },
     Stop,
     Hello(Hello),
@@ -280,11 +282,17 @@ impl Msg {
                 count,
                 seed,
                 temperature,
+                first,
             } => {
                 p.push(*label);
                 p.extend(count.to_le_bytes());
                 p.extend(seed.to_le_bytes());
                 p.push(*temperature);
+                // A new run keeps the 8 bytes every firmware takes; a resumed one says
+                // where it starts.
+                if *first != 0 {
+                    p.extend(first.to_le_bytes());
+                }
             }
             Msg::Hello(h) => {
                 p.extend([h.protocol, h.board.byte()]);
@@ -350,12 +358,15 @@ impl Msg {
                 Msg::Stop
             }
             kind::GENERATE => {
-                need(k, p, 8, true)?;
+                if p.len() != 10 {
+                    need(k, p, 8, true)?;
+                }
                 Msg::Generate {
                     label: p[0],
                     count: u16_at(p, 1),
                     seed: u32_at(p, 3),
                     temperature: p[7],
+                    first: if p.len() == 10 { u16_at(p, 8) } else { 0 },
                 }
             }
             kind::HELLO => {
@@ -497,6 +508,14 @@ mod tests {
             count: 600,
             seed: 0xdead_beef,
             temperature: 32,
+            first: 0,
+        });
+        round(Msg::Generate {
+            label: 2,
+            count: 5,
+            seed: 9,
+            temperature: 64,
+            first: 43,
         });
         round(Msg::Hello(Hello {
             protocol: 1,

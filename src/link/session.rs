@@ -84,6 +84,9 @@ pub enum LinkCmd {
         count: u16,
         seed: u32,
         temperature: u8,
+        /// The index of the first image: 0 for a new run, the first one still owed when
+        /// a run is asked again after a cut.
+        first: u16,
     },
     Stop,
     /// Classify one input (a classifier board).
@@ -294,6 +297,7 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                 count,
                 seed,
                 temperature,
+                first,
             } => {
                 if let Some(h) = self.hello
                     && h.protocol != PROTOCOL_VERSION
@@ -310,6 +314,7 @@ impl<F: FnMut(LinkEvent)> Worker<F> {
                         count,
                         seed,
                         temperature,
+                        first,
                     }
                     .encode(),
                 )
@@ -641,6 +646,7 @@ mod tests {
             count: 1,
             seed: 5,
             temperature: 32,
+            first: 0,
         });
         assert_eq!(
             port.sent_at_least(2)[1],
@@ -648,7 +654,8 @@ mod tests {
                 label: 2,
                 count: 1,
                 seed: 5,
-                temperature: 32
+                temperature: 32,
+                first: 0,
             }
         );
     }

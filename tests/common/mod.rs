@@ -81,6 +81,7 @@ pub fn generate(s: &Session, rx: &Receiver<LinkEvent>) -> (Vec<LinkEvent>, usize
         count: 3,
         seed: 11,
         temperature: 40,
+        first: 0,
     });
     let mut rows = Vec::new();
     let mut whole = 0;

@@ -34,6 +34,7 @@ fn garbage_a_killed_board_and_a_board_that_comes_back() {
         count: 500,
         seed: 1,
         temperature: 64,
+        first: 0,
     });
     wait_for(&rx, 10, |e| {
         matches!(e, LinkEvent::Rows(r) if r.first_row == 8).then_some(())
@@ -119,6 +120,7 @@ fn version_and_model_mismatches_are_reported() {
         count: 1,
         seed: 1,
         temperature: 64,
+        first: 0,
     });
     wait_for(&rx, 5, |e| {
         matches!(e, LinkEvent::VersionMismatch { .. }).then_some(())
@@ -146,6 +148,7 @@ fn done_after_stop_counts_every_image_sent() {
         count: 500,
         seed: 2,
         temperature: 64,
+        first: 0,
     });
     // Two whole images, then STOP.
     let mut whole = 0;
@@ -169,4 +172,63 @@ fn done_after_stop_counts_every_image_sent() {
         whole + more,
         "DONE says {count}, {whole} + {more} whole images came"
     );
+}
+
+/// Issue #19, item 3: after a cut, the monitor's reconnect ended the board's run and the
+/// dice still owed were never asked for again. Now `tinygen monitor` asks the board that
+/// comes back for the dice after the last whole one, and all of them arrive.
+#[test]
+fn a_cut_run_is_asked_again_for_the_dice_still_owed() {
+    use std::io::{BufRead, BufReader};
+    use tinygen::deploy::sim::SimBoard;
+    let dir = tempfile::tempdir().unwrap();
+    let m = default_model();
+    let model = crate::common::write_model(dir.path(), &m);
+    let link = dir.path().join("board");
+    let board = || {
+        // Paced like a real line, so the run is still going when the cable is cut.
+        SimBoard::spawn_with(
+            std::path::Path::new(env!("CARGO_BIN_EXE_tinygen")),
+            &model,
+            115_200,
+            Some(&link),
+        )
+        .expect("the simulated board starts")
+    };
+    let mut first = board();
+    let mut monitor = crate::common::tinygen()
+        .args(["monitor", "--port", link.to_str().unwrap(), "--count", "30"])
+        .args(["--style", "ascii", "--seed", "4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(monitor.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let at_six = l.starts_with("die 6:");
+        seen.push(l);
+        if at_six {
+            break;
+        }
+    }
+    first.kill();
+    std::thread::sleep(Duration::from_millis(300));
+    let _second = board();
+    seen.extend(lines.map_while(Result::ok));
+    let status = monitor.wait().unwrap();
+    let all = seen.join("\n");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut monitor.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{all}\n{err}");
+    assert!(all.contains("reconnected: asking again for dice"), "{all}");
+    // Every die from 1 to 30 arrived whole, once.
+    for n in 1..=30 {
+        let count = seen
+            .iter()
+            .filter(|l| l.starts_with(&format!("die {n}:")))
+            .count();
+        assert_eq!(count, 1, "die {n} in:\n{all}");
+    }
 }

@@ -39,6 +39,9 @@ pub fn on_event(app: &mut App, event: LinkEvent) -> Option<Effect> {
         && app.monitor.gallery.is_empty()
         && app.monitor.drawing.is_none();
     app.monitor.on_event(event, Instant::now());
+    if let Some(cmd) = app.monitor.take_reask() {
+        return Some(Effect::Link(cmd));
+    }
     // A newcomer sees dice at once: the first HELLO rolls six (a classifier gets its
     // first test digit).
     if first_hello && app.monitor.can_generate() {

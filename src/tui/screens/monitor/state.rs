@@ -89,6 +89,12 @@ pub struct MonitorView {
     pub stack_bytes: u16,
     /// Seed for the next roll; every roll uses a new one.
     pub next_seed: u32,
+    /// The run under way (its GENERATE) and the index after its last whole die, so that a
+    /// run a cut ended is asked again for the dice still owed (#19, item 3).
+    run: Option<(LinkCmd, u32)>,
+    /// The rest of a cut run, and whether the board's HELLO came back (it is asked for
+    /// then, after the DONE of the run the reconnect ended).
+    reask: Option<(LinkCmd, bool)>,
     /// Whether a connection was asked for since start (the screen connects on first view).
     pub started: bool,
     /// A classifier board's latest answer.
@@ -143,6 +149,8 @@ impl Default for MonitorView {
             last_cycles: None,
             stack_bytes: 0,
             next_seed: 1,
+            run: None,
+            reask: None,
             started: false,
         }
     }
@@ -324,12 +332,27 @@ impl MonitorView {
             .next_seed
             .wrapping_mul(1_103_515_245)
             .wrapping_add(12_345);
-        LinkCmd::Generate {
+        let cmd = LinkCmd::Generate {
             label: 0,
             count,
             seed,
             temperature: 32,
+            first: 0,
+        };
+        self.run = Some((cmd.clone(), 0));
+        cmd
+    }
+
+    /// The GENERATE for the rest of a run a cut ended, once the board is back.
+    pub fn take_reask(&mut self) -> Option<LinkCmd> {
+        if !matches!(self.reask, Some((_, true))) {
+            return None;
         }
+        let (cmd, _) = self.reask.take()?;
+        if let LinkCmd::Generate { first, .. } = cmd {
+            self.run = Some((cmd.clone(), u32::from(first)));
+        }
+        Some(cmd)
     }
 
     pub fn cycle_style(&mut self) {
@@ -355,6 +378,35 @@ impl MonitorView {
     pub fn on_event(&mut self, e: LinkEvent, now: Instant) {
         match e {
             LinkEvent::Connected { port } => {
+                // A link that comes back: what the run still owes is asked for at HELLO
+                // (the board ends a run when the host reconnects).
+                if let Some((
+                    LinkCmd::Generate {
+                        label,
+                        count,
+                        seed,
+                        temperature,
+                        first,
+                    },
+                    next,
+                )) = self.run.take()
+                {
+                    let end = u32::from(first) + u32::from(count);
+                    if next < end {
+                        let rest = LinkCmd::Generate {
+                            label,
+                            count: (end - next) as u16,
+                            seed,
+                            temperature,
+                            first: next as u16,
+                        };
+                        self.reask = Some((rest, false));
+                        self.log(format!(
+                            "reconnected: dice {} to {end} will be asked for again",
+                            next + 1
+                        ));
+                    }
+                }
                 self.log(format!("port {port} open"));
                 self.port = Some(port);
                 self.state = LinkState::Live;
@@ -371,6 +423,9 @@ impl MonitorView {
                 self.hello = Some(h);
                 if h.protocol == PROTOCOL_VERSION {
                     self.state = LinkState::Live;
+                    if let Some((_, ready)) = &mut self.reask {
+                        *ready = true;
+                    }
                 }
             }
             LinkEvent::Rows(r) => {
@@ -394,6 +449,9 @@ impl MonitorView {
             }
             LinkEvent::Image(img) => {
                 self.drawing = None;
+                if let Some((_, next)) = &mut self.run {
+                    *next = (*next).max(u32::from(img.index) + 1);
+                }
                 if self.gallery.len() == GALLERY {
                     self.gallery.pop_front();
                 }
@@ -425,7 +483,8 @@ impl MonitorView {
             }
             LinkEvent::Log(t) => self.log(format!("board: {t}")),
             LinkEvent::BoardError { code, text } => self.log(format!("board error {code}: {text}")),
-            LinkEvent::Done { .. } | LinkEvent::Ack { .. } => {}
+            LinkEvent::Done { .. } => self.run = None,
+            LinkEvent::Ack { .. } => {}
             LinkEvent::Classified(r) => {
                 if r.cycles > 0 {
                     self.last_cycles = Some(r.cycles);
@@ -532,6 +591,53 @@ mod tests {
             classes: 6,
             kind: None,
         }
+    }
+
+    /// #19, item 3: a run the link cut is asked again, from the die after the last whole
+    /// one, once the board's HELLO is back (the DONE of the ended run comes first).
+    #[test]
+    fn a_cut_run_is_asked_again_after_the_boards_hello() {
+        let now = Instant::now();
+        let mut m = MonitorView::default();
+        let connected = || LinkEvent::Connected { port: "p".into() };
+        m.on_event(connected(), now);
+        m.on_event(LinkEvent::Hello(hello(1)), now);
+        let LinkCmd::Generate { seed, .. } = m.roll(6) else {
+            panic!("a roll is a GENERATE");
+        };
+        for index in [0u16, 1] {
+            m.on_event(
+                LinkEvent::Image(Image {
+                    index,
+                    label: 3,
+                    width: 32,
+                    height: 32,
+                    pixels: vec![0; 1024],
+                }),
+                now,
+            );
+        }
+        m.on_event(
+            LinkEvent::Disconnected {
+                reason: "EIO".into(),
+            },
+            now,
+        );
+        m.on_event(connected(), now);
+        assert_eq!(m.take_reask(), None, "not before the board's HELLO");
+        m.on_event(LinkEvent::Done { count: 2 }, now);
+        m.on_event(LinkEvent::Hello(hello(1)), now);
+        assert_eq!(
+            m.take_reask(),
+            Some(LinkCmd::Generate {
+                label: 0,
+                count: 4,
+                seed,
+                temperature: 32,
+                first: 2,
+            })
+        );
+        assert_eq!(m.take_reask(), None, "once");
     }
 
     #[test]
