@@ -17,7 +17,9 @@ fn main() {
         .opt_level(2)
         // The simulated board takes any model: frames long enough for a CLASSIFY of a
         // 16x16 digit (and more).
-        .define("TG_RX_MAX", "1100u");
+        .define("TG_RX_MAX", "1100u")
+        // The host runs diffusion models (firmware-stub/engine/tg_diffusion.c).
+        .define("TG_DIFFUSION", None);
     for f in files {
         build.file(f);
         println!("cargo:rerun-if-changed={f}");

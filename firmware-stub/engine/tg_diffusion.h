@@ -10,6 +10,11 @@
 #ifndef TG_DIFFUSION_H
 #define TG_DIFFUSION_H
 
+/* Hosted builds that link this file define TG_DIFFUSION for tg_engine.c too, so that
+ * tg_model_open takes diffusion blobs (microcontroller builds refuse them). */
+#ifndef TG_DIFFUSION
+#error "build tg_engine.c and tg_diffusion.c with -DTG_DIFFUSION"
+#endif
 #include "tg_engine.h"
 
 /* The diffusion block after the blob's tables: 16 bytes, then latent x (int32 deviation

@@ -213,11 +213,13 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
 #ifndef TG_NO_CODED
     if (m->flags & TG_MODEL_CODED) end += 1u << TG_CODE_PEEK;
 #endif
+#ifdef TG_DIFFUSION
     if (m->kind == TG_KIND_DIFFUSION) {
         /* Its block (16 bytes, then 8 per latent channel) comes before any weights. */
         if (end + 16u > total) return TG_E_LENGTH;
         end += 16u + 8u * blob[end + 4u];
     }
+#endif
     if (end > total) return TG_E_LENGTH;
 #if !defined(TG_NO_CODED) && !defined(TG_TRUSTED_BLOB)
     if (m->flags & TG_MODEL_CODED) { /* every code 1..6 bits long */
@@ -273,7 +275,11 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
             if (m->chain == m->n_layers) m->chain = (uint8_t)i;
             /* A chain must start from a dense map; a diffusion model, run on whole maps by
              * tg_diffusion.c, starts with a convolution. */
+#ifdef TG_DIFFUSION
             if (i == 0 && m->kind != TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
+#else
+            if (i == 0) return TG_E_UNSUPPORTED;
+#endif
             if (l.kind == TG_UPCONV3 &&
                 (l.out_h != 2u * l.in_h || l.out_w != 2u * l.in_w))
                 return TG_E_SHAPE;
@@ -293,11 +299,13 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
     if (m->kind > TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED;
     /* A generator's one-hot label ends its input. */
     if (m->kind == TG_KIND_GENERATOR && (!m->classes || m->classes > m->in_c)) return TG_E_SHAPE;
+#ifdef TG_DIFFUSION
     if (m->kind == TG_KIND_DIFFUSION) {
         /* Not run by tg_run: tg_diffusion_open works out its arena (32-bit offsets). */
         m->arena_bytes = 0;
         return TG_OK;
     }
+#endif
     plan(m, &a);
     if (a.total > 0xffffu) return TG_E_ARENA; /* ring offsets are 16-bit */
     if (m->kind == TG_KIND_CLASSIFIER) {
@@ -888,7 +896,9 @@ int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t aren
     uint8_t i;
     const uint8_t *in = (const uint8_t *)input;
     int32_t *acc = (int32_t *)(void *)arena;
+#ifdef TG_DIFFUSION
     if (m->kind == TG_KIND_DIFFUSION) return TG_E_UNSUPPORTED; /* tg_diffuse runs it */
+#endif
     if (arena_len < m->arena_bytes) return TG_E_ARENA;
     plan(m, &a);
     for (i = 0; i < m->chain; i++) {
