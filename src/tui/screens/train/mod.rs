@@ -395,9 +395,11 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     }
     let (half, lower) = halves(charts);
     let series = |name: &str| -> Vec<(f64, f64)> {
+        // A task trained in stages has each loss in its own stage's epochs only.
         tr.history
             .iter()
             .map(|l| (f64::from(l.epoch), f64::from(l.loss(name))))
+            .filter(|(_, y)| y.is_finite())
             .collect()
     };
     for ((rect, color), info) in [(half, Color::Cyan), (lower, Color::Magenta)]

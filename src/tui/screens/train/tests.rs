@@ -132,6 +132,23 @@ fn a_host_only_template_trains_and_shows_its_die_forming() {
             strip,
         },
     );
+    // The denoiser's epoch has no reconstruction loss: its curve keeps its last value
+    // (the VAE's curve said "NaN" when it ended).
+    on_event(
+        &mut a,
+        TrainEvent::Epoch {
+            loss: EpochLoss {
+                epoch: 2,
+                losses: vec![("flow".into(), 0.7)],
+                ..EpochLoss::default()
+            },
+            seconds: 1.0,
+            samples: vec![(6, die.clone())],
+            confusion: Vec::new(),
+            scores: Vec::new(),
+            strip: (0..8).map(|_| die.clone()).collect(),
+        },
+    );
     for size in [(80, 24), (120, 40)] {
         a.size = size;
         let screen = draw(&a);
@@ -139,6 +156,11 @@ fn a_host_only_template_trains_and_shows_its_die_forming() {
             screen.contains("6 pips, forming over 8 steps"),
             "{size:?}\n{screen}"
         );
+        assert!(
+            screen.contains("VAE reconstruction 300.00"),
+            "{size:?}\n{screen}"
+        );
+        assert!(!screen.contains("NaN"), "{size:?}\n{screen}");
     }
 }
 
