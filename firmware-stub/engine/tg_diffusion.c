@@ -25,7 +25,8 @@ static uint32_t align4(uint32_t n) { return (n + 3u) & ~3u; }
 
 int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
 {
-    uint32_t off, i, need;
+    uint32_t off, i;
+    uint64_t need;
     tg_layer l, a, b;
     int r = tg_model_open(&d->m, blob, len);
     if (r) return r;
@@ -66,10 +67,12 @@ int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
         if (a.out_c != b.out_c || a.out_h != b.out_h || a.out_w != b.out_w) return TG_E_SHAPE;
         if (!(a.flags & TG_LAYER_RELU) || !(b.flags & TG_LAYER_RELU)) return TG_E_SHAPE;
     }
-    need = 3u * align4(2u * d->map_max) + 4u * d->acc_max +
-           align4(2u * tg_diffusion_latent_len(d)) + align4(tg_diffusion_input_len(d)) +
-           align4(tg_diffusion_latent_len(d));
-    d->arena_bytes = need;
+    /* In 64 bits, and capped: a hostile shape must not wrap the sum or ask for gigabytes. */
+    need = 3u * (2u * (uint64_t)d->map_max + 4u) + 8u * (uint64_t)d->acc_max +
+           2u * (uint64_t)tg_diffusion_latent_len(d) + 4u + (uint64_t)tg_diffusion_input_len(d) +
+           4u + (uint64_t)tg_diffusion_latent_len(d) + 4u;
+    if (need > TG_DIFFUSION_ARENA_MAX) return TG_E_ARENA;
+    d->arena_bytes = (uint32_t)need;
     return TG_OK;
 }
 
@@ -93,7 +96,7 @@ uint32_t tg_diffusion_image_len(const tg_diffusion *d)
 /* The arena's parts. */
 typedef struct {
     int16_t *a, *b, *skip;
-    int32_t *acc;
+    int64_t *acc;
     int16_t *state;
     int8_t *x, *v;
 } parts;
@@ -101,15 +104,16 @@ typedef struct {
 static int split(const tg_diffusion *d, uint8_t *arena, uint32_t len, parts *p)
 {
     uint32_t off = 0;
-    if (!arena || len < d->arena_bytes || ((uintptr_t)arena & 3u)) return TG_E_ARENA;
+    /* 64-bit accumulators first, so the arena must be 8-byte aligned. */
+    if (!arena || len < d->arena_bytes || ((uintptr_t)arena & 7u)) return TG_E_ARENA;
+    p->acc = (int64_t *)(void *)(arena + off);
+    off += 8u * d->acc_max;
     p->a = (int16_t *)(void *)(arena + off);
     off += align4(2u * d->map_max);
     p->b = (int16_t *)(void *)(arena + off);
     off += align4(2u * d->map_max);
     p->skip = (int16_t *)(void *)(arena + off);
     off += align4(2u * d->map_max);
-    p->acc = (int32_t *)(void *)(arena + off);
-    off += 4u * d->acc_max;
     p->state = (int16_t *)(void *)(arena + off);
     off += align4(2u * tg_diffusion_latent_len(d));
     p->x = (int8_t *)(void *)(arena + off);
@@ -134,7 +138,7 @@ static int16_t requant(int64_t acc, int8_t shift, uint8_t relu)
 }
 
 /* One 3x3 layer on a whole map: stride 1, stride 2, or after a nearest upsample x2. */
-static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int32_t *acc)
+static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int64_t *acc)
 {
     uint32_t words = ((uint32_t)l->in_c * 9u * sbits(l->bits) + 31u) >> 5;
     uint32_t hw = plane(l), o, c, p;
@@ -142,7 +146,7 @@ static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int32_t *ac
     int32_t ih = l->in_h, iw = l->in_w, oh = l->out_h, ow = l->out_w;
     for (o = 0; o < l->out_c; o++) {
         const uint32_t *row = l->weights + o * words;
-        int32_t b = l->bias ? l->bias[o] : 0;
+        int64_t b = l->bias ? l->bias[o] : 0;
         for (p = 0; p < hw; p++) acc[p] = b;
         for (c = 0; c < l->in_c; c++) {
             const int16_t *src = in + c * (uint32_t)ih * (uint32_t)iw;
@@ -170,7 +174,7 @@ static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int32_t *ac
                                 sx = (l->kind == TG_CONV3_DOWN ? 2 * x : x) + kx - 1;
                                 if (sx < 0 || sx >= iw) continue;
                             }
-                            acc[y * ow + x] += w * src[sy * iw + sx];
+                            acc[y * ow + x] += (int64_t)w * src[sy * iw + sx];
                         }
                     }
                 }

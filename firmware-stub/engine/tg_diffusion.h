@@ -21,6 +21,9 @@
  * in 1/4096, int32 mean in 1/512). */
 #define TG_DIFFUSION_BLOCK_BYTES 16u
 #define TG_NO_SKIP 255u
+/* The most working memory a model may ask for (64 MiB): maps are small, weights are not
+ * in the arena. */
+#define TG_DIFFUSION_ARENA_MAX (64ull << 20)
 
 typedef struct {
     tg_model m;
@@ -45,6 +48,7 @@ uint32_t tg_diffusion_input_len(const tg_diffusion *d);
 uint32_t tg_diffusion_latent_len(const tg_diffusion *d);
 /* Pixels of an image. */
 uint32_t tg_diffusion_image_len(const tg_diffusion *d);
+/* The arena of the functions below must be 8-byte aligned and arena_bytes long. */
 /* One denoiser pass: `input` (tg_diffusion_input_len values) to velocities in 1/16. */
 int tg_unet_pass(const tg_diffusion *d, const int8_t *input, int8_t *v, uint8_t *arena,
                  uint32_t arena_len);

@@ -93,9 +93,12 @@ static uint32_t row_words(const tg_layer *l)
 }
 #endif
 #ifndef TG_TRUSTED_BLOB
-static uint32_t n_rows(const tg_layer *l)
+/* Bytes of a layer's packed weights, in 64 bits (hostile shapes overflow 32). */
+static uint64_t weight_bytes(const tg_layer *l)
 {
-    return l->kind == TG_DENSE ? 1u : l->out_c;
+    uint64_t len = l->kind == TG_DENSE ? (uint64_t)in_elems(l) * out_elems(l) : (uint64_t)l->in_c * 9u;
+    uint64_t words = (len * storage_bits(l->bits) + 31u) >> 5;
+    return (l->kind == TG_DENSE ? 1u : (uint64_t)l->out_c) * words * 4u;
 }
 #endif
 
@@ -253,11 +256,13 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
             if (l.kind != TG_DENSE || l.bits != TG_FOUR || !(m->flags & TG_MODEL_CODED))
                 return TG_E_UNSUPPORTED;
             if (w_off >= total) return TG_E_LENGTH;
-        } else if (w_off + n_rows(&l) * row_words(&l) * 4u > total) {
+        } else if (w_off > total || weight_bytes(&l) > (uint64_t)(total - w_off)) {
+            /* In 64 bits: offsets near 2^32 and huge shapes must not wrap past the check. */
             return TG_E_LENGTH;
         }
         if ((l.flags & TG_LAYER_BIAS) &&
-            (b_off < end || b_off + (l.kind == TG_DENSE ? out_elems(&l) : l.out_c) * 4u > total))
+            (b_off < end ||
+             (uint64_t)b_off + 4u * (uint64_t)(l.kind == TG_DENSE ? out_elems(&l) : l.out_c) > total))
             return TG_E_LENGTH;
         /* Biases are read wherever an offset is given: one without the flag is a lie. */
         if (!(l.flags & TG_LAYER_BIAS) && b_off) return TG_E_SHAPE;

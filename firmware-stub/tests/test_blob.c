@@ -177,6 +177,21 @@ int main(int argc, char **argv)
             try_blob(work, len);
         }
     }
+    /* Values no bit flip reaches (found in review): the widest layer a descriptor holds,
+     * and weight or bias offsets near 2^32, which wrapped 32-bit bounds checks. */
+    for (i = 0; i < m.n_layers; i++) {
+        uint8_t *d = work + TG_BLOB_HEADER_BYTES + i * TG_DESCRIPTOR_BYTES;
+        unsigned v;
+        for (v = 0; v < 4; v++) {
+            memcpy(work, blob, len);
+            if (v == 0) d[4] = d[5] = 0xff;           /* 65,535 output channels */
+            if (v == 1) put32(d + 8, 0xfffffffcu);    /* weights just below 4 GB */
+            if (v == 2) put32(d + 12, 0xfffffffcu);   /* biases just below 4 GB */
+            if (v == 3) d[6] = d[7] = 0xff, d[4] = d[5] = 0x7f; /* 255x255 maps */
+            resign(work, len);
+            try_blob(work, len);
+        }
+    }
     /* Every value of the model header's fields: layer count, flags, kind, classes and the
      * input shape (bytes 12 to 19). */
     for (i = 12; i < 20 && i < len; i++) {

@@ -59,8 +59,8 @@ unsafe extern "C" {
 pub struct Diffusion {
     words: Vec<u32>,
     raw: Box<RawDiffusion>,
-    /// In words, so the arena is 4-byte aligned as the runner asks.
-    arena: Vec<u32>,
+    /// In 64-bit words, so the arena is 8-byte aligned as the runner asks.
+    arena: Vec<u64>,
 }
 
 // The raw model only points into `words`, which this owns and never shares.
@@ -82,7 +82,7 @@ impl Diffusion {
         let mut raw: Box<RawDiffusion> = Box::new(unsafe { std::mem::zeroed() });
         // SAFETY: `words` holds `len` bytes and lives as long as `raw`.
         status(unsafe { tg_diffusion_open(&mut *raw, words.as_ptr().cast(), len) })?;
-        let arena = vec![0u32; (raw.arena_bytes as usize).div_ceil(4)];
+        let arena = vec![0u64; (raw.arena_bytes as usize).div_ceil(8)];
         Ok(Diffusion { words, raw, arena })
     }
 
@@ -119,7 +119,7 @@ impl Diffusion {
         let _ = &self.words;
         (
             self.arena.as_mut_ptr().cast(),
-            (self.arena.len() * 4) as u32,
+            (self.arena.len() * 8) as u32,
         )
     }
 
