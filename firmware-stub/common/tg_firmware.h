@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-#define TG_FIRMWARE_VERSION 0x0100u /* 1.0 */
+/* 1.1: GENERATE takes a first index (a run asked again after a cut). */
+#define TG_FIRMWARE_VERSION 0x0101u /* 1.1 */
 /* Image rows sent per IMAGE frame: the same on every board, so their streams match. */
 #define TG_ROWS_PER_FRAME 8u
 /* The longest frame a board accepts (type + payload, before COBS); the Pi runner takes

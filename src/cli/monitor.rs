@@ -186,6 +186,18 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     if first >= u32::from(o.count) {
                         break; // the last die came; those lost before it are said below
                     }
+                    if h.firmware < crate::link::proto::FIRMWARE_RESUMES {
+                        let _ = writeln!(
+                            out,
+                            "reconnected, but firmware {}.{} cannot resume a run: {many} {} to \
+                             {} were not drawn; flash this tinygen's firmware",
+                            h.firmware >> 8,
+                            h.firmware & 0xff,
+                            first + 1,
+                            o.count
+                        );
+                        break;
+                    }
                     let _ = writeln!(
                         out,
                         "reconnected: asking again for {many} {} to {}",

@@ -165,6 +165,10 @@ pub struct ImageRows {
     pub data: Vec<u8>,
 }
 
+/// The first firmware whose GENERATE takes a first index (1.1); the host asks an older
+/// board again for nothing, and says which dice a cut lost.
+pub const FIRMWARE_RESUMES: u16 = 0x0101;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     HelloReq,

@@ -4,6 +4,7 @@
 
 pub mod canvas;
 pub mod layout;
+pub mod resume;
 pub mod state;
 
 use super::super::app::App;

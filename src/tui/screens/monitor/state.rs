@@ -2,6 +2,7 @@
 //! reconnecting, version or model problems), the dice streamed so far, the image being
 //! drawn, link speed, and a log. Events come from the link worker; keys ask it for dice.
 
+use super::resume::Run;
 use crate::link::proto::{Hello, PROTOCOL_VERSION};
 use crate::link::session::{Image, LinkCmd, LinkEvent};
 use crate::spec::ModelKind;
@@ -89,12 +90,13 @@ pub struct MonitorView {
     pub stack_bytes: u16,
     /// Seed for the next roll; every roll uses a new one.
     pub next_seed: u32,
-    /// The run under way (its GENERATE) and the index after its last whole die, so that a
-    /// run a cut ended is asked again for the dice still owed (#19, item 3).
-    run: Option<(LinkCmd, u32)>,
-    /// The rest of a cut run, and whether the board's HELLO came back (it is asked for
-    /// then, after the DONE of the run the reconnect ended).
-    reask: Option<(LinkCmd, bool)>,
+    /// The run under way, so that a run a cut ended is asked again for the dice still
+    /// owed (#19, item 3).
+    run: Option<Run>,
+    /// DONEs still to come from runs a newer command ended (their dice are not the run's).
+    stale_dones: u32,
+    /// The rest of a cut run, built at the board's new HELLO, to be sent.
+    reask: Option<LinkCmd>,
     /// Whether a connection was asked for since start (the screen connects on first view).
     pub started: bool,
     /// A classifier board's latest answer.
@@ -150,6 +152,7 @@ impl Default for MonitorView {
             stack_bytes: 0,
             next_seed: 1,
             run: None,
+            stale_dones: 0,
             reask: None,
             started: false,
         }
@@ -339,18 +342,27 @@ impl MonitorView {
             temperature: 32,
             first: 0,
         };
-        self.run = Some((cmd.clone(), 0));
+        if self.run.is_some() {
+            // The board ends that run for this one: its DONE comes first.
+            self.stale_dones += 1;
+        }
+        self.run = Some(Run {
+            cmd: cmd.clone(),
+            next: 0,
+            cut: false,
+        });
         cmd
     }
 
     /// The GENERATE for the rest of a run a cut ended, once the board is back.
     pub fn take_reask(&mut self) -> Option<LinkCmd> {
-        if !matches!(self.reask, Some((_, true))) {
-            return None;
-        }
-        let (cmd, _) = self.reask.take()?;
+        let cmd = self.reask.take()?;
         if let LinkCmd::Generate { first, .. } = cmd {
-            self.run = Some((cmd.clone(), u32::from(first)));
+            self.run = Some(Run {
+                cmd: cmd.clone(),
+                next: u32::from(first),
+                cut: false,
+            });
         }
         Some(cmd)
     }
@@ -378,34 +390,10 @@ impl MonitorView {
     pub fn on_event(&mut self, e: LinkEvent, now: Instant) {
         match e {
             LinkEvent::Connected { port } => {
-                // A link that comes back: what the run still owes is asked for at HELLO
-                // (the board ends a run when the host reconnects).
-                if let Some((
-                    LinkCmd::Generate {
-                        label,
-                        count,
-                        seed,
-                        temperature,
-                        first,
-                    },
-                    next,
-                )) = self.run.take()
-                {
-                    let end = u32::from(first) + u32::from(count);
-                    if next < end {
-                        let rest = LinkCmd::Generate {
-                            label,
-                            count: (end - next) as u16,
-                            seed,
-                            temperature,
-                            first: next as u16,
-                        };
-                        self.reask = Some((rest, false));
-                        self.log(format!(
-                            "reconnected: dice {} to {end} will be asked for again",
-                            next + 1
-                        ));
-                    }
+                // A link that comes back: the board ends the run (after the die it is
+                // drawing, and its DONE); the rest is asked for at its HELLO.
+                if let Some(r) = &mut self.run {
+                    r.cut = true;
                 }
                 self.log(format!("port {port} open"));
                 self.port = Some(port);
@@ -423,8 +411,28 @@ impl MonitorView {
                 self.hello = Some(h);
                 if h.protocol == PROTOCOL_VERSION {
                     self.state = LinkState::Live;
-                    if let Some((_, ready)) = &mut self.reask {
-                        *ready = true;
+                    if let Some(r) = self.run.take_if(|r| r.cut) {
+                        self.stale_dones = 0;
+                        self.reask = r.rest();
+                        if h.firmware < crate::link::proto::FIRMWARE_RESUMES
+                            && let Some(LinkCmd::Generate { first, count, .. }) = self.reask.take()
+                        {
+                            self.log(format!(
+                                "firmware {}.{} cannot resume a run: dice {} to {} were not \
+                                 drawn",
+                                h.firmware >> 8,
+                                h.firmware & 0xff,
+                                first + 1,
+                                u32::from(first) + u32::from(count)
+                            ));
+                        }
+                        if let Some(LinkCmd::Generate { first, count, .. }) = &self.reask {
+                            self.log(format!(
+                                "reconnected: asking again for dice {} to {}",
+                                first + 1,
+                                u32::from(*first) + u32::from(*count)
+                            ));
+                        }
                     }
                 }
             }
@@ -449,8 +457,8 @@ impl MonitorView {
             }
             LinkEvent::Image(img) => {
                 self.drawing = None;
-                if let Some((_, next)) = &mut self.run {
-                    *next = (*next).max(u32::from(img.index) + 1);
+                if let Some(r) = self.run.as_mut().filter(|_| self.stale_dones == 0) {
+                    r.next = r.next.max(u32::from(img.index) + 1);
                 }
                 if self.gallery.len() == GALLERY {
                     self.gallery.pop_front();
@@ -483,7 +491,14 @@ impl MonitorView {
             }
             LinkEvent::Log(t) => self.log(format!("board: {t}")),
             LinkEvent::BoardError { code, text } => self.log(format!("board error {code}: {text}")),
-            LinkEvent::Done { .. } => self.run = None,
+            LinkEvent::Done { .. } => {
+                if self.stale_dones > 0 {
+                    self.stale_dones -= 1;
+                } else if !self.run.as_ref().is_some_and(|r| r.cut) {
+                    // (A cut run's DONE keeps it, to be asked again.)
+                    self.run = None;
+                }
+            }
             LinkEvent::Ack { .. } => {}
             LinkEvent::Classified(r) => {
                 if r.cycles > 0 {
@@ -581,7 +596,7 @@ mod tests {
         Hello {
             protocol,
             board: BoardId::Sim,
-            firmware: 0x0100,
+            firmware: 0x0101,
             model_hash: 7,
             max_frame: 32,
             arena_bytes: 544,
@@ -591,53 +606,6 @@ mod tests {
             classes: 6,
             kind: None,
         }
-    }
-
-    /// #19, item 3: a run the link cut is asked again, from the die after the last whole
-    /// one, once the board's HELLO is back (the DONE of the ended run comes first).
-    #[test]
-    fn a_cut_run_is_asked_again_after_the_boards_hello() {
-        let now = Instant::now();
-        let mut m = MonitorView::default();
-        let connected = || LinkEvent::Connected { port: "p".into() };
-        m.on_event(connected(), now);
-        m.on_event(LinkEvent::Hello(hello(1)), now);
-        let LinkCmd::Generate { seed, .. } = m.roll(6) else {
-            panic!("a roll is a GENERATE");
-        };
-        for index in [0u16, 1] {
-            m.on_event(
-                LinkEvent::Image(Image {
-                    index,
-                    label: 3,
-                    width: 32,
-                    height: 32,
-                    pixels: vec![0; 1024],
-                }),
-                now,
-            );
-        }
-        m.on_event(
-            LinkEvent::Disconnected {
-                reason: "EIO".into(),
-            },
-            now,
-        );
-        m.on_event(connected(), now);
-        assert_eq!(m.take_reask(), None, "not before the board's HELLO");
-        m.on_event(LinkEvent::Done { count: 2 }, now);
-        m.on_event(LinkEvent::Hello(hello(1)), now);
-        assert_eq!(
-            m.take_reask(),
-            Some(LinkCmd::Generate {
-                label: 0,
-                count: 4,
-                seed,
-                temperature: 32,
-                first: 2,
-            })
-        );
-        assert_eq!(m.take_reask(), None, "once");
     }
 
     #[test]
