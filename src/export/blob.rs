@@ -135,7 +135,8 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
             .layers
             .get(unet.wrapping_sub(1))
             .map_or(0, |l| l.output.c);
-        check("denoiser", "layer count", unet as u64, n as u64)?;
+        // At least one decoder layer follows the denoiser's.
+        check("denoiser", "layer count", unet as u64, n as u64 - 1)?;
         check("denoiser", "step count", steps.into(), 255)?;
         check("denoiser", "latent channels", latent.into(), 255)?;
         let (to, from) = spec.skip.map_or((255, 255), |(t, f)| (t as u8, f as u8));

@@ -224,7 +224,7 @@ fn exact_accumulators(
     } * wmax
         * in_bound;
     let group = ((EXACT - 1.0) / per_channel).floor() as usize;
-    if group == 0 || (l.kind == LayerKind::Dense && group < in_c) {
+    if in_c == 0 || group == 0 || (l.kind == LayerKind::Dense && group < in_c) {
         return Err(IntError::TooWide {
             layer: l.name.clone(),
             bound: accumulator_bound(l, in_bound),

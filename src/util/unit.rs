@@ -7,8 +7,12 @@
 //! into its own folder first; one `rename` of a new `current` link over the old one then
 //! switches every file at once. Versions left by a writer that died are removed by the
 //! next write; the previous version is removed once the switch has happened.
+//!
+//! Two cases are weaker, and said here: the first write over plain files of an older
+//! tinygen replaces them by links one rename at a time, and a filesystem without links
+//! (FAT) gets each file written atomically on its own.
 
-use super::fsutil::{pid_alive, write_atomic};
+use super::fsutil::{pid_alive, sweep_dead, write_atomic};
 use std::fs;
 use std::io;
 use std::os::unix::fs::symlink;
@@ -18,10 +22,27 @@ use std::path::{Path, PathBuf};
 pub const STORE: &str = ".tinygen-unit";
 const CURRENT: &str = "current";
 
-/// Writes `files` (name, bytes) into `dir` as one unit. Names are plain file names.
+/// Writes `files` (name, bytes) into `dir` as one unit. Names are plain file names. On a
+/// filesystem without symbolic links (FAT on an SD card), each file is written atomically
+/// on its own instead.
 pub fn write_unit(dir: &Path, files: &[(&str, &[u8])]) -> io::Result<()> {
+    if !links_work(dir) {
+        for (name, bytes) in files {
+            write_atomic(&dir.join(name), bytes)?;
+        }
+        return Ok(());
+    }
     let staged = stage(dir, files)?;
     commit(dir, &staged, files.iter().map(|(n, _)| *n))
+}
+
+/// Whether `dir` takes symbolic links.
+fn links_work(dir: &Path) -> bool {
+    let probe = dir.join(format!(".tinygen-link-probe-{}", std::process::id()));
+    let _ = fs::remove_file(&probe);
+    let ok = symlink("probe", &probe).is_ok();
+    let _ = fs::remove_file(&probe);
+    ok
 }
 
 /// Writes a new version into its own folder, without showing it yet; its folder.
@@ -33,10 +54,23 @@ pub fn stage(dir: &Path, files: &[(&str, &[u8])]) -> io::Result<PathBuf> {
                 format!("'{name}' is not a plain file name"),
             ));
         }
+        // Checked before anything changes, so a unit never half switches.
+        if fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_dir()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "'{}' is a folder; move it away first",
+                    dir.join(name).display()
+                ),
+            ));
+        }
+        // Links a killed writer left half made.
+        sweep_dead(dir, &format!(".{name}.tmp-"), "");
     }
     let store = dir.join(STORE);
     fs::create_dir_all(&store)?;
     sweep(&store);
+    sweep_dead(&store, ".current.tmp-", "");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -156,6 +190,18 @@ mod tests {
             })
             .count();
         assert_eq!(versions, 1);
+    }
+
+    /// Review: a folder where a file should go was found only after `current` switched.
+    #[test]
+    fn a_folder_in_the_way_changes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        write_unit(d.path(), &[("a.bin", b"v1"), ("b.h", b"v1")]).unwrap();
+        fs::remove_file(d.path().join("b.h")).unwrap();
+        fs::create_dir(d.path().join("b.h")).unwrap();
+        let e = write_unit(d.path(), &[("a.bin", b"v2"), ("b.h", b"v2")]).unwrap_err();
+        assert!(e.to_string().contains("is a folder"), "{e}");
+        assert_eq!(read(d.path(), "a.bin"), "v1");
     }
 
     #[test]

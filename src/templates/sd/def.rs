@@ -60,7 +60,8 @@ pub static DEF: TemplateDef = TemplateDef {
               by layer, in the spirit of OnnxStream; sized for a Pi Zero 2 W.",
     source: include_str!("../../../templates/streaming-sd.ron"),
     latent: Some((1, 16)),
-    steps: Some((1, 1000)),
+    // The model blob holds the default step count in a byte.
+    steps: Some((1, 255)),
     // Two stride-2 stages take 32x32 to the 8x8 latent the UNet works on.
     encoder: Some(EncoderRule {
         stages: (2, 2),

@@ -64,7 +64,7 @@ fn scaled(v: i32, num: u32, steps: u32) -> i32 {
 }
 
 /// The state in 1/512 rounded to the 1/32 input grid.
-fn to_input(v: i32) -> i8 {
+fn to_input(v: i64) -> i8 {
     ((v + 8) >> 4).clamp(-128, 127) as i8
 }
 
@@ -72,7 +72,7 @@ fn to_input(v: i32) -> i8 {
 pub fn unet_input(state: &[i16], label: u8, classes: usize, k: u32, steps: u32) -> Vec<i8> {
     let steps = steps.max(1);
     let t = ((2 * 32 * (steps - k.min(steps)) + steps) / (2 * steps)) as i8;
-    let mut x: Vec<i8> = state.iter().map(|&v| to_input(i32::from(v))).collect();
+    let mut x: Vec<i8> = state.iter().map(|&v| to_input(i64::from(v))).collect();
     let plane = SIDE * SIDE;
     x.extend(std::iter::repeat_n(t, plane));
     for c in 1..=classes {
@@ -94,8 +94,7 @@ pub fn decoder_input(spec: &ModelSpec, state: &[i16]) -> Vec<i8> {
                 .get(i / plane)
                 .copied()
                 .unwrap_or((4096, 0));
-            let z = ((i64::from(s) * i64::from(dev) + 2048) >> 12) + i64::from(mean);
-            to_input(z.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+            to_input(((i64::from(s) * i64::from(dev) + 2048) >> 12) + i64::from(mean))
         })
         .collect()
 }
@@ -159,7 +158,8 @@ pub struct IntSampled {
     pub previews: Vec<Vec<Vec<u8>>>,
 }
 
-/// Draws images `(seed, index, label)` in `steps` steps, as the board does.
+/// Draws images `(seed, index, label)` in `steps` steps (0: the model's), as the board
+/// does.
 pub fn sample(
     spec: &ModelSpec,
     seed: u32,
@@ -171,7 +171,10 @@ pub fn sample(
     let (_, latent) = unet(spec);
     let classes = spec.classes as usize;
     let n = latent * SIDE * SIDE;
-    let steps = steps.max(1);
+    let steps = match steps {
+        0 => spec.repeat.map_or(1, |(s, _)| s.max(1)),
+        s => s,
+    };
     let mut states: Vec<Vec<i16>> = jobs.iter().map(|&(i, _)| noise(seed, i, n)).collect();
     let mut shown = Vec::new();
     for k in 0..steps {
