@@ -588,15 +588,16 @@ impl MonitorView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::link::proto::BoardId;
 
-    fn hello(protocol: u8) -> Hello {
+    /// A simulated board's HELLO in `protocol`, with firmware that resumes runs.
+    pub(in crate::tui::screens::monitor) fn hello(protocol: u8) -> Hello {
         Hello {
             protocol,
             board: BoardId::Sim,
-            firmware: 0x0101,
+            firmware: crate::link::proto::FIRMWARE_RESUMES,
             model_hash: 7,
             max_frame: 32,
             arena_bytes: 544,
