@@ -40,10 +40,25 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::super::state::MonitorView;
-    use super::super::state::tests::hello;
-    use crate::link::proto::PROTOCOL_VERSION;
+    use crate::link::proto::{BoardId, Hello, PROTOCOL_VERSION};
     use crate::link::session::{Image, LinkCmd, LinkEvent};
     use std::time::Instant;
+
+    fn hello() -> Hello {
+        Hello {
+            protocol: PROTOCOL_VERSION,
+            board: BoardId::Sim,
+            firmware: crate::link::proto::FIRMWARE_RESUMES,
+            model_hash: 7,
+            max_frame: 32,
+            arena_bytes: 544,
+            image_h: 32,
+            image_w: 32,
+            latent: 2,
+            classes: 6,
+            kind: None,
+        }
+    }
 
     /// #19, item 3: a run the link cut is asked again, from the die after the last whole
     /// one, once the board's HELLO is back (the DONE of the ended run comes first).
@@ -53,7 +68,7 @@ mod tests {
         let mut m = MonitorView::default();
         let connected = || LinkEvent::Connected { port: "p".into() };
         m.on_event(connected(), now);
-        m.on_event(LinkEvent::Hello(hello(PROTOCOL_VERSION)), now);
+        m.on_event(LinkEvent::Hello(hello()), now);
         let LinkCmd::Generate { seed, .. } = m.roll(6) else {
             panic!("a roll is a GENERATE");
         };
@@ -80,7 +95,7 @@ mod tests {
         // die was asked for twice).
         m.on_event(die(2), now);
         m.on_event(LinkEvent::Done { count: 3 }, now);
-        m.on_event(LinkEvent::Hello(hello(PROTOCOL_VERSION)), now);
+        m.on_event(LinkEvent::Hello(hello()), now);
         let rest = LinkCmd::Generate {
             label: 0,
             count: 3,
@@ -93,7 +108,7 @@ mod tests {
         // The asked-again run is itself resumed after another cut.
         m.on_event(die(3), now);
         m.on_event(connected(), now);
-        m.on_event(LinkEvent::Hello(hello(PROTOCOL_VERSION)), now);
+        m.on_event(LinkEvent::Hello(hello()), now);
         assert!(
             matches!(
                 m.take_reask(),
@@ -114,7 +129,7 @@ mod tests {
         let now = Instant::now();
         let mut m = MonitorView::default();
         m.on_event(LinkEvent::Connected { port: "p".into() }, now);
-        m.on_event(LinkEvent::Hello(hello(PROTOCOL_VERSION)), now);
+        m.on_event(LinkEvent::Hello(hello()), now);
         m.roll(6);
         let LinkCmd::Generate { seed, .. } = m.roll(6) else {
             panic!("a roll is a GENERATE");
@@ -132,7 +147,7 @@ mod tests {
         m.on_event(LinkEvent::Done { count: 5 }, now);
         m.on_event(die(0), now);
         m.on_event(LinkEvent::Connected { port: "p".into() }, now);
-        m.on_event(LinkEvent::Hello(hello(PROTOCOL_VERSION)), now);
+        m.on_event(LinkEvent::Hello(hello()), now);
         assert_eq!(
             m.take_reask(),
             Some(LinkCmd::Generate {

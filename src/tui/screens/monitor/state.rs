@@ -588,16 +588,15 @@ impl MonitorView {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
     use crate::link::proto::BoardId;
 
-    /// A simulated board's HELLO in `protocol`, with firmware that resumes runs.
-    pub(in crate::tui::screens::monitor) fn hello(protocol: u8) -> Hello {
+    fn hello(protocol: u8) -> Hello {
         Hello {
             protocol,
             board: BoardId::Sim,
-            firmware: crate::link::proto::FIRMWARE_RESUMES,
+            firmware: 0x0101,
             model_hash: 7,
             max_frame: 32,
             arena_bytes: 544,
