@@ -232,3 +232,84 @@ fn a_cut_run_is_asked_again_for_the_dice_still_owed() {
         assert_eq!(count, 1, "die {n} in:\n{all}");
     }
 }
+
+/// Issue #19, item 2: a board that ignores `--count` and never sends DONE grew the
+/// monitor's memory without bound. `tinygen monitor` now stops it at the first die beyond
+/// the count, and ends with the dice it asked for.
+#[test]
+fn a_board_that_ignores_the_count_is_stopped() {
+    use serialport::{SerialPort, TTYPort};
+    use std::io::Write;
+    use tinygen::link::proto::ImageRows;
+    let (mut ours, theirs) = TTYPort::pair().expect("a pty pair");
+    let path = theirs.name().expect("the pty's name");
+    ours.set_timeout(Duration::from_millis(500)).unwrap();
+    let monitor = crate::common::tinygen()
+        .args([
+            "monitor", "--port", &path, "--count", "3", "--style", "ascii",
+        ])
+        .args(["--timeout", "10"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A board that says HELLO, then sends dice for ever, one index after another.
+    let board = std::thread::spawn(move || {
+        let _keep = theirs;
+        std::thread::sleep(Duration::from_millis(300));
+        let h = Hello {
+            protocol: PROTOCOL_VERSION,
+            board: BoardId::Sim,
+            firmware: 0x0101,
+            model_hash: 0x1234_5678,
+            max_frame: 300,
+            arena_bytes: 544,
+            image_h: 32,
+            image_w: 32,
+            latent: 2,
+            classes: 6,
+            kind: None,
+        };
+        if ours.write_all(&Msg::Hello(h).encode()).is_err() {
+            return 0;
+        }
+        let mut sent = 0u16;
+        'dice: for index in 0..2_000u16 {
+            for part in 0..4u8 {
+                let rows = ImageRows {
+                    index,
+                    label: 3,
+                    first_row: 8 * part,
+                    rows: 8,
+                    width: 32,
+                    data: vec![index as u8; 256],
+                };
+                if ours.write_all(&Msg::Image(rows).encode()).is_err() {
+                    break 'dice;
+                }
+            }
+            sent = index + 1;
+        }
+        sent
+    });
+    let out = monitor.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("the board sent more than asked; stopped it"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("die 3:") && !stdout.contains("die 5:"),
+        "{stdout}"
+    );
+    let sent = board.join().unwrap();
+    assert!(
+        sent < 2_000,
+        "the monitor stopped reading; the board sent {sent} dice"
+    );
+}
