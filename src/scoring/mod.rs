@@ -3,6 +3,7 @@
 //! (`holes`), and confusion matrices with their
 //! text. Evaluations that belong to one template live in its folder and use these.
 
+pub mod dice;
 pub mod frechet;
 pub mod holes;
 pub mod pips;

@@ -124,7 +124,7 @@ fn engine(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
     );
     let mut first = None;
     for k in ladder(steps) {
-        let mut judged = crate::templates::die::eval::Judged::new(req.count);
+        let mut judged = crate::scoring::dice::Judged::new(req.count);
         let mut same = true;
         for pips in 1..=CLASSES as u8 {
             let jobs: Vec<(u32, u8)> = (0..req.count)
