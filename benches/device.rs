@@ -81,6 +81,8 @@ fn main() {
                     seed: 3,
                     temperature: 32,
                     first: 0,
+                    steps: 0,
+                    preview: 0,
                 });
             }
             Ok(LinkEvent::Traffic { bytes }) if start.is_some() => wire += bytes,

@@ -8,6 +8,16 @@
 
 #include <stddef.h>
 
+#ifdef TG_DIFFUSION
+/* Hosted builds (the simulated board, the Pi runner) also serve diffusion models: their
+ * working memory is allocated to fit the model. */
+#include "../engine/tg_diffusion.h"
+#include <stdlib.h>
+static tg_diffusion diff;
+static uint8_t *diff_arena;
+static uint8_t *diff_pixels;
+#endif
+
 /* Bytes of one output row the transmit buffer holds; boards set it from the model header
  * (TG_OUTPUT_ROW_BYTES) so no SRAM is wasted. */
 #ifndef TG_TX_ROW_BYTES
@@ -70,16 +80,25 @@ static void send_text(uint8_t type, uint8_t code, const char *text)
 
 static void send_hello(void)
 {
-    uint8_t p[17];
+    /* 17 bytes, then (firmware 1.2) the default steps and the arena in 32 bits. */
+    uint8_t p[22];
+    uint32_t arena = model_status == TG_OK ? model.arena_bytes : 0u;
     tg_layer last;
     p[0] = TG_PROTO_VERSION;
     p[1] = board_id();
     put16(p + 2, TG_FIRMWARE_VERSION);
     put32(p + 4, model_status == TG_OK ? model.hash : 0);
     put16(p + 8, TG_RX_MAX);
-    put16(p + 10, (uint16_t)(model_status == TG_OK ? model.arena_bytes : 0));
     p[12] = p[13] = p[14] = p[15] = 0;
-    p[16] = 0;
+    p[16] = p[17] = 0;
+#ifdef TG_DIFFUSION
+    if (model_status == TG_OK && model.kind == TG_KIND_DIFFUSION) {
+        arena = diff.arena_bytes;
+        p[17] = diff.steps;
+    }
+#endif
+    put16(p + 10, (uint16_t)(arena > 0xFFFFu ? 0xFFFFu : arena));
+    put32(p + 18, arena);
     if (model_status == TG_OK) {
         tg_layer_get(&model, (uint8_t)(model.n_layers - 1u), &last);
         p[12] = last.out_h;
@@ -87,6 +106,9 @@ static void send_hello(void)
         /* A generator's latent (its input less the one-hot label); its labels, or a
          * classifier's classes; and what kind of model it is. */
         p[14] = model.kind == TG_KIND_GENERATOR ? (uint8_t)(model.in_c - model.classes) : 0u;
+#ifdef TG_DIFFUSION
+        if (model.kind == TG_KIND_DIFFUSION) p[14] = diff.latent;
+#endif
         p[15] = model.classes;
         p[16] = model.kind;
     }
@@ -170,27 +192,141 @@ static int poll_rx(void)
     return 0;
 }
 
+static void send_done(uint16_t sent)
+{
+    uint8_t d[2];
+    put16(d, sent);
+    send(TG_MSG_DONE, d, 2);
+}
+
+static void send_stats(uint16_t index, uint8_t label, uint32_t cycles, uint32_t micros,
+                       uint32_t arena)
+{
+    uint8_t s[16];
+    put16(s, index);
+    s[2] = label;
+    s[3] = 0;
+    put32(s + 4, cycles);
+    put32(s + 8, micros);
+    put16(s + 12, board_stack_used());
+    put16(s + 14, (uint16_t)(arena > 0xFFFFu ? 0xFFFFu : arena));
+    send(TG_MSG_STATS, s, sizeof s);
+}
+
+/* After an image: is a STOP, or another command, waiting? (The command is served next.) */
+static int interrupted(void)
+{
+    if (poll_rx() && rx_buf[0] == TG_MSG_STOP) {
+        pending = 0;
+        return 1;
+    }
+    return pending != 0;
+}
+
+#ifdef TG_DIFFUSION
+/* A diffusion run's previews: the decoded estimate of every `every`-th step. */
+typedef struct {
+    uint16_t index;
+    uint8_t label;
+    uint8_t steps;
+    uint8_t every;
+} step_out;
+
+static uint8_t step_tx[TG_HOST_PAYLOAD_MAX];
+
+static void on_step(void *ctx, uint8_t step, const uint8_t *pixels, uint32_t len)
+{
+    const step_out *o = (const step_out *)ctx;
+    tg_layer last;
+    uint32_t k;
+    if (!o->every || step % o->every != 0 || TG_STEP_HEADER + len > sizeof step_tx) return;
+    tg_layer_get(&diff.m, (uint8_t)(diff.m.n_layers - 1u), &last);
+    tg_step_header(step_tx, o->index, o->label, step, o->steps, last.out_h,
+                   (uint8_t)(last.out_c * last.out_w));
+    for (k = 0; k < len; k++) step_tx[TG_STEP_HEADER + k] = pixels[k];
+    send(TG_MSG_STEP, step_tx, (uint16_t)(TG_STEP_HEADER + len));
+}
+
+/* GENERATE on a diffusion model: each image is sampled in `steps` steps from the noise of
+ * (seed, index), with a STEP preview every `every` steps, then sent as IMAGE rows. The
+ * temperature byte does not apply: the sampler starts from the full noise. */
+static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first,
+                    uint8_t steps, uint8_t every)
+{
+    uint32_t i, end = (uint32_t)first + count, px = tg_diffusion_image_len(&diff), r;
+    uint16_t sent = 0;
+    tg_layer last;
+    tg_layer_get(&diff.m, (uint8_t)(diff.m.n_layers - 1u), &last);
+    if (!steps) steps = diff.steps;
+    if (end > 0x10000u) end = 0x10000u;
+    for (i = first; i < end; i++) {
+        image_out o;
+        step_out so;
+        uint32_t t0, c0, t1, c1;
+        int status;
+        o.index = (uint16_t)i;
+        o.label = label ? label : roll(seed, (uint16_t)i, diff.m.classes);
+        o.rows = 0;
+        o.first = 0;
+        o.row_bytes = 0;
+        so.index = o.index;
+        so.label = o.label;
+        so.steps = steps;
+        so.every = every;
+        t0 = board_micros();
+        c0 = board_cycles();
+        status = tg_diffuse(&diff, seed, i, o.label, steps, every ? on_step : NULL, &so,
+                            diff_pixels, diff_arena, diff.arena_bytes);
+        c1 = board_cycles();
+        t1 = board_micros();
+        if (status != TG_OK) {
+            send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "the diffusion model failed to run");
+            break;
+        }
+        for (r = 0; r < last.out_h; r++)
+            on_row(&o, (uint16_t)r, diff_pixels + r * (px / last.out_h),
+                   (uint16_t)(px / last.out_h));
+        flush_rows(&o);
+        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0, diff.arena_bytes);
+        sent = (uint16_t)(i + 1u - first);
+        if (interrupted()) break;
+    }
+    send_done(sent);
+}
+#endif
+
 static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t arena_len)
 {
     int8_t input[TG_MAX_GEN_INPUT];
     uint16_t count, first = 0, sent = 0;
     uint32_t seed, i, end;
     uint8_t label, temperature;
-    /* 10 bytes: a run asked again after a cut, from the first image still owed. */
-    if (len != 8 && len != 10) {
-        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8 or 10 bytes");
+    /* 10 bytes: a run asked again after a cut, from the first image still owed; 12: a
+     * diffusion run's steps and preview cadence too. */
+    if (len != 8 && len != 10 && len != 12) {
+        send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "GENERATE takes 8, 10 or 12 bytes");
         return;
     }
-    if (len == 10) first = (uint16_t)(p[8] | (p[9] << 8));
+    if (len >= 10) first = (uint16_t)(p[8] | (p[9] << 8));
+    label = p[0];
+    count = (uint16_t)(p[1] | (p[2] << 8));
+    seed = (uint32_t)p[3] | ((uint32_t)p[4] << 8) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 24);
+    temperature = p[7];
+#ifdef TG_DIFFUSION
+    if (model_status == TG_OK && model.kind == TG_KIND_DIFFUSION) {
+        if (label > diff.m.classes) {
+            send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "label must be 0 (roll) or a class of the model");
+            return;
+        }
+        diffuse(label, count, seed, first, len == 12 ? p[10] : 0u, len == 12 ? p[11] : 0u);
+        return;
+    }
+#endif
     if (model_status != TG_OK || model.kind != TG_KIND_GENERATOR ||
         model.in_c > TG_MAX_GEN_INPUT) {
         send_text(TG_MSG_ERROR, TG_ERR_NO_MODEL, "no image model on this board");
         return;
     }
-    label = p[0];
-    count = (uint16_t)(p[1] | (p[2] << 8));
-    seed = (uint32_t)p[3] | ((uint32_t)p[4] << 8) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 24);
-    temperature = p[7];
     if (label > model.classes) {
         send_text(TG_MSG_ERROR, TG_ERR_BAD_ARGS, "label must be 0 (roll) or a class of the model");
         return;
@@ -201,7 +337,6 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
     if (end > 0x10000u) end = 0x10000u;
     for (i = first; i < end; i++) {
         image_out o;
-        uint8_t s[16];
         uint32_t c0, t0, c1, t1;
         o.index = (uint16_t)i;
         o.label = label ? label : roll(seed, (uint16_t)i, model.classes);
@@ -216,26 +351,11 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         c1 = board_cycles();
         t1 = board_micros();
         flush_rows(&o);
-        put16(s, (uint16_t)i);
-        s[2] = o.label;
-        s[3] = 0;
-        put32(s + 4, c1 - c0);
-        put32(s + 8, t1 - t0);
-        put16(s + 12, board_stack_used());
-        put16(s + 14, (uint16_t)model.arena_bytes);
-        send(TG_MSG_STATS, s, sizeof s);
+        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0, model.arena_bytes);
         sent = (uint16_t)(i + 1u - first);
-        if (poll_rx() && rx_buf[0] == TG_MSG_STOP) {
-            pending = 0;
-            break;
-        }
-        if (pending) break; /* a new command wins; it is served next */
+        if (interrupted()) break;
     }
-    {
-        uint8_t d[2];
-        put16(d, sent);
-        send(TG_MSG_DONE, d, 2);
-    }
+    send_done(sent);
 }
 #endif
 
@@ -283,6 +403,21 @@ void tg_firmware_send(uint8_t type, const uint8_t *payload, uint16_t len)
 static void open_model(const uint8_t *blob, uint32_t len)
 {
     model_status = blob ? tg_model_open(&model, blob, len) : TG_E_MAGIC;
+#ifdef TG_DIFFUSION
+    free(diff_arena);
+    free(diff_pixels);
+    diff_arena = diff_pixels = NULL;
+    if (model_status == TG_OK && model.kind == TG_KIND_DIFFUSION) {
+        model_status = tg_diffusion_open(&diff, blob, len);
+        if (model_status == TG_OK) {
+            /* malloc's alignment covers the engine's 8 bytes. */
+            diff_arena = (uint8_t *)malloc(diff.arena_bytes);
+            diff_pixels = (uint8_t *)malloc(tg_diffusion_image_len(&diff));
+            if (!diff_arena || !diff_pixels) model_status = TG_E_ARENA;
+        }
+        return;
+    }
+#endif
     if (model_status == TG_OK && model.arena_bytes > arena_cap) model_status = TG_E_ARENA;
 }
 

@@ -4,8 +4,10 @@
 
 #include <stdint.h>
 
-/* 1.1: GENERATE takes a first index (a run asked again after a cut). */
-#define TG_FIRMWARE_VERSION 0x0101u /* 1.1 */
+/* 1.1: GENERATE takes a first index (a run asked again after a cut).
+ * 1.2: HELLO gives the default steps and the arena in 32 bits; hosted builds serve
+ * diffusion models, whose GENERATE takes steps and a preview cadence and sends STEP. */
+#define TG_FIRMWARE_VERSION 0x0102u /* 1.2 */
 /* Image rows sent per IMAGE frame: the same on every board, so their streams match. */
 #define TG_ROWS_PER_FRAME 8u
 /* The longest frame a board accepts (type + payload, before COBS); the Pi runner takes

@@ -19,6 +19,18 @@ static uint8_t at(const frame_src *f, uint16_t i)
     return f->crc[i - 1u - f->len];
 }
 
+void tg_step_header(uint8_t *p, uint16_t index, uint8_t label, uint8_t step, uint8_t steps,
+                    uint8_t height, uint8_t width)
+{
+    p[0] = (uint8_t)index;
+    p[1] = (uint8_t)(index >> 8);
+    p[2] = label;
+    p[3] = step;
+    p[4] = steps;
+    p[5] = height;
+    p[6] = width;
+}
+
 void tg_send(tg_putc_fn put, uint8_t type, const uint8_t *payload, uint16_t len)
 {
     frame_src f;

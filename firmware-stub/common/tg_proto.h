@@ -24,6 +24,12 @@
 #define TG_MSG_DONE 0x86u
 #define TG_MSG_ACK 0x87u /* the message acknowledged u8, next offset u32 */
 #define TG_MSG_RESULT 0x88u /* tag u16, class u8, n u8, cycles u32, micros u32, stack u16, n scores */
+#define TG_MSG_STEP 0x89u   /* a diffusion step's preview: TG_STEP_HEADER bytes, then pixels */
+
+/* The STEP header: index u16, label u8, step u8 (0-based), steps u8, height u8, width u8. */
+#define TG_STEP_HEADER 7u
+/* The longest payload a host takes (a body of 4096 bytes less type and CRC). */
+#define TG_HOST_PAYLOAD_MAX 4091u
 
 /* Error codes carried by ERROR frames. */
 #define TG_ERR_BAD_FRAME 1u    /* CRC or COBS failure */
@@ -60,6 +66,10 @@ typedef struct {
     uint8_t seen;     /* a byte of this frame has arrived */
     uint8_t overflow; /* the decoded frame outgrew the buffer */
 } tg_rx;
+
+/* Writes a STEP header into p (TG_STEP_HEADER bytes); the pixels follow it. */
+void tg_step_header(uint8_t *p, uint16_t index, uint8_t label, uint8_t step, uint8_t steps,
+                    uint8_t height, uint8_t width);
 
 void tg_rx_init(tg_rx *rx, uint8_t *buf, uint16_t cap);
 int tg_rx_byte(tg_rx *rx, uint8_t byte);

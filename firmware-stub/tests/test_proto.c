@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     const char *path = argc > 1 ? argv[1] : "tests/golden-frames.txt";
     FILE *f = fopen(path, "r");
     char line[8192];
-    int frames = 0;
+    int frames = 0, steps_checked = 0;
     if (!f) {
         printf("cannot open %s\n", path);
         return 2;
@@ -97,6 +97,16 @@ int main(int argc, char **argv)
         sscanf(kind_hex, "%x", &kind);
         plen = unhex(payload_hex, payload, sizeof payload);
         wlen = unhex(wire_hex, wire, sizeof wire);
+        if (strcmp(name, "step") == 0) {
+            /* The firmware's STEP header, as the golden file has it. */
+            static const uint8_t px[6] = {0, 64, 255, 0, 9, 200};
+            uint8_t built[TG_STEP_HEADER + sizeof px];
+            tg_step_header(built, 0x0102u, 6, 3, 8, 2, 3);
+            memcpy(built + TG_STEP_HEADER, px, sizeof px);
+            CHECK(kind == TG_MSG_STEP && plen == sizeof built && memcmp(built, payload, plen) == 0,
+                  "step: the firmware's header differs from the golden frame");
+            steps_checked++;
+        }
         sent_len = 0;
         tg_send(put, (uint8_t)kind, payload, (uint16_t)plen);
         CHECK(sent_len == wlen && memcmp(sent, wire, wlen) == 0, "%s: encoder differs", name);
@@ -147,6 +157,7 @@ int main(int argc, char **argv)
     }
     fclose(f);
     CHECK(frames >= 10, "only %d golden frames", frames);
+    CHECK(steps_checked == 1, "no golden STEP frame");
     printf("%d golden frames, %d failures\n", frames, failures);
     return failures ? 1 : 0;
 }

@@ -42,6 +42,14 @@ pub struct Args {
     /// Scale of the latent draws (1 = the prior; lower is cleaner, less varied).
     #[arg(long, default_value_t = 0.5, value_parser = super::common::parse_temperature)]
     pub temperature: f32,
+    /// A diffusion model's sampling steps (1 to 255) [default: the model's own, 8 for
+    /// Streaming SD]. Fewer steps stride the same schedule.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
+    pub steps: Option<u8>,
+    /// A diffusion model: also show the decoded estimate of every K-th step as each image
+    /// forms (0: only the finished images).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub preview: u8,
     /// How to draw the images [default: half-blocks on a colour terminal, else ascii].
     #[arg(long, value_enum)]
     pub style: Option<StyleArg>,
@@ -79,7 +87,25 @@ impl Args {
                 self.label
             )));
         }
+        let diffusion = crate::templates::spec(&p).kind == ModelKind::Diffusion;
+        if !diffusion && (self.steps.is_some() || self.preview > 0) {
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "--steps and --preview are for diffusion models (the '{}' template samples in \
+                 one pass)",
+                p.template.name
+            )));
+        }
         run(&p, file.as_deref(), &self)
+    }
+
+    /// The steps and preview cadence a GENERATE carries: both 0 unless the board's model
+    /// samples by diffusion.
+    fn diffusion(&self, kind: Option<ModelKind>) -> (u8, u8) {
+        if kind == Some(ModelKind::Diffusion) {
+            (self.steps.unwrap_or(0), self.preview)
+        } else {
+            (0, 0)
+        }
     }
 }
 
@@ -207,12 +233,15 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     // The run the cut ended has said DONE by now, or never will
                     // (a board that restarted): only this one is awaited.
                     outstanding = 1;
+                    let (steps, preview) = o.diffusion(h.model_kind());
                     session.send(LinkCmd::Generate {
                         label: o.label,
                         count: o.count - first as u16,
                         seed: o.seed,
                         temperature,
                         first: first as u16,
+                        steps,
+                        preview,
                     });
                     continue;
                 }
@@ -248,15 +277,26 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                         }
                         to_classify = Some((s.inputs, s.labels));
                     }
-                    Some(ModelKind::Generator) if h.image_h > 0 => {
+                    Some(kind @ (ModelKind::Generator | ModelKind::Diffusion)) if h.image_h > 0 => {
                         asked = true;
                         outstanding += 1;
+                        let (steps, preview) = o.diffusion(Some(kind));
+                        if kind == ModelKind::Diffusion {
+                            let _ = writeln!(
+                                out,
+                                "Sampling by diffusion in {} steps (seed {})",
+                                if steps > 0 { steps } else { h.steps },
+                                o.seed
+                            );
+                        }
                         session.send(LinkCmd::Generate {
                             label: o.label,
                             count: o.count,
                             seed: o.seed,
                             temperature,
                             first: 0,
+                            steps,
+                            preview,
                         });
                     }
                     _ => {
@@ -389,6 +429,21 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                         // Every die came whole; only the DONE was lost in the cut.
                         break;
                     }
+                }
+            }
+            LinkEvent::Step(s) => {
+                last_progress = Instant::now();
+                let _ = writeln!(
+                    out,
+                    "{one} {}: {}, step {} of {}",
+                    u32::from(s.index) + 1,
+                    template.caption(s.label),
+                    u32::from(s.step) + 1,
+                    s.steps
+                );
+                let (w, h) = (usize::from(s.width), usize::from(s.height));
+                for l in crate::preview::lines(style, &s.pixels, w, h, 3) {
+                    let _ = writeln!(out, "{l}");
                 }
             }
             LinkEvent::Ack { .. } | LinkEvent::Rows(_) | LinkEvent::Reconnecting { .. } => {}

@@ -10,9 +10,10 @@ pub fn run() -> Result<(), CliError> {
             crate::project::Maturity::BudgetOnly => {
                 format!("{} (budget only: its training is not built yet)", d.title)
             }
-            crate::project::Maturity::HostOnly => {
+            crate::project::Maturity::Hosted => {
                 format!(
-                    "{} (trains and samples on this machine; no board runtime yet)",
+                    "{} (runs on the simulated board and a Raspberry Pi; too large for a \
+                     microcontroller)",
                     d.title
                 )
             }

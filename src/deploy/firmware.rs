@@ -17,6 +17,14 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../firmware-stub/engine/tg_engine.c"),
     ),
     (
+        "engine/tg_diffusion.h",
+        include_str!("../../firmware-stub/engine/tg_diffusion.h"),
+    ),
+    (
+        "engine/tg_diffusion.c",
+        include_str!("../../firmware-stub/engine/tg_diffusion.c"),
+    ),
+    (
         "common/tg_board.h",
         include_str!("../../firmware-stub/common/tg_board.h"),
     ),
@@ -94,6 +102,8 @@ pub fn build_pi_runner(dir: &Path) -> Result<PathBuf, BuildError> {
     // Static, so it runs on any 64-bit Pi OS whatever its C library.
     cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra", "-static"])
         .arg(format!("-DTG_RX_MAX={PI_RX_MAX}u"))
+        // The runner serves diffusion models too (engine/tg_diffusion.c).
+        .arg("-DTG_DIFFUSION")
         .arg("-o")
         .arg(&exe);
     for f in [
@@ -102,6 +112,7 @@ pub fn build_pi_runner(dir: &Path) -> Result<PathBuf, BuildError> {
         "common/tg_firmware.c",
         "common/tg_proto.c",
         "engine/tg_engine.c",
+        "engine/tg_diffusion.c",
     ] {
         cmd.arg(src.join(f));
     }
@@ -130,6 +141,14 @@ impl Rv32Board {
         match self {
             Rv32Board::QemuRv32 => "qemu",
             Rv32Board::Ch32v003 => "ch32v003",
+        }
+    }
+
+    /// The board in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rv32Board::QemuRv32 => "qemu RV32EC board",
+            Rv32Board::Ch32v003 => "CH32V003",
         }
     }
 }
@@ -171,6 +190,15 @@ pub enum BuildError {
     },
     #[error("the firmware did not build for {board}:\n{log}")]
     Compile { board: &'static str, log: String },
+    /// A diffusion model on a microcontroller: its runner is built only for boards with
+    /// an operating system.
+    #[error(
+        "a diffusion model runs on the simulated board and the Raspberry Pi runner, not on \
+         the {board} (its maps alone need {} of working memory): use '--board sim', or \
+         'tinygen flash --board pi'",
+        crate::budget::report::bytes(u64::from(*arena))
+    )]
+    NeedsHost { board: &'static str, arena: u32 },
 }
 
 /// What the linker placed where, from the ELF.
@@ -240,6 +268,9 @@ pub struct FirmwareConfig {
     /// Whether every layer is coded; then the packed-weight loops are left out
     /// (`TG_ONLY_CODED`, about 230 bytes).
     pub only_coded: bool,
+    /// A diffusion model's working memory, or `None` for a model the microcontroller
+    /// firmware runs; diffusion models run only on hosted boards.
+    pub diffusion_arena: Option<u32>,
 }
 
 /// Builds the firmware for `board` with the model header `header` (the text of
@@ -250,6 +281,12 @@ pub fn build_rv32(
     cfg: &FirmwareConfig,
     dir: &Path,
 ) -> Result<Built, BuildError> {
+    if let Some(arena) = cfg.diffusion_arena {
+        return Err(BuildError::NeedsHost {
+            board: board.name(),
+            arena,
+        });
+    }
     tool(RISCV_GCC, "gcc-riscv64-unknown-elf")?;
     let src = dir.join("src");
     for (path, text) in SOURCES {

@@ -51,13 +51,6 @@ pub enum ModelError {
          export, flash or monitor; 'tinygen budget {file}' shows what it would take on the board"
     )]
     NotBuilt { template: String, file: String },
-    /// The template trains and samples on the host, but has no device runtime yet.
-    #[error(
-        "the '{template}' template has no device runtime yet, so nothing to export, flash or \
-         monitor; it trains and samples on this machine: 'tinygen train {file}', then \
-         'tinygen eval {file}' (add --engine for the C runner)"
-    )]
-    HostOnly { template: String, file: String },
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error("the model blob is unusable")]
@@ -147,6 +140,9 @@ impl Deployable {
                 .iter()
                 .map(|l| 1u32 << l.weight_bits.blob_code())
                 .fold(0, |a, b| a | b),
+            diffusion_arena: (self.spec.kind == ModelKind::Diffusion).then(|| {
+                crate::engine::diffusion::Diffusion::load(&self.blob).map_or(0, |d| d.arena_bytes())
+            }),
         }
     }
 }

@@ -455,6 +455,8 @@ mod tests {
             latent: 2,
             classes: 6,
             kind: Some(crate::spec::ModelKind::Generator),
+            steps: 0,
+            arena32: None,
         })
     }
 

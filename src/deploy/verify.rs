@@ -165,6 +165,8 @@ pub fn run(board: &local::LocalBoard, work: &Work) -> Result<Vec<Stats>, VerifyE
                         seed: 1,
                         temperature: 32,
                         first: 0,
+                        steps: 0,
+                        preview: 0,
                     },
                     Work::Classify(inputs) => match inputs.first() {
                         Some(x) => LinkCmd::Classify {

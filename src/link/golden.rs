@@ -3,7 +3,7 @@
 //! (`firmware-stub/tests/test_proto.c`) both check their codec against that file, so the
 //! two sides cannot drift apart.
 
-use super::proto::{BoardId, Classified, Hello, ImageRows, Msg, Stats};
+use super::proto::{BoardId, Classified, Hello, ImageRows, Msg, Stats, StepPreview};
 
 pub const PATH: &str = "firmware-stub/tests/golden-frames.txt";
 
@@ -21,6 +21,8 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 seed: 0x0102_0304,
                 temperature: 64,
                 first: 0,
+                steps: 0,
+                preview: 0,
             },
         ),
         (
@@ -31,6 +33,8 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 seed: 0,
                 temperature: 0,
                 first: 0,
+                steps: 0,
+                preview: 0,
             },
         ),
         (
@@ -41,6 +45,8 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 seed: 0x0A0B_0C0D,
                 temperature: 32,
                 first: 45,
+                steps: 0,
+                preview: 0,
             },
         ),
         (
@@ -57,6 +63,8 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 latent: 4,
                 classes: 6,
                 kind: None,
+                steps: 0,
+                arena32: None,
             }),
         ),
         (
@@ -148,6 +156,8 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 latent: 2,
                 classes: 6,
                 kind: Some(crate::spec::ModelKind::Generator),
+                steps: 0,
+                arena32: None,
             }),
         ),
         (
@@ -164,6 +174,52 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 latent: 0,
                 classes: 10,
                 kind: Some(crate::spec::ModelKind::Classifier),
+                steps: 0,
+                arena32: None,
+            }),
+        ),
+        // Firmware 1.2: a diffusion run (12 bytes: steps and a preview every step), the
+        // HELLO of a diffusion model (its steps and a 32-bit arena), and a step's preview.
+        (
+            "generate_diffusion",
+            Msg::Generate {
+                label: 6,
+                count: 2,
+                seed: 0x0102_0304,
+                temperature: 64,
+                first: 0,
+                steps: 8,
+                preview: 1,
+            },
+        ),
+        (
+            "hello_diffusion",
+            Msg::Hello(Hello {
+                protocol: 1,
+                board: BoardId::Sim,
+                firmware: 0x0102,
+                model_hash: 0x5D1F_F00D,
+                max_frame: 32,
+                arena_bytes: 0xFFFF,
+                image_h: 32,
+                image_w: 32,
+                latent: 4,
+                classes: 6,
+                kind: Some(crate::spec::ModelKind::Diffusion),
+                steps: 8,
+                arena32: Some(0x0001_2345),
+            }),
+        ),
+        (
+            "step",
+            Msg::Step(StepPreview {
+                index: 0x0102,
+                label: 6,
+                step: 3,
+                steps: 8,
+                height: 2,
+                width: 3,
+                pixels: vec![0, 64, 255, 0, 9, 200],
             }),
         ),
     ]

@@ -22,6 +22,7 @@ pub mod kind {
     pub const DONE: u8 = 0x86;
     pub const ACK: u8 = 0x87;
     pub const RESULT: u8 = 0x88;
+    pub const STEP: u8 = 0x89;
 }
 
 /// What an ERROR code means (docs/protocol.md), for boards that send the code alone: the
@@ -106,9 +107,19 @@ pub struct Hello {
     /// What the board's model does; `None` from boards whose HELLO predates the field
     /// (16 bytes), or without a model.
     pub kind: Option<ModelKind>,
+    /// A diffusion model's default number of sampling steps (0 for other models).
+    pub steps: u8,
+    /// The arena in 32 bits (firmware 1.2, 22 bytes); `arena_bytes` is then at most
+    /// 65535. `None` from older firmware.
+    pub arena32: Option<u32>,
 }
 
 impl Hello {
+    /// The board's working memory in bytes, from the widest field it sent.
+    pub fn arena(&self) -> u32 {
+        self.arena32.unwrap_or(u32::from(self.arena_bytes))
+    }
+
     /// What the board's model does. A HELLO without the kind byte (firmware from before
     /// it) is read by the only rule that held then: a classifier names classes and no
     /// latent, anything else with an image is the die generator.
@@ -169,17 +180,36 @@ pub struct ImageRows {
 /// board again for nothing, and says which dice a cut lost.
 pub const FIRMWARE_RESUMES: u16 = 0x0101;
 
+/// A diffusion step's preview: the decoded estimate of the clean image after step `step`
+/// (0-based) of `steps`, as a STEP frame carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepPreview {
+    /// The image within its GENERATE.
+    pub index: u16,
+    pub label: u8,
+    pub step: u8,
+    pub steps: u8,
+    pub height: u8,
+    /// Bytes per row.
+    pub width: u8,
+    pub pixels: Vec<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     HelloReq,
     /// `label` 0 asks the board to roll a pip count itself; temperature is in 1/64.
-    /// Images `first..first + count` of the seed (10 bytes; 8 when `first` is 0).
+    /// Images `first..first + count` of the seed (10 bytes; 8 when `first` is 0). A
+    /// diffusion model also takes `steps` (0: its default) and `preview` (a STEP every
+    /// that many steps; 0: none), in 12 bytes, sent only when one of them is not 0.
     Generate {
         label: u8,
         count: u16,
         seed: u32,
         temperature: u8,
         first: u16,
+        steps: u8,
+        preview: u8,
     },
     Stop,
     Hello(Hello),
@@ -215,6 +245,7 @@ pub enum Msg {
         input: Vec<u8>,
     },
     Result(Classified),
+    Step(StepPreview),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -262,6 +293,7 @@ impl Msg {
             Msg::Ack { .. } => kind::ACK,
             Msg::Classify { .. } => kind::CLASSIFY,
             Msg::Result(_) => kind::RESULT,
+            Msg::Step(_) => kind::STEP,
         }
     }
 
@@ -287,15 +319,21 @@ impl Msg {
                 seed,
                 temperature,
                 first,
+                steps,
+                preview,
             } => {
                 p.push(*label);
                 p.extend(count.to_le_bytes());
                 p.extend(seed.to_le_bytes());
                 p.push(*temperature);
                 // A new run keeps the 8 bytes every firmware takes; a resumed one says
-                // where it starts.
-                if *first != 0 {
+                // where it starts; a diffusion run its steps and previews.
+                let diffusion = *steps != 0 || *preview != 0;
+                if *first != 0 || diffusion {
                     p.extend(first.to_le_bytes());
+                }
+                if diffusion {
+                    p.extend([*steps, *preview]);
                 }
             }
             Msg::Hello(h) => {
@@ -307,6 +345,10 @@ impl Msg {
                 p.extend([h.image_h, h.image_w, h.latent, h.classes]);
                 if let Some(k) = h.kind {
                     p.push(k.code());
+                    if let Some(a) = h.arena32 {
+                        p.push(h.steps);
+                        p.extend(a.to_le_bytes());
+                    }
                 }
             }
             Msg::Image(r) => {
@@ -340,6 +382,11 @@ impl Msg {
                 p.extend(r.stack_bytes.to_le_bytes());
                 p.extend(r.scores.iter().map(|&v| v as u8));
             }
+            Msg::Step(s) => {
+                p.extend(s.index.to_le_bytes());
+                p.extend([s.label, s.step, s.steps, s.height, s.width]);
+                p.extend(&s.pixels);
+            }
         }
         p
     }
@@ -362,7 +409,7 @@ impl Msg {
                 Msg::Stop
             }
             kind::GENERATE => {
-                if p.len() != 10 {
+                if p.len() != 10 && p.len() != 12 {
                     need(k, p, 8, true)?;
                 }
                 Msg::Generate {
@@ -370,7 +417,9 @@ impl Msg {
                     count: u16_at(p, 1),
                     seed: u32_at(p, 3),
                     temperature: p[7],
-                    first: if p.len() == 10 { u16_at(p, 8) } else { 0 },
+                    first: if p.len() >= 10 { u16_at(p, 8) } else { 0 },
+                    steps: p.get(10).copied().unwrap_or(0),
+                    preview: p.get(11).copied().unwrap_or(0),
                 }
             }
             kind::HELLO => {
@@ -393,6 +442,8 @@ impl Msg {
                     latent: at(14),
                     classes: at(15),
                     kind: p.get(16).and_then(|&k| ModelKind::from_code(k)),
+                    steps: if p.len() >= 22 { at(17) } else { 0 },
+                    arena32: (p.len() >= 22).then(|| u32_at(p, 18)),
                 })
             }
             kind::IMAGE => {
@@ -477,6 +528,20 @@ impl Msg {
                     scores: p[14..].iter().map(|&v| v as i8).collect(),
                 })
             }
+            kind::STEP => {
+                need(k, p, 7, false)?;
+                let (height, width) = (p[5], p[6]);
+                need(k, p, 7 + usize::from(height) * usize::from(width), true)?;
+                Msg::Step(StepPreview {
+                    index: u16_at(p, 0),
+                    label: p[2],
+                    step: p[3],
+                    steps: p[4],
+                    height,
+                    width,
+                    pixels: p[7..].to_vec(),
+                })
+            }
             other => return Err(ProtoError::Unknown(other)),
         })
     }
@@ -513,6 +578,17 @@ mod tests {
             seed: 0xdead_beef,
             temperature: 32,
             first: 0,
+            steps: 0,
+            preview: 0,
+        });
+        round(Msg::Generate {
+            label: 0,
+            count: 48,
+            seed: 77,
+            temperature: 64,
+            first: 0,
+            steps: 4,
+            preview: 1,
         });
         round(Msg::Generate {
             label: 2,
@@ -520,6 +596,8 @@ mod tests {
             seed: 9,
             temperature: 64,
             first: 43,
+            steps: 0,
+            preview: 0,
         });
         round(Msg::Hello(Hello {
             protocol: 1,
@@ -533,6 +611,32 @@ mod tests {
             latent: 4,
             classes: 6,
             kind: None,
+            steps: 0,
+            arena32: None,
+        }));
+        round(Msg::Hello(Hello {
+            protocol: 1,
+            board: BoardId::Pi,
+            firmware: 0x0102,
+            model_hash: 0x1234_5678,
+            max_frame: 1100,
+            arena_bytes: 0xffff,
+            image_h: 32,
+            image_w: 32,
+            latent: 4,
+            classes: 6,
+            kind: Some(ModelKind::Diffusion),
+            steps: 8,
+            arena32: Some(123_456),
+        }));
+        round(Msg::Step(StepPreview {
+            index: 3,
+            label: 6,
+            step: 2,
+            steps: 8,
+            height: 2,
+            width: 3,
+            pixels: vec![0, 1, 2, 3, 0, 255],
         }));
         round(Msg::Image(ImageRows {
             index: 1,
@@ -593,6 +697,7 @@ mod tests {
             kind::DONE,
             kind::CLASSIFY,
             kind::RESULT,
+            kind::STEP,
         ] {
             let f = Frame {
                 kind: k,

@@ -55,9 +55,9 @@ pub struct EncoderRule {
 pub enum Maturity {
     /// Trains, evaluates, exports and runs on every board.
     Complete,
-    /// Trains, samples and evaluates on this machine; its device runtime (export, flash,
-    /// monitor) is not built yet.
-    HostOnly,
+    /// Trains, evaluates, exports and runs on the boards with an operating system (the
+    /// simulated board, the Raspberry Pi runner), not on microcontrollers.
+    Hosted,
     /// Only its budget exists: training it is not built yet.
     BudgetOnly,
 }

@@ -79,13 +79,7 @@ pub fn deployable(p: &Project, file: Option<&Path>) -> Result<Deployable, ModelE
                 file: file_name(),
             });
         }
-        crate::project::Maturity::HostOnly => {
-            return Err(ModelError::HostOnly {
-                template: p.template.name.to_string(),
-                file: file_name(),
-            });
-        }
-        crate::project::Maturity::Complete => {}
+        crate::project::Maturity::Hosted | crate::project::Maturity::Complete => {}
     }
     crate::deploy::model_for(
         t.spec(p),

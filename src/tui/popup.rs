@@ -33,6 +33,7 @@ pub const HELP: &[(&str, &str)] = &[
         "r g x v z p c",
         "Monitor: roll, six, stop, view, zoom, PNG, reconnect",
     ),
+    ("e  t", "Monitor: seed of the next roll, diffusion steps"),
     (
         "n s e  mouse",
         "digit Monitor: next, send drawing, erase, draw",

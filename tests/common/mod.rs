@@ -82,6 +82,8 @@ pub fn generate(s: &Session, rx: &Receiver<LinkEvent>) -> (Vec<LinkEvent>, usize
         seed: 11,
         temperature: 40,
         first: 0,
+        steps: 0,
+        preview: 0,
     });
     let mut rows = Vec::new();
     let mut whole = 0;

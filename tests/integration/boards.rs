@@ -35,6 +35,8 @@ fn garbage_a_killed_board_and_a_board_that_comes_back() {
         seed: 1,
         temperature: 64,
         first: 0,
+        steps: 0,
+        preview: 0,
     });
     wait_for(&rx, 10, |e| {
         matches!(e, LinkEvent::Rows(r) if r.first_row == 8).then_some(())
@@ -97,6 +99,8 @@ fn version_and_model_mismatches_are_reported() {
             latent: 4,
             classes: 6,
             kind: None,
+            steps: 0,
+            arena32: None,
         };
         ours.write_all(&Msg::Hello(h).encode()).unwrap();
     };
@@ -121,6 +125,8 @@ fn version_and_model_mismatches_are_reported() {
         seed: 1,
         temperature: 64,
         first: 0,
+        steps: 0,
+        preview: 0,
     });
     wait_for(&rx, 5, |e| {
         matches!(e, LinkEvent::VersionMismatch { .. }).then_some(())
@@ -149,6 +155,8 @@ fn done_after_stop_counts_every_image_sent() {
         seed: 2,
         temperature: 64,
         first: 0,
+        steps: 0,
+        preview: 0,
     });
     // Two whole images, then STOP.
     let mut whole = 0;
@@ -269,6 +277,8 @@ fn a_board_that_ignores_the_count_is_stopped() {
             latent: 2,
             classes: 6,
             kind: None,
+            steps: 0,
+            arena32: None,
         };
         if ours.write_all(&Msg::Hello(h).encode()).is_err() {
             return 0;

@@ -225,11 +225,10 @@ fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Issue #18, item 4: export, flash and monitor of a template without a device runtime
-/// say so, not "train it first". (Streaming SD had only a budget then; it trains now,
-/// issue #16, but its board runtime is still to come.)
+/// Issue #18, item 4, then #16: an untrained Streaming SD project says to train it (not
+/// "not built"), and the template list says where it runs.
 #[test]
-fn a_host_only_template_says_what_works() {
+fn a_hosted_template_says_what_works() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sd.ron");
     let p = path.to_str().unwrap();
@@ -237,22 +236,28 @@ fn a_host_only_template_says_what_works() {
     let out = dir.path().join("out");
     for args in [
         vec!["export", p, "-o", out.to_str().unwrap()],
-        vec!["flash", p, "--board", "ch32v003"],
         vec!["monitor", p, "--count", "1"],
     ] {
         let o = run(&args);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(
-            err.contains("has no device runtime yet") && !err.contains("train it with"),
+            err.contains("no trained model yet; train it with"),
             "{args:?}: {err}"
         );
     }
     let list = text(&run(&["templates"]).stdout);
     assert!(
-        list.contains("Streaming SD (trains and samples on this machine; no board runtime yet)"),
+        list.contains(
+            "Streaming SD (runs on the simulated board and a Raspberry Pi; too large for a \
+             microcontroller)"
+        ),
         "{list}"
     );
+    // --steps and --preview belong to diffusion models.
+    let o = run(&["monitor", "--steps", "4"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--steps and --preview are for diffusion models"));
 }
 
 /// Issue #18, item 3: after training `a.ron`, `tinygen train b.ron` (the same template)

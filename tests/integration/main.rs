@@ -6,6 +6,7 @@ mod boards;
 mod cli;
 #[path = "../common/mod.rs"]
 mod common;
+mod diffusion;
 mod fixtures;
 mod tui_pty;
 

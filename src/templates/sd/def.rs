@@ -68,7 +68,7 @@ pub static DEF: TemplateDef = TemplateDef {
         width: (1, 256),
     }),
     layout: Layout::Fixed(LAYERS),
-    maturity: Maturity::HostOnly,
+    maturity: Maturity::Hosted,
 };
 
 #[cfg(test)]

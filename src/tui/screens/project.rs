@@ -35,10 +35,10 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
                     " (budget only)"
                 }
                 Maturity::BudgetOnly => " ·budget",
-                Maturity::HostOnly if mark.chars().count() + def.title.len() + 11 <= width => {
-                    " (no board)"
+                Maturity::Hosted if mark.chars().count() + def.title.len() + 11 <= width => {
+                    " (sim, Pi)"
                 }
-                Maturity::HostOnly => " ·host",
+                Maturity::Hosted => " ·sim",
                 _ => "",
             };
             let text = truncate(&format!("{mark}{}{soon}", def.title), width);

@@ -167,6 +167,8 @@ mod tests {
                 latent: 0,
                 classes: 10,
                 kind: None,
+                steps: 0,
+                arena32: None,
             };
             let effect = update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
             let Some(Effect::Link(LinkCmd::Classify { tag, input })) = effect else {
@@ -258,6 +260,8 @@ mod tests {
             latent: 0,
             classes: 10,
             kind: None,
+            steps: 0,
+            arena32: None,
         };
         update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
         let effect = update(

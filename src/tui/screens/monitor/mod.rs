@@ -3,6 +3,7 @@
 //! digits it is asked about; rates, the board's counters and a log.
 
 pub mod canvas;
+pub mod controls;
 pub mod layout;
 pub mod resume;
 pub mod state;
@@ -87,15 +88,31 @@ fn on_classifier_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
 
 /// Whether the Monitor takes `key` itself even though a global key has the same letter.
 pub fn claims(app: &App, key: &KeyEvent) -> bool {
-    app.monitor.is_classifier() && matches!(key.code, KeyCode::Char('n') | KeyCode::Char('s'))
+    // A seed being typed takes every key (digits would switch screens).
+    app.monitor.seed_entry.is_some()
+        || app.monitor.is_classifier()
+            && matches!(key.code, KeyCode::Char('n') | KeyCode::Char('s'))
 }
 
 /// The Monitor's keys.
 pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    if app.monitor.seed_entry.is_some() {
+        app.monitor.seed_key(key.code);
+        return None;
+    }
     if app.monitor.is_classifier() {
         return on_classifier_key(app, key);
     }
     match key.code {
+        KeyCode::Char('e') => {
+            app.monitor.seed_entry = Some(String::new());
+            app.info("Type a seed for the next roll, then Enter (Esc: keep the current one).");
+        }
+        KeyCode::Char('t') if app.monitor.is_diffusion() => {
+            app.monitor.cycle_steps();
+            let n = app.monitor.run_steps();
+            app.info(format!("The next rolls sample in {n} step(s)."));
+        }
         KeyCode::Char('r') | KeyCode::Char(' ') => {
             if app.monitor.can_generate() {
                 return Some(Effect::Link(app.monitor.roll(1)));
@@ -277,6 +294,26 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
             Span::styled("preview   ", t.dim()),
             Span::raw(m.style_name()),
         ]));
+        side.push(match &m.seed_entry {
+            Some(typed) => Line::from(vec![
+                Span::styled("seed      ", t.dim()),
+                Span::styled(format!("{typed}▏"), t.ok()),
+            ]),
+            None => Line::from(vec![
+                Span::styled("seed      ", t.dim()),
+                // The latest roll's, or the one a user typed (or the first) for the next.
+                Span::raw(match m.last_seed {
+                    Some(s) if !m.seed_chosen => s.to_string(),
+                    _ => format!("{} next", m.next_seed),
+                }),
+            ]),
+        });
+        if m.is_diffusion() {
+            side.push(Line::from(vec![
+                Span::styled("steps     ", t.dim()),
+                Span::raw(m.run_steps().to_string()),
+            ]));
+        }
     }
     if let Some((board, want)) = m.other_model {
         side.push(Line::styled(format!("board model {board:08x}"), t.error()));
@@ -293,12 +330,16 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
         .map(|l| Line::styled(truncate(l, rows[2].width as usize), t.dim()))
         .collect();
     f.render_widget(Paragraph::new(log), rows[2]);
-    let keys = if classifier {
+    let keys = if m.seed_entry.is_some() {
+        "type the seed of the next roll · Enter set · Backspace · Esc cancel"
+    } else if classifier {
         "n next test digit · draw with the mouse (right erases) · Enter/s classify it · e erase · x stop · c reconnect"
+    } else if m.is_diffusion() {
+        "r roll · g six · e seed · t steps · x stop · v view · z zoom · p PNG · c reconnect"
     } else if m.style == PreviewStyle::Graphics {
-        "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect (images drawn over the dice)"
+        "r roll · g six · e seed · x stop · v view · z zoom · p save PNG · c reconnect (images drawn over the dice)"
     } else {
-        "r roll · g six · x stop · v view · z zoom · p save PNG · c reconnect"
+        "r roll · g six · e seed · x stop · v view · z zoom · p save PNG · c reconnect"
     };
     f.render_widget(
         Paragraph::new(Line::styled(
@@ -318,12 +359,11 @@ fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
     if let Some(d) = &m.drawing {
         // Rows so far on a blank image of the full height.
         let height = m.hello.map_or(d.width, |h| usize::from(h.image_h));
-        tiles.push((
-            format!("{}…", t.caption(d.label)),
-            d.pixels.clone(),
-            d.width,
-            height,
-        ));
+        let caption = match d.step {
+            Some((s, n)) => format!("{} {}/{n}", t.caption(d.label), u32::from(s) + 1),
+            None => format!("{}…", t.caption(d.label)),
+        };
+        tiles.push((caption, d.pixels.clone(), d.width, height));
     }
     for img in m.gallery.iter().rev() {
         tiles.push((
@@ -599,6 +639,8 @@ mod tests {
                 latent: 2,
                 classes: 6,
                 kind: None,
+                steps: 0,
+                arena32: None,
             };
             let effect = update(&mut a, Msg::Link(LinkEvent::Hello(hello)));
             assert!(

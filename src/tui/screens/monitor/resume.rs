@@ -22,6 +22,8 @@ impl Run {
             seed,
             temperature,
             first,
+            steps,
+            preview,
         } = self.cmd
         else {
             return None;
@@ -33,6 +35,8 @@ impl Run {
             seed,
             temperature,
             first: self.next as u16,
+            steps,
+            preview,
         })
     }
 }
@@ -57,6 +61,8 @@ mod tests {
             latent: 2,
             classes: 6,
             kind: None,
+            steps: 0,
+            arena32: None,
         }
     }
 
@@ -102,6 +108,8 @@ mod tests {
             seed,
             temperature: 32,
             first: 3,
+            steps: 0,
+            preview: 0,
         };
         assert_eq!(m.take_reask(), Some(rest));
         assert_eq!(m.take_reask(), None, "once");
@@ -114,6 +122,8 @@ mod tests {
                 m.take_reask(),
                 Some(LinkCmd::Generate {
                     first: 4,
+                    steps: 0,
+                    preview: 0,
                     count: 2,
                     ..
                 })
@@ -156,6 +166,8 @@ mod tests {
                 seed,
                 temperature: 32,
                 first: 1,
+                steps: 0,
+                preview: 0,
             })
         );
     }

@@ -62,6 +62,8 @@ pub struct Drawing {
     pub width: usize,
     pub rows: usize,
     pub pixels: Vec<u8>,
+    /// A diffusion preview: the estimate after step `.0` (0-based) of `.1`.
+    pub step: Option<(u8, u8)>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,8 +90,16 @@ pub struct MonitorView {
     pub damaged_frames: u64,
     pub last_cycles: Option<u32>,
     pub stack_bytes: u16,
-    /// Seed for the next roll; every roll uses a new one.
+    /// Seed for the next roll; every roll uses a new one. `e` sets it.
     pub next_seed: u32,
+    /// The seed the latest roll used.
+    pub last_seed: Option<u32>,
+    /// A seed being typed (`e`, digits, Enter).
+    pub seed_entry: Option<String>,
+    /// The next roll's seed was typed by the user.
+    pub seed_chosen: bool,
+    /// A diffusion board's sampling steps (0: the model's default; `t` cycles them).
+    pub steps: u8,
     /// The run under way, so that a run a cut ended is asked again for the dice still
     /// owed (#19, item 3).
     run: Option<Run>,
@@ -151,6 +161,10 @@ impl Default for MonitorView {
             last_cycles: None,
             stack_bytes: 0,
             next_seed: 1,
+            last_seed: None,
+            seed_entry: None,
+            seed_chosen: false,
+            steps: 0,
             run: None,
             stale_dones: 0,
             reask: None,
@@ -243,12 +257,16 @@ impl MonitorView {
         }
     }
 
-    /// Whether a GENERATE can go out now: a live generator board that draws images.
+    /// Whether a GENERATE can go out now: a live board whose model draws images.
     pub fn can_generate(&self) -> bool {
         self.state == LinkState::Live
-            && self
-                .hello
-                .is_some_and(|h| h.image_h > 0 && h.model_kind() == Some(ModelKind::Generator))
+            && self.hello.is_some_and(|h| {
+                h.image_h > 0
+                    && matches!(
+                        h.model_kind(),
+                        Some(ModelKind::Generator | ModelKind::Diffusion)
+                    )
+            })
     }
 
     /// Whether the board runs a classifier, as its HELLO says.
@@ -331,16 +349,26 @@ impl MonitorView {
     /// The command for one roll of the electronic die: a random pip count, a new seed.
     pub fn roll(&mut self, count: u16) -> LinkCmd {
         let seed = self.next_seed;
+        self.last_seed = Some(seed);
+        self.seed_chosen = false;
         self.next_seed = self
             .next_seed
             .wrapping_mul(1_103_515_245)
             .wrapping_add(12_345);
+        // A diffusion board previews every step, so each die is seen forming.
+        let (steps, preview) = if self.is_diffusion() {
+            (self.run_steps(), 1)
+        } else {
+            (0, 0)
+        };
         let cmd = LinkCmd::Generate {
             label: 0,
             count,
             seed,
             temperature: 32,
             first: 0,
+            steps,
+            preview,
         };
         if self.run.is_some() {
             // The board ends that run for this one: its DONE comes first.
@@ -448,12 +476,23 @@ impl MonitorView {
                         width: usize::from(r.width),
                         rows: 0,
                         pixels: Vec::new(),
+                        step: None,
                     });
                 }
                 if let Some(d) = &mut self.drawing {
                     d.pixels.extend_from_slice(&r.data);
                     d.rows += usize::from(r.rows);
                 }
+            }
+            LinkEvent::Step(s) => {
+                self.drawing = Some(Drawing {
+                    index: s.index,
+                    label: s.label,
+                    width: usize::from(s.width),
+                    rows: usize::from(s.height),
+                    pixels: s.pixels,
+                    step: Some((s.step, s.steps)),
+                });
             }
             LinkEvent::Image(img) => {
                 self.drawing = None;
@@ -605,6 +644,8 @@ mod tests {
             latent: 2,
             classes: 6,
             kind: None,
+            steps: 0,
+            arena32: None,
         }
     }
 

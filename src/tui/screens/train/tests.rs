@@ -106,9 +106,9 @@ fn a_host_only_template_trains_and_shows_its_die_forming() {
     let p = crate::templates::default_project("streaming-sd").unwrap();
     let mut a = App::new(p, None, (80, 24));
     a.color = false;
-    assert!(draw(&a).contains("Streaming SD ·host"), "{}", draw(&a));
+    assert!(draw(&a).contains("Streaming SD ·sim"), "{}", draw(&a));
     a.size = (120, 40);
-    assert!(draw(&a).contains("Streaming SD (no board)"), "{}", draw(&a));
+    assert!(draw(&a).contains("Streaming SD (sim, Pi)"), "{}", draw(&a));
     key(&mut a, KeyCode::Char('2'));
     assert!(
         draw(&a).contains("Enter: train Streaming SD"),
