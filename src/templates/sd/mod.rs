@@ -1,7 +1,8 @@
 //! The Streaming SD template: a tiny latent-diffusion model (a VAE with a 4x8x8 latent and
 //! a conditional conv UNet trained by rectified flow) that draws 32x32 dice, sized for a
-//! Pi Zero 2 W. It trains, samples and is scored on this machine; its streaming device
-//! runtime is not built yet, so export, flash and monitor say so.
+//! Pi Zero 2 W. It trains, samples and is scored on this machine, and runs on the boards
+//! with an operating system: the simulated board and the Pi runner (hosted builds of the
+//! C engine), which stream each step's preview.
 
 pub mod def;
 pub mod eval;
@@ -17,6 +18,10 @@ use crate::template::{DataError, DataPreview, EvalError, EvalRequest, Template};
 use crate::train::{Control, LossInfo, TrainError, TrainEvent, TrainOptions, TrainOutcome};
 use burn::prelude::Device;
 
+/// The model the workbench shows before anything is trained: `projects/sd.ron` trained
+/// from scratch (`scripts/default-model sd` reproduces it byte for byte).
+pub const DEFAULT_BLOB: &[u8] = include_bytes!("../../../assets/sd-default.bin");
+
 /// The Streaming SD template.
 pub struct StreamingSd;
 
@@ -27,6 +32,11 @@ impl Template for StreamingSd {
 
     fn spec(&self, p: &Project) -> ModelSpec {
         spec::spec(p)
+    }
+
+    fn builtin_model(&self, p: &Project) -> Option<&'static [u8]> {
+        let default = Project::from_template(&def::DEF);
+        (spec::spec(p) == spec::spec(&default)).then_some(DEFAULT_BLOB)
     }
 
     fn losses(&self) -> &'static [LossInfo] {
