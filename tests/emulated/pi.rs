@@ -85,3 +85,60 @@ fn pi_runner_under_qemu_aarch64_uploads_serves_and_survives_a_cut() {
     assert_eq!(Some(hash), tinygen::export::blob_hash(&other));
     assert_eq!(std::fs::read(home.join("model.bin")).unwrap(), other);
 }
+
+/// Issue #16, item 4: the aarch64 runner (built with the diffusion runner) takes a
+/// diffusion model by upload and serves it with STEP previews, the images and previews
+/// byte for byte those of the engine on this machine.
+#[test]
+fn pi_runner_under_qemu_aarch64_serves_a_diffusion_model() {
+    use tinygen::deploy::firmware::build_pi_runner;
+    use tinygen::deploy::pi::{qemu_runner_command, upload};
+    use tinygen::link::session::{LinkCmd, LinkEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let runner = build_pi_runner(&dir.path().join("build"))
+        .unwrap_or_else(|e| panic!("building the Pi runner: {e}"));
+    let blob = std::fs::read(crate::common::repo("firmware-stub/tests/diffusion.bin")).unwrap();
+    let board = SimBoard::spawn_command(qemu_runner_command(&runner, &dir.path().join("home")))
+        .unwrap_or_else(|e| panic!("qemu-aarch64 runner: {e}"));
+    let (s, rx) = start(
+        &board.port,
+        serial_opener(board.port.clone(), 115_200),
+        None,
+    );
+    hello(&rx);
+    let hash = upload(&s, &rx, &blob, 1024, |_| {}).expect("the upload succeeds");
+    assert_eq!(Some(hash), tinygen::export::blob_hash(&blob));
+    s.send(LinkCmd::Generate {
+        label: 4,
+        count: 2,
+        seed: 3,
+        temperature: 64,
+        first: 0,
+        steps: 4,
+        preview: 2,
+    });
+    let mut engine = tinygen::engine::diffusion::Diffusion::load(&blob).unwrap();
+    let (mut images, mut previews) = (Vec::new(), Vec::new());
+    crate::common::wait_for(&rx, 120, |e| match e {
+        LinkEvent::Step(p) => {
+            previews.push(p.clone());
+            None
+        }
+        LinkEvent::Image(i) => {
+            images.push(i.clone());
+            None
+        }
+        LinkEvent::Done { count } => Some(*count),
+        _ => None,
+    });
+    assert_eq!(images.len(), 2);
+    for img in &images {
+        let (want, shots) = engine.sample(3, u32::from(img.index), 4, 4, true).unwrap();
+        assert_eq!(img.pixels, want, "image {}", img.index);
+        let mine: Vec<_> = previews.iter().filter(|p| p.index == img.index).collect();
+        assert_eq!(mine.iter().map(|p| p.step).collect::<Vec<_>>(), [0, 2]);
+        for p in mine {
+            assert_eq!(p.pixels, shots[usize::from(p.step)]);
+        }
+    }
+}
