@@ -128,6 +128,17 @@ mod tests {
                 ),
                 "{first:?}"
             );
+            // Regression: the board's second HELLO (at boot, then the one asked for) rolled
+            // six more, and that run ended the first; it is also logged once.
+            let again = update(&mut a, Msg::Link(LinkEvent::Hello(diffusion_hello())));
+            assert_eq!(again, None, "one HELLO roll per connection");
+            let hellos = a
+                .monitor
+                .log
+                .iter()
+                .filter(|l| l.starts_with("HELLO"))
+                .count();
+            assert_eq!(hellos, 1, "{:?}", a.monitor.log);
             // Step 3 of 8 of the first die: a blurry estimate, captioned with its step.
             let pixels: Vec<u8> = (0..1024).map(|i| (i % 32 * 8) as u8).collect();
             update(

@@ -24,6 +24,7 @@ use std::time::Instant;
 
 pub fn connect(app: &mut App) -> Option<Effect> {
     app.monitor.started = true;
+    app.monitor.greeted = false;
     app.monitor.baud = app.project.board.baud;
     app.monitor.hello = None;
     app.monitor.other_model = None;
@@ -38,6 +39,7 @@ pub fn connect(app: &mut App) -> Option<Effect> {
 /// An event of the board link.
 pub fn on_event(app: &mut App, event: LinkEvent) -> Option<Effect> {
     let first_hello = matches!(event, LinkEvent::Hello(_))
+        && !app.monitor.greeted
         && app.monitor.gallery.is_empty()
         && app.monitor.drawing.is_none();
     app.monitor.on_event(event, Instant::now());
@@ -46,6 +48,9 @@ pub fn on_event(app: &mut App, event: LinkEvent) -> Option<Effect> {
     }
     // A newcomer sees dice at once: the first HELLO rolls six (a classifier gets its
     // first test digit).
+    if first_hello && (app.monitor.can_generate() || app.monitor.can_classify()) {
+        app.monitor.greeted = true;
+    }
     if first_hello && app.monitor.can_generate() {
         return Some(Effect::Link(app.monitor.roll(6)));
     }

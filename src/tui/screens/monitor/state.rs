@@ -109,6 +109,9 @@ pub struct MonitorView {
     reask: Option<LinkCmd>,
     /// Whether a connection was asked for since start (the screen connects on first view).
     pub started: bool,
+    /// Whether the first dice were rolled for this connection (a board's two HELLOs, at
+    /// boot and when asked, once rolled twice and the second run ended the first).
+    pub greeted: bool,
     /// A classifier board's latest answer.
     pub classified: Option<crate::link::proto::Classified>,
     /// The 16x16 digit on the canvas: a test digit, or one drawn with the mouse.
@@ -169,6 +172,7 @@ impl Default for MonitorView {
             stale_dones: 0,
             reask: None,
             started: false,
+            greeted: false,
         }
     }
 }
@@ -424,18 +428,23 @@ impl MonitorView {
                     r.cut = true;
                 }
                 self.log(format!("port {port} open"));
+                self.hello = None;
                 self.port = Some(port);
                 self.state = LinkState::Live;
             }
             LinkEvent::Hello(h) => {
-                self.log(format!(
-                    "HELLO: {}, protocol {}, firmware {}.{}, model {:08x}",
-                    h.board.name(),
-                    h.protocol,
-                    h.firmware >> 8,
-                    h.firmware & 0xff,
-                    h.model_hash
-                ));
+                // A board says HELLO at boot and again when asked: the same one twice on
+                // a link is logged once.
+                if self.hello != Some(h) {
+                    self.log(format!(
+                        "HELLO: {}, protocol {}, firmware {}.{}, model {:08x}",
+                        h.board.name(),
+                        h.protocol,
+                        h.firmware >> 8,
+                        h.firmware & 0xff,
+                        h.model_hash
+                    ));
+                }
                 self.hello = Some(h);
                 if h.protocol == PROTOCOL_VERSION {
                     self.state = LinkState::Live;
