@@ -270,6 +270,10 @@ pub struct ModelSpec {
     /// 1/512: the sampler's normalised latent is taken back to the VAE's before the
     /// decoder. Empty for other models, and before training.
     pub latent_denorm: Vec<(i32, i32)>,
+    /// A diffusion model's classifier-free guidance: `(scale, above)`, the scale `w` in
+    /// 1/16 and the time in 1/32 above which steps are guided (`v = v∅ + w·(v − v∅)`,
+    /// `v∅` the denoiser's velocity without a class). `(0, 0)`: no guidance.
+    pub guidance: (u8, u8),
     /// Whether the output goes through the sigmoid table (images).
     pub sigmoid_output: bool,
     /// ShiftNorm after every layer (BitNet): the requantization shift is chosen per run

@@ -39,6 +39,8 @@ int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
     d->skip_to = blob[off + 2];
     d->skip_from = blob[off + 3];
     d->latent = blob[off + 4];
+    d->guidance = blob[off + 5];
+    d->guided_above = blob[off + 6];
     d->denorm = blob + off + TG_DIFFUSION_BLOCK_BYTES;
     if (off + TG_DIFFUSION_BLOCK_BYTES + 8u * d->latent > d->m.len) return TG_E_LENGTH;
     if (!d->unet || d->unet >= d->m.n_layers || !d->steps || !d->latent) return TG_E_SHAPE;
@@ -70,7 +72,8 @@ int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
     /* In 64 bits, and capped: a hostile shape must not wrap the sum or ask for gigabytes. */
     need = 3u * (2u * (uint64_t)d->map_max + 4u) + 8u * (uint64_t)d->acc_max +
            2u * (uint64_t)tg_diffusion_latent_len(d) + 4u + (uint64_t)tg_diffusion_input_len(d) +
-           4u + (uint64_t)tg_diffusion_latent_len(d) + 4u;
+           4u + 2u * ((uint64_t)tg_diffusion_latent_len(d) + 4u) +
+           4u * (uint64_t)tg_diffusion_latent_len(d);
     if (need > TG_DIFFUSION_ARENA_MAX) return TG_E_ARENA;
     d->arena_bytes = (uint32_t)need;
     return TG_OK;
@@ -97,8 +100,9 @@ uint32_t tg_diffusion_image_len(const tg_diffusion *d)
 typedef struct {
     int16_t *a, *b, *skip;
     int64_t *acc;
+    int32_t *vg; /* the velocity the step takes (guided or not) */
     int16_t *state;
-    int8_t *x, *v;
+    int8_t *x, *v, *v0;
 } parts;
 
 static int split(const tg_diffusion *d, uint8_t *arena, uint32_t len, parts *p)
@@ -108,6 +112,8 @@ static int split(const tg_diffusion *d, uint8_t *arena, uint32_t len, parts *p)
     if (!arena || len < d->arena_bytes || ((uintptr_t)arena & 7u)) return TG_E_ARENA;
     p->acc = (int64_t *)(void *)(arena + off);
     off += 8u * d->acc_max;
+    p->vg = (int32_t *)(void *)(arena + off);
+    off += 4u * tg_diffusion_latent_len(d);
     p->a = (int16_t *)(void *)(arena + off);
     off += align4(2u * d->map_max);
     p->b = (int16_t *)(void *)(arena + off);
@@ -119,6 +125,8 @@ static int split(const tg_diffusion *d, uint8_t *arena, uint32_t len, parts *p)
     p->x = (int8_t *)(void *)(arena + off);
     off += align4(tg_diffusion_input_len(d));
     p->v = (int8_t *)(void *)(arena + off);
+    off += align4(tg_diffusion_latent_len(d));
+    p->v0 = (int8_t *)(void *)(arena + off);
     return TG_OK;
 }
 
@@ -309,20 +317,30 @@ int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t lab
     tg_diffusion_noise(seed, index, n, p.state);
     for (step = 0; step < steps; step++) {
         int8_t t = (int8_t)((2u * 32u * (uint32_t)(steps - step) + steps) / (2u * steps));
+        int guided = d->guidance != 0 && d->guidance != 16 && (uint32_t)t > d->guided_above;
         for (k = 0; k < n; k++) p.x[k] = to_input(p.state[k]);
         for (k = 0; k < hw; k++) p.x[n + k] = t;
         for (c = 1; c <= d->m.classes; c++)
             for (k = 0; k < hw; k++) p.x[n + c * hw + k] = (int8_t)(c == label ? 32 : 0);
         unet(d, p.x, p.v, &p);
+        if (guided) {
+            /* The same step with no class: every class plane 0. */
+            for (k = n + hw; k < tg_diffusion_input_len(d); k++) p.x[k] = 0;
+            unet(d, p.x, p.v0, &p);
+            for (i = 0; i < n; i++)
+                p.vg[i] = p.v0[i] + (int32_t)fdiv((int64_t)d->guidance * (p.v[i] - p.v0[i]) + 8, 16);
+        } else {
+            for (i = 0; i < n; i++) p.vg[i] = p.v[i];
+        }
         if (preview) {
             /* x0 = state - t v, decoded; p.x is free until the next step. */
             int16_t *x0 = p.skip; /* free between passes */
-            for (i = 0; i < n; i++) x0[i] = sat16(p.state[i] - scaled(p.v[i], steps - step, steps));
+            for (i = 0; i < n; i++) x0[i] = sat16(p.state[i] - scaled(p.vg[i], steps - step, steps));
             denorm(d, x0, p.x);
             decode(d, p.x, pixels, &p);
             preview(ctx, step, pixels, tg_diffusion_image_len(d));
         }
-        for (i = 0; i < n; i++) p.state[i] = sat16(p.state[i] - scaled(p.v[i], 1, steps));
+        for (i = 0; i < n; i++) p.state[i] = sat16(p.state[i] - scaled(p.vg[i], 1, steps));
     }
     denorm(d, p.state, p.x);
     decode(d, p.x, pixels, &p);

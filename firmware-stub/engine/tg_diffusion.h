@@ -6,7 +6,8 @@
  * The arithmetic is that of src/templates/sd/int.rs, which the tests hold it to byte for
  * byte: the state is the normalised latent in 1/512 (int16), the denoiser's input the
  * state in 1/32 with a time plane and the class's one-hot plane, its output the velocity
- * in 1/16; the decoder takes state * deviation + mean per channel, in 1/32. */
+ * in 1/16; the decoder takes state * deviation + mean per channel, in 1/32. A guided step
+ * also runs the denoiser with no class and steers by v0 + (scale * (v - v0) + 8) / 16. */
 #ifndef TG_DIFFUSION_H
 #define TG_DIFFUSION_H
 
@@ -32,6 +33,8 @@ typedef struct {
     uint8_t skip_to;   /* the output of layer skip_from is added to that of skip_to */
     uint8_t skip_from; /* (TG_NO_SKIP: none) */
     uint8_t latent;    /* latent channels */
+    uint8_t guidance;  /* classifier-free guidance scale in 1/16 (0 or 16: none) */
+    uint8_t guided_above; /* steps whose time plane (1/32) is above this are guided */
     const uint8_t *denorm;
     uint32_t map_max;  /* largest map a layer reads or writes, in values */
     uint32_t acc_max;  /* largest output plane, in values */

@@ -141,7 +141,16 @@ pub fn blob(spec: &ModelSpec, project: &str) -> Result<Vec<u8>, ExportError> {
         check("denoiser", "latent channels", latent.into(), 255)?;
         let (to, from) = spec.skip.map_or((255, 255), |(t, f)| (t as u8, f as u8));
         let mut block = [0u8; DIFFUSION_BLOCK_BYTES];
-        block[..5].copy_from_slice(&[unet as u8, steps as u8, to, from, latent as u8]);
+        let (scale, above) = spec.guidance;
+        block[..7].copy_from_slice(&[
+            unet as u8,
+            steps as u8,
+            to,
+            from,
+            latent as u8,
+            scale,
+            above,
+        ]);
         b.extend_from_slice(&block);
         // Then each latent channel's deviation (1/4096) and mean (1/512), int32.
         if spec.latent_denorm.len() != latent as usize {

@@ -38,6 +38,7 @@ pub fn spec(p: &Project) -> ModelSpec {
         repeat: None,
         skip: None,
         latent_denorm: Vec::new(),
+        guidance: (0, 0),
         sigmoid_output: true,
         shift_norm: false,
         u8_input: false,

@@ -39,6 +39,7 @@ pub fn spec(p: &Project) -> ModelSpec {
         repeat: None,
         skip: None,
         latent_denorm: Vec::new(),
+        guidance: (0, 0),
         sigmoid_output: false,
         shift_norm: true,
         u8_input: true,

@@ -12,6 +12,9 @@
 //!   `t·v` the same way.
 //! - The decoder's input is `state·deviation + mean` per channel (deviation in 1/4096, mean
 //!   in 1/512), rounded to 1/32.
+//! - Guidance: on a step whose time plane is above the model's threshold, the denoiser
+//!   also runs with no class (every class plane 0), and the velocity is
+//!   `v∅ + floor((scale·(v − v∅) + 8) / 16)`, the scale in 1/16, in 32 bits.
 
 use crate::nn::int::{IntError, pass};
 use crate::quant::sigmoid_table;
@@ -68,10 +71,33 @@ fn to_input(v: i64) -> i8 {
     ((v + 8) >> 4).clamp(-128, 127) as i8
 }
 
-/// The denoiser's input at step `k` of `steps`: the state, the time plane, the class.
-pub fn unet_input(state: &[i16], label: u8, classes: usize, k: u32, steps: u32) -> Vec<i8> {
+/// The time of step `k` of `steps` in 1/32, rounded half up: the denoiser's time plane.
+pub fn time32(k: u32, steps: u32) -> u8 {
     let steps = steps.max(1);
-    let t = ((2 * 32 * (steps - k.min(steps)) + steps) / (2 * steps)) as i8;
+    ((2 * 32 * (steps - k.min(steps)) + steps) / (2 * steps)) as u8
+}
+
+/// Whether step `k` of `steps` is guided, for guidance `(scale, above)`.
+pub fn guided(guidance: (u8, u8), k: u32, steps: u32) -> bool {
+    let (scale, above) = guidance;
+    scale != 0 && scale != 16 && time32(k, steps) > above
+}
+
+/// The guided velocity from the class's `v` and the classless `free` (both in 1/16).
+pub fn guide(v: &[i8], free: &[i8], scale: u8) -> Vec<i32> {
+    v.iter()
+        .zip(free)
+        .map(|(&v, &f)| {
+            let (v, f) = (i32::from(v), i32::from(f));
+            f + (i32::from(scale) * (v - f) + 8).div_euclid(16)
+        })
+        .collect()
+}
+
+/// The denoiser's input at step `k` of `steps`: the state, the time plane, the class (0:
+/// none, every class plane 0).
+pub fn unet_input(state: &[i16], label: u8, classes: usize, k: u32, steps: u32) -> Vec<i8> {
+    let t = time32(k, steps) as i8;
     let mut x: Vec<i8> = state.iter().map(|&v| to_input(i64::from(v))).collect();
     let plane = SIDE * SIDE;
     x.extend(std::iter::repeat_n(t, plane));
@@ -183,7 +209,22 @@ pub fn sample(
             .zip(jobs)
             .map(|(s, &(_, label))| unet_input(s, label, classes, k, steps))
             .collect();
-        let v = unet_pass(spec, &inputs, device)?;
+        let cond = unet_pass(spec, &inputs, device)?;
+        let v: Vec<Vec<i32>> = if guided(spec.guidance, k, steps) {
+            let free: Vec<Vec<i8>> = states
+                .iter()
+                .map(|s| unet_input(s, 0, classes, k, steps))
+                .collect();
+            let free = unet_pass(spec, &free, device)?;
+            cond.iter()
+                .zip(&free)
+                .map(|(v, f)| guide(v, f, spec.guidance.0))
+                .collect()
+        } else {
+            cond.iter()
+                .map(|v| v.iter().map(|&x| i32::from(x)).collect())
+                .collect()
+        };
         if previews {
             let x0: Vec<Vec<i8>> = states
                 .iter()
@@ -192,7 +233,7 @@ pub fn sample(
                     let z: Vec<i16> = s
                         .iter()
                         .zip(v)
-                        .map(|(&s, &v)| sat(i32::from(s) - scaled(i32::from(v), steps - k, steps)))
+                        .map(|(&s, &v)| sat(i32::from(s) - scaled(v, steps - k, steps)))
                         .collect();
                     decoder_input(spec, &z)
                 })
@@ -201,7 +242,7 @@ pub fn sample(
         }
         for (s, v) in states.iter_mut().zip(&v) {
             for (s, &v) in s.iter_mut().zip(v) {
-                *s = sat(i32::from(*s) - scaled(i32::from(v), 1, steps));
+                *s = sat(i32::from(*s) - scaled(v, 1, steps));
             }
         }
     }
@@ -317,7 +358,29 @@ mod tests {
         Diffusion::load(&blob).unwrap();
     }
 
-    const GOLDEN: [u32; 3] = [0x279b_6230, 0xeb3c_dc3c, 0x1e70_30b7];
+    /// Guidance steers the first half of the steps, and the C runner follows burn's
+    /// integer model with it and without it.
+    #[test]
+    fn guidance_steers_the_first_half_of_the_steps_on_both_sides() {
+        let g = (48, 16);
+        let at8: Vec<bool> = (0..8).map(|k| guided(g, k, 8)).collect();
+        assert_eq!(at8, [true, true, true, true, false, false, false, false]);
+        assert!(guided(g, 0, 1) && !guided((16, 16), 0, 8) && !guided((0, 0), 0, 8));
+        assert_eq!(guide(&[10, -4], &[2, 2], 48), [26, -16]);
+        let device = Device::flex();
+        let (spec, blob) = model();
+        assert_eq!(spec.guidance, g);
+        let mut plain = spec.clone();
+        plain.guidance = (0, 0);
+        let plain_blob = crate::export::blob(&plain, "sd").unwrap();
+        let mut c = Diffusion::load(&plain_blob).unwrap();
+        let unguided = sample(&plain, 5, &[(0, 4)], 8, false, &device).unwrap();
+        assert_eq!(c.sample(5, 0, 4, 8, false).unwrap().0, unguided.images[0]);
+        let mut c = Diffusion::load(&blob).unwrap();
+        assert_ne!(c.sample(5, 0, 4, 8, false).unwrap().0, unguided.images[0]);
+    }
+
+    const GOLDEN: [u32; 3] = [0x2df7_ed39, 0x898e_8b3c, 0x8048_038a];
 
     #[test]
     fn the_noise_has_unit_spread_in_its_units_and_depends_on_seed_and_index() {

@@ -239,7 +239,10 @@ pub fn images_tensor(pixels: &[&[u8]], device: &Device) -> Tensor<4> {
 pub fn onehot(classes: &[u8], device: &Device) -> Tensor<2> {
     let mut data = vec![0f32; classes.len() * CLASSES];
     for (i, &c) in classes.iter().enumerate() {
-        data[i * CLASSES + usize::from(c.clamp(1, CLASSES as u8)) - 1] = 1.0;
+        // Class 0 is no class: the unconditional model of classifier-free guidance.
+        if c > 0 {
+            data[i * CLASSES + usize::from(c.min(CLASSES as u8)) - 1] = 1.0;
+        }
     }
     Tensor::from_data(TensorData::new(data, [classes.len(), CLASSES]), device)
 }

@@ -1,7 +1,8 @@
 //! Sampling the latent-diffusion model: Euler steps of the rectified flow from noise
 //! (`t = 1`) to a clean latent (`t = 0`) on a uniform grid, then the VAE decoder. At each
 //! step the preview is the decoded estimate of the clean latent, `x̂0 = z_t − t·v̂`, so a die
-//! shows from the first step on. The noise of image `i` comes from `(seed, i)` only, so a
+//! shows from the first step on. The first half of the steps is guided toward the class
+//! (classifier-free guidance, [`super::spec::GUIDANCE`]). The noise of image `i` comes from `(seed, i)` only, so a
 //! seed gives the same image whatever else is drawn with it.
 
 use super::model::{LATENT_SIDE, LatentDiffusion};
@@ -56,13 +57,20 @@ pub fn sample(
     }
     let steps = steps.max(1);
     let onehot = super::model::onehot(classes, device);
+    let none = super::model::onehot(&vec![0; n], device);
     let mut z = noise(seed, first, n, model.latent, device);
     let mut shown = Vec::new();
     for k in 0..steps {
         let t = 1.0 - k as f32 / steps as f32;
         let next = 1.0 - (k + 1) as f32 / steps as f32;
         let times = Tensor::<1>::full([n], t, device);
-        let v = model.velocity(z.clone(), times, onehot.clone());
+        let mut v = model.velocity(z.clone(), times.clone(), onehot.clone());
+        // Classifier-free guidance on the steps the board guides (the same rule).
+        let guidance = (super::spec::GUIDANCE, super::spec::GUIDED_ABOVE);
+        if super::int::guided(guidance, k, steps) {
+            let free = model.velocity(z.clone(), times, none.clone());
+            v = free.clone() + (v - free).mul_scalar(f32::from(guidance.0) / 16.0);
+        }
         if previews {
             let x0 = z.clone() - v.clone().mul_scalar(t);
             shown.push(to_pixels(model.decode_normalised(x0)));

@@ -6,6 +6,13 @@ use crate::spec::{LayerKind, LayerSpec, ModelKind, ModelSpec, Shape};
 
 /// Classes of the prompt (the pip counts of the die dataset).
 pub const CLASSES: u32 = 6;
+/// Classifier-free guidance: the scale, 3 (in 1/16), on the steps above `t = 1/2` (in
+/// 1/32): the first half of the steps, where the die takes its count, is steered toward
+/// the class; the second half, where the pips sharpen, is not, so pips stay apart.
+/// Measured on 600 dice at 8 steps (float sampler): read 97.8% and Fréchet distance 1.14
+/// unguided; 99.5% and 0.54 so; guiding every step at 3 fused the sixes' pips (0% counted).
+pub const GUIDANCE: u8 = 48;
+pub const GUIDED_ABOVE: u8 = 16;
 
 /// The model a project describes, without weights, as stored on the project's target.
 pub fn spec(p: &Project) -> ModelSpec {
@@ -50,6 +57,7 @@ pub fn spec(p: &Project) -> ModelSpec {
         repeat: Some((m.steps, 5)),
         skip: Some((3, 0)),
         latent_denorm: Vec::new(),
+        guidance: (GUIDANCE, GUIDED_ABOVE),
         sigmoid_output: true,
         shift_norm: false,
         u8_input: false,

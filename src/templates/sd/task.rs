@@ -34,6 +34,8 @@ pub const STRIP_CLASS: u8 = 6;
 /// Weight of the KL term against the reconstruction's cross-entropy (both per image): small,
 /// as latent-diffusion autoencoders use, so the latent keeps the detail.
 const KL_WEIGHT: f32 = 1e-3;
+/// The share of denoiser examples trained without their class (classifier-free guidance).
+const DROP_CLASS: f32 = 0.1;
 
 /// The losses: the VAE's reconstruction (binary cross-entropy summed over pixels, per
 /// image), the denoiser's flow loss (mean squared error of the velocity, per latent value)
@@ -157,7 +159,17 @@ impl<'a> SdTask<'a> {
         let tt = times.clone().reshape([n, 1, 1, 1]);
         let zt = z0.clone() * tt.clone().neg().add_scalar(1.0) + eps.clone() * tt;
         let target = eps - z0;
-        let pips: Vec<u8> = idx.iter().map(|&i| self.data[i].pips).collect();
+        // One in ten without its class: the unconditional model guidance steers from.
+        let pips: Vec<u8> = idx
+            .iter()
+            .map(|&i| {
+                if self.rng.unit() < DROP_CLASS {
+                    0
+                } else {
+                    self.data[i].pips
+                }
+            })
+            .collect();
         let v = model.velocity(zt, times, onehot(&pips, device));
         let flow = (v - target).powi_scalar(2).mean();
         Step {
