@@ -229,22 +229,24 @@ typedef struct {
     uint16_t index;
     uint8_t label;
     uint8_t steps;
-    uint8_t every;
+    /* Time spent sending previews, left out of the image's STATS. */
+    uint32_t sending;
 } step_out;
 
 static uint8_t step_tx[TG_HOST_PAYLOAD_MAX];
 
 static void on_step(void *ctx, uint8_t step, const uint8_t *pixels, uint32_t len)
 {
-    const step_out *o = (const step_out *)ctx;
+    step_out *o = (step_out *)ctx;
     tg_layer last;
-    uint32_t k;
-    if (!o->every || step % o->every != 0 || TG_STEP_HEADER + len > sizeof step_tx) return;
+    uint32_t k, t0 = board_micros();
+    if (TG_STEP_HEADER + len > sizeof step_tx) return;
     tg_layer_get(&diff.m, (uint8_t)(diff.m.n_layers - 1u), &last);
     tg_step_header(step_tx, o->index, o->label, step, o->steps, last.out_h,
                    (uint8_t)(last.out_c * last.out_w));
     for (k = 0; k < len; k++) step_tx[TG_STEP_HEADER + k] = pixels[k];
     send(TG_MSG_STEP, step_tx, (uint16_t)(TG_STEP_HEADER + len));
+    o->sending += board_micros() - t0;
 }
 
 /* GENERATE on a diffusion model: each image is sampled in `steps` steps from the noise of
@@ -272,10 +274,10 @@ static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first
         so.index = o.index;
         so.label = o.label;
         so.steps = steps;
-        so.every = every;
+        so.sending = 0;
         t0 = board_micros();
         c0 = board_cycles();
-        status = tg_diffuse(&diff, seed, i, o.label, steps, every ? on_step : NULL, &so,
+        status = tg_diffuse(&diff, seed, i, o.label, steps, every, every ? on_step : NULL, &so,
                             diff_pixels, diff_arena, diff.arena_bytes);
         c1 = board_cycles();
         t1 = board_micros();
@@ -287,7 +289,8 @@ static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first
             on_row(&o, (uint16_t)r, diff_pixels + r * (px / last.out_h),
                    (uint16_t)(px / last.out_h));
         flush_rows(&o);
-        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0, diff.arena_bytes);
+        /* The sampling's own time: the previews' decoding, not their sending. */
+        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0 - so.sending, diff.arena_bytes);
         sent = (uint16_t)(i + 1u - first);
         if (interrupted()) break;
     }

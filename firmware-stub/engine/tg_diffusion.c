@@ -304,8 +304,8 @@ static void denorm(const tg_diffusion *d, const int16_t *state, int8_t *z)
 }
 
 int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t label,
-               uint8_t steps, tg_step_fn preview, void *ctx, uint8_t *pixels, uint8_t *arena,
-               uint32_t arena_len)
+               uint8_t steps, uint8_t every, tg_step_fn preview, void *ctx, uint8_t *pixels,
+               uint8_t *arena, uint32_t arena_len)
 {
     parts p;
     uint32_t n = tg_diffusion_latent_len(d), hw = (uint32_t)d->m.in_h * d->m.in_w, k, i, c;
@@ -332,7 +332,7 @@ int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t lab
         } else {
             for (i = 0; i < n; i++) p.vg[i] = p.v[i];
         }
-        if (preview) {
+        if (preview && (every <= 1u || step % every == 0u)) {
             /* x0 = state - t v, decoded; p.x is free until the next step. */
             int16_t *x0 = p.skip; /* free between passes */
             for (i = 0; i < n; i++) x0[i] = sat16(p.state[i] - scaled(p.vg[i], steps - step, steps));

@@ -61,9 +61,10 @@ int tg_decode_pass(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, uint
 /* The sampler's noise for image `index` of `seed`: `n` values in 1/512. */
 void tg_diffusion_noise(uint32_t seed, uint32_t index, uint32_t n, int16_t *out);
 /* Draws image `index` of `seed` for class `label` (1-based) in `steps` steps (0: the
- * model's default); `preview` (or NULL) sees each step's x0. */
+ * model's default); `preview` (or NULL) sees the x0 of every `every`-th step from the
+ * first (0 or 1: every step), decoded only for those. */
 int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t label,
-               uint8_t steps, tg_step_fn preview, void *ctx, uint8_t *pixels, uint8_t *arena,
-               uint32_t arena_len);
+               uint8_t steps, uint8_t every, tg_step_fn preview, void *ctx, uint8_t *pixels,
+               uint8_t *arena, uint32_t arena_len);
 
 #endif

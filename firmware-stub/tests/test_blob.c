@@ -75,7 +75,7 @@ static void try_diffusion(const uint8_t *copy, uint32_t len, const tg_model *m)
         uint8_t *arena = malloc(d.arena_bytes ? d.arena_bytes : 1);
         uint8_t *pixels = malloc(tg_diffusion_image_len(&d));
         uint32_t sum = 0;
-        (void)tg_diffuse(&d, 7, label, label, 2, step_seen, &sum, pixels, arena, d.arena_bytes);
+        (void)tg_diffuse(&d, 7, label, label, 2, 1, step_seen, &sum, pixels, arena, d.arena_bytes);
         free(pixels);
         free(arena);
     }

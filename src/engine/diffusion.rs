@@ -12,6 +12,8 @@ struct RawDiffusion {
     skip_to: u8,
     skip_from: u8,
     latent: u8,
+    guidance: u8,
+    guided_above: u8,
     denorm: *const u8,
     map_max: u32,
     acc_max: u32,
@@ -47,6 +49,7 @@ unsafe extern "C" {
         index: u32,
         label: u8,
         steps: u8,
+        every: u8,
         preview: Option<StepFn>,
         ctx: *mut c_void,
         pixels: *mut u8,
@@ -91,6 +94,11 @@ impl Diffusion {
     }
 
     /// The model's default step count.
+    /// Classifier-free guidance: the scale in 1/16 and the time (1/32) it applies above.
+    pub fn guidance(&self) -> (u8, u8) {
+        (self.raw.guidance, self.raw.guided_above)
+    }
+
     pub fn steps(&self) -> u8 {
         self.raw.steps
     }
@@ -178,6 +186,7 @@ impl Diffusion {
                 index,
                 label,
                 steps,
+                1,
                 preview,
                 (&mut shots as *mut Vec<Vec<u8>>).cast(),
                 px.as_mut_ptr(),

@@ -343,12 +343,13 @@ impl Msg {
                 p.extend(h.max_frame.to_le_bytes());
                 p.extend(h.arena_bytes.to_le_bytes());
                 p.extend([h.image_h, h.image_w, h.latent, h.classes]);
-                if let Some(k) = h.kind {
-                    p.push(k.code());
-                    if let Some(a) = h.arena32 {
-                        p.push(h.steps);
-                        p.extend(a.to_le_bytes());
-                    }
+                // The kind byte (0: none) whenever a later field follows it.
+                if h.kind.is_some() || h.arena32.is_some() {
+                    p.push(h.kind.map_or(0, |k| k.code()));
+                }
+                if let Some(a) = h.arena32 {
+                    p.push(h.steps);
+                    p.extend(a.to_le_bytes());
                 }
             }
             Msg::Image(r) => {
@@ -628,6 +629,22 @@ mod tests {
             kind: Some(ModelKind::Diffusion),
             steps: 8,
             arena32: Some(123_456),
+        }));
+        // A 1.2 board without a model: kind 0, then steps and the arena.
+        round(Msg::Hello(Hello {
+            protocol: 1,
+            board: BoardId::Sim,
+            firmware: 0x0102,
+            model_hash: 0,
+            max_frame: 32,
+            arena_bytes: 0,
+            image_h: 0,
+            image_w: 0,
+            latent: 0,
+            classes: 0,
+            kind: None,
+            steps: 0,
+            arena32: Some(0),
         }));
         round(Msg::Step(StepPreview {
             index: 3,

@@ -225,8 +225,9 @@ fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Issue #18, item 4, then #16: an untrained Streaming SD project says to train it (not
-/// "not built"), and the template list says where it runs.
+/// Issue #18, item 4, then #16: a new Streaming SD project exports and runs the shipped
+/// model on the simulated board, a microcontroller board refuses it by name, and the
+/// template list says where it runs.
 #[test]
 fn a_hosted_template_says_what_works() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,18 +235,38 @@ fn a_hosted_template_says_what_works() {
     let p = path.to_str().unwrap();
     assert!(run(&["new", "-t", "streaming-sd", p]).status.success());
     let out = dir.path().join("out");
-    for args in [
-        vec!["export", p, "-o", out.to_str().unwrap()],
-        vec!["monitor", p, "--count", "1"],
-    ] {
-        let o = run(&args);
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(
-            err.contains("no trained model yet; train it with"),
-            "{args:?}: {err}"
-        );
-    }
+    let o = run(&["export", p, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("the built-in default"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = run(&[
+        "monitor",
+        p,
+        "--count",
+        "2",
+        "--steps",
+        "2",
+        "--preview",
+        "1",
+    ]);
+    let said = text(&o.stdout);
+    assert!(o.status.success(), "{said}{}", text(&o.stderr));
+    assert!(said.contains("Sampling by diffusion in 2 steps"), "{said}");
+    assert!(
+        said.contains("die 2:") && said.contains("step 2 of 2"),
+        "{said}"
+    );
+    let o = run(&["monitor", p, "--board", "qemu-rv32", "--count", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr)
+            .contains("a diffusion model runs on the simulated board and the Raspberry Pi runner"),
+        "{}",
+        text(&o.stderr)
+    );
     let list = text(&run(&["templates"]).stdout);
     assert!(
         list.contains(

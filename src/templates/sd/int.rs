@@ -370,6 +370,11 @@ mod tests {
         let device = Device::flex();
         let (spec, blob) = model();
         assert_eq!(spec.guidance, g);
+        assert_eq!(
+            Diffusion::load(&blob).unwrap().guidance(),
+            g,
+            "the C side reads it"
+        );
         let mut plain = spec.clone();
         plain.guidance = (0, 0);
         let plain_blob = crate::export::blob(&plain, "sd").unwrap();

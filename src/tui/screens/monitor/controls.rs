@@ -31,10 +31,11 @@ impl MonitorView {
     }
 
     /// A key while a seed is typed: digits, Backspace, Enter (sets it), Esc (drops it).
-    pub fn seed_key(&mut self, code: crossterm::event::KeyCode) {
+    /// Any other key drops it too and is not taken (`false`), so `x` still stops a run.
+    pub fn seed_key(&mut self, code: crossterm::event::KeyCode) -> bool {
         use crossterm::event::KeyCode;
         let Some(text) = &mut self.seed_entry else {
-            return;
+            return false;
         };
         match code {
             KeyCode::Char(c) if c.is_ascii_digit() && text.len() < 10 => text.push(c),
@@ -54,8 +55,13 @@ impl MonitorView {
                 }
             }
             KeyCode::Esc => self.seed_entry = None,
-            _ => {}
+            KeyCode::Char(c) if c.is_ascii_digit() => {} // ten digits are enough
+            _ => {
+                self.seed_entry = None;
+                return false;
+            }
         }
+        true
     }
 }
 
@@ -195,6 +201,14 @@ mod tests {
             key(&mut a, KeyCode::Esc);
             assert!(a.monitor.seed_entry.is_none());
             assert_ne!(a.monitor.next_seed, 9);
+            // Review: 'x' while typing stopped nothing; it now drops the seed and stops.
+            key(&mut a, KeyCode::Char('e'));
+            let stop = update(
+                &mut a,
+                Msg::Key(crossterm::event::KeyEvent::from(KeyCode::Char('x'))),
+            );
+            assert_eq!(stop, Some(Effect::Link(LinkCmd::Stop)));
+            assert!(a.monitor.seed_entry.is_none());
         }
     }
 

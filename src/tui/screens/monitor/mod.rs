@@ -101,8 +101,7 @@ pub fn claims(app: &App, key: &KeyEvent) -> bool {
 
 /// The Monitor's keys.
 pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
-    if app.monitor.seed_entry.is_some() {
-        app.monitor.seed_key(key.code);
+    if app.monitor.seed_entry.is_some() && app.monitor.seed_key(key.code) {
         return None;
     }
     if app.monitor.is_classifier() {
