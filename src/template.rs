@@ -55,6 +55,18 @@ pub trait Template: Sync {
     /// Labelled samples of the training data, as `tinygen data preview` shows them.
     fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError>;
 
+    /// A model of the project's architecture scaled to `width` channels, its weights drawn
+    /// from `seed` with no training: for memory benchmarks at sizes no board was trained
+    /// for. `None` when the template has no such models.
+    fn synthetic(
+        &self,
+        _p: &Project,
+        _width: u32,
+        _seed: u64,
+    ) -> Option<Result<Vec<u8>, crate::export::ExportError>> {
+        None
+    }
+
     /// The model tinygen ships for this project, when the project describes exactly the
     /// template's default model (a newcomer sees it run before training anything).
     fn builtin_model(&self, _p: &Project) -> Option<&'static [u8]> {

@@ -20,11 +20,51 @@ pub struct Args {
     /// Write it even if the model does not fit the target.
     #[arg(long)]
     pub force: bool,
+    /// Write a synthetic model instead: the project's architecture with the denoiser
+    /// WIDTH channels wide, weights drawn from --seed, no training (Streaming SD; for
+    /// memory benchmarks: 32 is the default size, 1152 about 100 MB).
+    #[arg(long, value_name = "WIDTH", value_parser = clap::value_parser!(u32).range(1..=1200))]
+    pub synthetic: Option<u32>,
+    /// The seed of a synthetic model's weights.
+    #[arg(long, default_value_t = 1, requires = "synthetic")]
+    pub seed: u64,
 }
 
 impl Args {
+    /// `--synthetic WIDTH`: the blob alone (no header: nothing is built from it).
+    fn synthetic(&self, p: &crate::project::Project, width: u32) -> Result<(), CliError> {
+        let Some(made) = crate::templates::of(p).synthetic(p, width, self.seed) else {
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "the '{}' template has no synthetic models (Streaming SD has)",
+                p.template.name
+            )));
+        };
+        let blob = made?;
+        let dir = self
+            .out
+            .clone()
+            .unwrap_or_else(|| p.resolve(&self.path, &p.artifacts.export));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create '{}'", dir.display()))?;
+        let path = dir.join(format!("synthetic-{width}.bin"));
+        crate::util::fsutil::write_atomic(&path, &blob)
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+        super::common::print(&format!(
+            "Wrote a synthetic model of '{}', denoiser width {width}, weights from seed {}: \
+             model hash {:08x}\n  {}  ({})\n",
+            p.name,
+            self.seed,
+            crate::export::blob_hash(&blob).unwrap_or(0),
+            path.display(),
+            crate::budget::report::bytes(blob.len() as u64)
+        ))
+    }
+
     pub fn run(self) -> Result<(), CliError> {
         let p = super::common::load(&self.path)?;
+        if let Some(width) = self.synthetic {
+            return self.synthetic(&p, width);
+        }
         let t = super::budget::target_or(self.target.as_deref(), &p)?;
         let m = crate::templates::deployable(&p, Some(&self.path))?.for_target(t, &p.name)?;
         let b = budget::compute(&m.spec, t, budget::Plan::Tiled);

@@ -10,6 +10,7 @@ pub mod int;
 pub mod model;
 pub mod sample;
 pub mod spec;
+pub mod synthetic;
 pub mod task;
 
 use crate::project::{Project, TemplateDef};
@@ -32,6 +33,15 @@ impl Template for StreamingSd {
 
     fn spec(&self, p: &Project) -> ModelSpec {
         spec::spec(p)
+    }
+
+    fn synthetic(
+        &self,
+        p: &Project,
+        width: u32,
+        seed: u64,
+    ) -> Option<Result<Vec<u8>, crate::export::ExportError>> {
+        Some(synthetic::blob(p, width, seed))
     }
 
     fn builtin_model(&self, p: &Project) -> Option<&'static [u8]> {
