@@ -229,6 +229,7 @@ typedef struct {
     uint16_t index;
     uint8_t label;
     uint8_t steps;
+    uint8_t height, width; /* the image's, for the STEP header */
     /* Time spent sending previews, left out of the image's STATS. */
     uint32_t sending;
 } step_out;
@@ -238,12 +239,9 @@ static uint8_t step_tx[TG_HOST_PAYLOAD_MAX];
 static void on_step(void *ctx, uint8_t step, const uint8_t *pixels, uint32_t len)
 {
     step_out *o = (step_out *)ctx;
-    tg_layer last;
     uint32_t k, t0 = board_micros();
     if (TG_STEP_HEADER + len > sizeof step_tx) return;
-    tg_layer_get(&diff.m, (uint8_t)(diff.m.n_layers - 1u), &last);
-    tg_step_header(step_tx, o->index, o->label, step, o->steps, last.out_h,
-                   (uint8_t)(last.out_c * last.out_w));
+    tg_step_header(step_tx, o->index, o->label, step, o->steps, o->height, o->width);
     for (k = 0; k < len; k++) step_tx[TG_STEP_HEADER + k] = pixels[k];
     send(TG_MSG_STEP, step_tx, (uint16_t)(TG_STEP_HEADER + len));
     o->sending += board_micros() - t0;
@@ -274,6 +272,8 @@ static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first
         so.index = o.index;
         so.label = o.label;
         so.steps = steps;
+        so.height = last.out_h;
+        so.width = (uint8_t)(last.out_c * last.out_w);
         so.sending = 0;
         t0 = board_micros();
         c0 = board_cycles();

@@ -58,6 +58,7 @@ pub fn sample(
     let steps = steps.max(1);
     let onehot = super::model::onehot(classes, device);
     let none = super::model::onehot(&vec![0; n], device);
+    let guidance = (super::spec::GUIDANCE, super::spec::GUIDED_ABOVE);
     let mut z = noise(seed, first, n, model.latent, device);
     let mut shown = Vec::new();
     for k in 0..steps {
@@ -66,7 +67,6 @@ pub fn sample(
         let times = Tensor::<1>::full([n], t, device);
         let mut v = model.velocity(z.clone(), times.clone(), onehot.clone());
         // Classifier-free guidance on the steps the board guides (the same rule).
-        let guidance = (super::spec::GUIDANCE, super::spec::GUIDED_ABOVE);
         if super::int::guided(guidance, k, steps) {
             let free = model.velocity(z.clone(), times, none.clone());
             v = free.clone() + (v - free).mul_scalar(f32::from(guidance.0) / 16.0);
