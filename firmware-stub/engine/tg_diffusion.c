@@ -2,6 +2,7 @@
  * the template's models are 8x8 to 32x32 and a pass is a few million multiply-adds. */
 #include "tg_diffusion.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint32_t rd32le(const uint8_t *p)
@@ -23,17 +24,20 @@ static int64_t fdiv(int64_t a, int64_t b)
 
 static uint32_t align4(uint32_t n) { return (n + 3u) & ~3u; }
 
-int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
+/* The checks and the arena of an opened model (its head is in memory). */
+static int setup(tg_diffusion *d)
 {
+    const uint8_t *blob = d->m.blob;
     uint32_t off, i;
     uint64_t need;
     tg_layer l, a, b;
-    int r = tg_model_open(&d->m, blob, len);
-    if (r) return r;
+    d->src = NULL;
+    d->chunk = TG_CHUNK_BYTES;
+    d->bias_store = NULL;
     if (d->m.kind != TG_KIND_DIFFUSION || !(d->m.flags & TG_MODEL_SIGMOID)) return TG_E_UNSUPPORTED;
     off = TG_BLOB_HEADER_BYTES + (uint32_t)d->m.n_layers * TG_DESCRIPTOR_BYTES + 256u;
     if (d->m.flags & TG_MODEL_CODED) return TG_E_UNSUPPORTED;
-    if (off + TG_DIFFUSION_BLOCK_BYTES > d->m.len) return TG_E_LENGTH;
+    if (off + TG_DIFFUSION_BLOCK_BYTES > d->m.resident) return TG_E_LENGTH;
     d->unet = blob[off];
     d->steps = blob[off + 1];
     d->skip_to = blob[off + 2];
@@ -42,7 +46,7 @@ int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
     d->guidance = blob[off + 5];
     d->guided_above = blob[off + 6];
     d->denorm = blob + off + TG_DIFFUSION_BLOCK_BYTES;
-    if (off + TG_DIFFUSION_BLOCK_BYTES + 8u * d->latent > d->m.len) return TG_E_LENGTH;
+    if (off + TG_DIFFUSION_BLOCK_BYTES + 8u * d->latent > d->m.resident) return TG_E_LENGTH;
     if (!d->unet || d->unet >= d->m.n_layers || !d->steps || !d->latent) return TG_E_SHAPE;
     d->map_max = 0;
     d->acc_max = 0;
@@ -55,6 +59,7 @@ int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
         if (ins(&l) > d->map_max) d->map_max = ins(&l);
         if (outs(&l) > d->map_max) d->map_max = outs(&l);
         if (plane(&l) > d->acc_max) d->acc_max = plane(&l);
+        d->bias[i] = l.bias;
     }
     tg_layer_get(&d->m, (uint8_t)(d->unet - 1u), &l);
     /* The denoiser's output is the latent; its input the latent, the time, the classes. */
@@ -77,6 +82,53 @@ int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
     if (need > TG_DIFFUSION_ARENA_MAX) return TG_E_ARENA;
     d->arena_bytes = (uint32_t)need;
     return TG_OK;
+}
+
+int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len)
+{
+    int r = tg_model_open(&d->m, blob, len);
+    return r ? r : setup(d);
+}
+
+int tg_diffusion_open_streamed(tg_diffusion *d, const uint8_t *head, uint32_t have, uint32_t crc,
+                               tg_weights *src, uint32_t chunk)
+{
+    uint32_t i, n = 0, at = 0;
+    tg_layer l;
+    int r = tg_model_open_head(&d->m, head, have, crc);
+    if (r || (r = setup(d)) != TG_OK) return r;
+    for (i = 0; i < d->m.n_layers; i++) {
+        tg_layer_get(&d->m, (uint8_t)i, &l);
+        if (l.b_off) n += l.out_c;
+    }
+    d->bias_store = (int32_t *)malloc(4u * (size_t)(n ? n : 1u));
+    if (!d->bias_store) return TG_E_ARENA;
+    for (i = 0; i < d->m.n_layers; i++) {
+        const uint8_t *p;
+        uint32_t k;
+        tg_layer_get(&d->m, (uint8_t)i, &l);
+        d->bias[i] = NULL;
+        if (!l.b_off) continue;
+        p = src->fetch(src, l.b_off, 4u * l.out_c, 0, 0);
+        if (!p) {
+            tg_diffusion_close(d);
+            return TG_E_LENGTH;
+        }
+        for (k = 0; k < l.out_c; k++) d->bias_store[at + k] = (int32_t)rd32le(p + 4u * k);
+        d->bias[i] = d->bias_store + at;
+        at += l.out_c;
+    }
+    src->bytes = 0; /* count the images' reads only */
+    d->src = src;
+    d->chunk = chunk ? chunk : TG_CHUNK_BYTES;
+    return TG_OK;
+}
+
+void tg_diffusion_close(tg_diffusion *d)
+{
+    free(d->bias_store);
+    d->bias_store = NULL;
+    d->src = NULL;
 }
 
 uint32_t tg_diffusion_input_len(const tg_diffusion *d)
@@ -145,16 +197,77 @@ static int16_t requant(int64_t acc, int8_t shift, uint8_t relu)
     return (int16_t)(y < -128 ? -128 : (y > 127 ? 127 : y));
 }
 
-/* One 3x3 layer on a whole map: stride 1, stride 2, or after a nearest upsample x2. */
-static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int64_t *acc)
+static uint32_t row_words(const tg_layer *l)
 {
-    uint32_t words = ((uint32_t)l->in_c * 9u * sbits(l->bits) + 31u) >> 5;
-    uint32_t hw = plane(l), o, c, p;
+    return ((uint32_t)l->in_c * 9u * sbits(l->bits) + 31u) >> 5;
+}
+
+static uint32_t rows_in(uint32_t chunk, const tg_layer *l)
+{
+    uint32_t n = chunk / (4u * row_words(l));
+    return n < 1u ? 1u : (n > l->out_c ? l->out_c : n);
+}
+
+/* Output channels per fetch of a streamed layer (all of them when nothing streams). */
+static uint32_t rows_per_fetch(const tg_diffusion *d, const tg_layer *l)
+{
+    return d->src ? rows_in(d->chunk, l) : l->out_c;
+}
+
+uint32_t tg_diffusion_fetch_bytes(const tg_model *m, uint32_t chunk)
+{
+    uint32_t i, most = 0, n;
+    tg_layer l;
+    if (!chunk) chunk = TG_CHUNK_BYTES;
+    for (i = 0; i < m->n_layers; i++) {
+        tg_layer_get(m, (uint8_t)i, &l);
+        n = 4u * row_words(&l) * rows_in(chunk, &l);
+        if (n > most) most = n;
+        if (4u * (uint32_t)l.out_c > most) most = 4u * l.out_c;
+    }
+    return most;
+}
+
+/* The bytes of rows o0.. of layer i's fetch. */
+static void chunk_at(const tg_diffusion *d, uint8_t i, uint32_t o0, uint32_t *off, uint32_t *len)
+{
+    tg_layer l;
+    uint32_t n, per;
+    tg_layer_get(&d->m, i, &l);
+    per = rows_per_fetch(d, &l);
+    n = l.out_c - o0 < per ? l.out_c - o0 : per;
+    *off = l.w_off + 4u * row_words(&l) * o0;
+    *len = 4u * row_words(&l) * n;
+}
+
+/* One 3x3 layer (layer i of the pass first..end-1) on a whole map: stride 1, stride 2, or
+ * after a nearest upsample x2. A streamed model's rows are fetched a chunk at a time, and
+ * each fetch names the next: the layer's next chunk, else the next layer's first, else the
+ * pass's first layer again (a sampler runs the same pass again). */
+static int conv(const tg_diffusion *d, uint8_t i, uint8_t first, uint8_t end, const tg_layer *l,
+                const int16_t *in, int16_t *out, int64_t *acc)
+{
+    uint32_t words = row_words(l), per = rows_per_fetch(d, l);
+    uint32_t hw = plane(l), o, o0, c, p;
     int32_t ky, kx, y, x;
     int32_t ih = l->in_h, iw = l->in_w, oh = l->out_h, ow = l->out_w;
+    const uint32_t *rows = l->weights;
     for (o = 0; o < l->out_c; o++) {
-        const uint32_t *row = l->weights + o * words;
-        int64_t b = l->bias ? l->bias[o] : 0;
+        const uint32_t *row;
+        int64_t b = d->bias[i] ? d->bias[i][o] : 0;
+        if (d->src && o % per == 0) {
+            uint32_t off, len, noff, nlen;
+            const uint8_t *got;
+            chunk_at(d, i, o, &off, &len);
+            if (o + per < l->out_c) chunk_at(d, i, o + per, &noff, &nlen);
+            else chunk_at(d, (uint8_t)(i + 1u < end ? i + 1u : first), 0, &noff, &nlen);
+            got = d->src->fetch(d->src, off, len, noff, nlen);
+            if (!got) return TG_E_LENGTH;
+            d->src->bytes += len;
+            rows = (const uint32_t *)(const void *)got;
+        }
+        o0 = d->src ? o - o % per : 0;
+        row = rows + (o - o0) * words;
         for (p = 0; p < hw; p++) acc[p] = b;
         for (c = 0; c < l->in_c; c++) {
             const int16_t *src = in + c * (uint32_t)ih * (uint32_t)iw;
@@ -191,9 +304,11 @@ static void conv(const tg_layer *l, const int16_t *in, int16_t *out, int64_t *ac
         for (p = 0; p < hw; p++)
             out[o * hw + p] = requant(acc[p], l->shift, (l->flags & TG_LAYER_RELU) != 0);
     }
+    return TG_OK;
 }
 
-/* Runs layers first..end-1 from the map in p->a; the map the last one wrote. */
+/* Runs layers first..end-1 from the map in p->a; the map the last one wrote (NULL when a
+ * fetch failed). */
 static const int16_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, parts *p)
 {
     int16_t *in = p->a, *out = p->b, *t;
@@ -201,7 +316,7 @@ static const int16_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, 
     tg_layer l;
     for (i = first; i < end; i++) {
         tg_layer_get(&d->m, i, &l);
-        conv(&l, in, out, p->acc);
+        if (conv(d, i, first, end, &l, in, out, p->acc) != TG_OK) return NULL;
         if (i == d->skip_from) memcpy(p->skip, out, 2u * outs(&l));
         if (i == d->skip_to) {
             uint32_t k, n = outs(&l);
@@ -217,25 +332,29 @@ static const int16_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, 
     return in;
 }
 
-static void unet(const tg_diffusion *d, const int8_t *input, int8_t *v, parts *p)
+static int unet(const tg_diffusion *d, const int8_t *input, int8_t *v, parts *p)
 {
     uint32_t k, n = tg_diffusion_input_len(d);
     const int16_t *out;
     for (k = 0; k < n; k++) p->a[k] = input[k];
     out = layers(d, 0, d->unet, p);
+    if (!out) return TG_E_LENGTH;
     n = tg_diffusion_latent_len(d);
     for (k = 0; k < n; k++) v[k] = (int8_t)out[k];
+    return TG_OK;
 }
 
-static void decode(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, parts *p)
+static int decode(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, parts *p)
 {
     const uint8_t *table = d->m.blob + TG_BLOB_HEADER_BYTES + (uint32_t)d->m.n_layers * TG_DESCRIPTOR_BYTES;
     uint32_t k, n = tg_diffusion_latent_len(d);
     const int16_t *out;
     for (k = 0; k < n; k++) p->a[k] = z[k];
     out = layers(d, d->unet, d->m.n_layers, p);
+    if (!out) return TG_E_LENGTH;
     n = tg_diffusion_image_len(d);
     for (k = 0; k < n; k++) pixels[k] = table[(uint8_t)(out[k] + 128)];
+    return TG_OK;
 }
 
 int tg_unet_pass(const tg_diffusion *d, const int8_t *input, int8_t *v, uint8_t *arena,
@@ -244,8 +363,7 @@ int tg_unet_pass(const tg_diffusion *d, const int8_t *input, int8_t *v, uint8_t 
     parts p;
     int r = split(d, arena, arena_len, &p);
     if (r) return r;
-    unet(d, input, v, &p);
-    return TG_OK;
+    return unet(d, input, v, &p);
 }
 
 int tg_decode_pass(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, uint8_t *arena,
@@ -254,8 +372,7 @@ int tg_decode_pass(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, uint
     parts p;
     int r = split(d, arena, arena_len, &p);
     if (r) return r;
-    decode(d, z, pixels, &p);
-    return TG_OK;
+    return decode(d, z, pixels, &p);
 }
 
 
@@ -322,11 +439,11 @@ int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t lab
         for (k = 0; k < hw; k++) p.x[n + k] = t;
         for (c = 1; c <= d->m.classes; c++)
             for (k = 0; k < hw; k++) p.x[n + c * hw + k] = (int8_t)(c == label ? 32 : 0);
-        unet(d, p.x, p.v, &p);
+        if ((r = unet(d, p.x, p.v, &p)) != TG_OK) return r;
         if (guided) {
             /* The same step with no class: every class plane 0. */
             for (k = n + hw; k < tg_diffusion_input_len(d); k++) p.x[k] = 0;
-            unet(d, p.x, p.v0, &p);
+            if ((r = unet(d, p.x, p.v0, &p)) != TG_OK) return r;
             for (i = 0; i < n; i++)
                 p.vg[i] = p.v0[i] + (int32_t)fdiv((int64_t)d->guidance * (p.v[i] - p.v0[i]) + 8, 16);
         } else {
@@ -337,12 +454,11 @@ int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t lab
             int16_t *x0 = p.skip; /* free between passes */
             for (i = 0; i < n; i++) x0[i] = sat16(p.state[i] - scaled(p.vg[i], steps - step, steps));
             denorm(d, x0, p.x);
-            decode(d, p.x, pixels, &p);
+            if ((r = decode(d, p.x, pixels, &p)) != TG_OK) return r;
             preview(ctx, step, pixels, tg_diffusion_image_len(d));
         }
         for (i = 0; i < n; i++) p.state[i] = sat16(p.state[i] - scaled(p.vg[i], 1, steps));
     }
     denorm(d, p.state, p.x);
-    decode(d, p.x, pixels, &p);
-    return TG_OK;
+    return decode(d, p.x, pixels, &p);
 }

@@ -26,6 +26,20 @@
  * in the arena. */
 #define TG_DIFFUSION_ARENA_MAX (64ull << 20)
 
+/* Where a streamed model's weights come from (engine/tg_stream.c has the hosted ones):
+ * bytes [off, off + len) of the model file, readable until the next fetch. `next_off` and
+ * `next_len` say what the runner will ask for next, for a provider that reads ahead. NULL
+ * when the bytes cannot be read. */
+typedef struct tg_weights tg_weights;
+struct tg_weights {
+    const uint8_t *(*fetch)(tg_weights *w, uint32_t off, uint32_t len, uint32_t next_off,
+                            uint32_t next_len);
+    uint64_t bytes; /* weight bytes fetched so far */
+};
+
+/* Bytes of weight rows a streamed fetch asks for: whole output-channel rows, at least one. */
+#define TG_CHUNK_BYTES (64u * 1024u)
+
 typedef struct {
     tg_model m;
     uint8_t unet;      /* layers 0..unet-1 are the denoiser, the rest the decoder */
@@ -39,6 +53,10 @@ typedef struct {
     uint32_t map_max;  /* largest map a layer reads or writes, in values */
     uint32_t acc_max;  /* largest output plane, in values */
     uint32_t arena_bytes;
+    tg_weights *src;  /* NULL: the weights are in the blob */
+    uint32_t chunk;   /* bytes of rows a fetch asks for */
+    const int32_t *bias[TG_MAX_LAYERS]; /* each layer's, or NULL */
+    int32_t *bias_store; /* a streamed model's biases, kept in memory */
 } tg_diffusion;
 
 /* Called after each step with the decoded estimate of the clean image (x0). */
@@ -46,12 +64,23 @@ typedef void (*tg_step_fn)(void *ctx, uint8_t step, const uint8_t *pixels, uint3
 
 /* Opens and checks a diffusion blob; works out its arena. */
 int tg_diffusion_open(tg_diffusion *d, const uint8_t *blob, uint32_t len);
+/* Opens a model whose weights stay in its file: `head`, `have` and `crc` as for
+ * tg_model_open_head, `src` the provider, `chunk` the bytes of rows per fetch. The
+ * biases are fetched once and kept (the only allocation); tg_diffusion_close frees them.
+ * A failed fetch is TG_E_LENGTH. */
+int tg_diffusion_open_streamed(tg_diffusion *d, const uint8_t *head, uint32_t have, uint32_t crc,
+                               tg_weights *src, uint32_t chunk);
+void tg_diffusion_close(tg_diffusion *d);
+/* The most bytes one fetch of an opened model's head asks for, at `chunk` (0: the
+ * default): a chunk of weight rows, or a layer's biases. */
+uint32_t tg_diffusion_fetch_bytes(const tg_model *m, uint32_t chunk);
 /* Values in the input of one denoiser pass, and in a latent. */
 uint32_t tg_diffusion_input_len(const tg_diffusion *d);
 uint32_t tg_diffusion_latent_len(const tg_diffusion *d);
 /* Pixels of an image. */
 uint32_t tg_diffusion_image_len(const tg_diffusion *d);
 /* The arena of the functions below must be 8-byte aligned and arena_bytes long. */
+/* The functions below return TG_E_LENGTH when a streamed fetch fails. */
 /* One denoiser pass: `input` (tg_diffusion_input_len values) to velocities in 1/16. */
 int tg_unet_pass(const tg_diffusion *d, const int8_t *input, int8_t *v, uint8_t *arena,
                  uint32_t arena_len);

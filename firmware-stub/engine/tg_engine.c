@@ -113,8 +113,19 @@ void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
     l->out_c = rd16(d + 4);
     l->out_h = d[6];
     l->out_w = d[7];
-    l->weights = (const uint32_t *)(const void *)(m->blob + w);
-    l->bias = b ? (const int32_t *)(const void *)(m->blob + b) : NULL;
+#ifdef TG_DIFFUSION
+    /* A streamed model's weights are not in memory: its runner fetches them by offset. */
+    l->w_off = w;
+    l->b_off = b;
+    if (w >= m->resident || b >= m->resident) {
+        l->weights = NULL;
+        l->bias = NULL;
+    } else
+#endif
+    {
+        l->weights = (const uint32_t *)(const void *)(m->blob + w);
+        l->bias = b ? (const int32_t *)(const void *)(m->blob + b) : NULL;
+    }
     l->codes = NULL;
 #ifndef TG_NO_CODED
     if (l->flags & TG_LAYER_CODED)
@@ -123,6 +134,9 @@ void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *l)
 #endif
 #ifndef TG_TRUSTED_BLOB
     l->end = m->blob + (m->len & ~3u); /* whole words only: a stream is read 16 bits at a time */
+#ifdef TG_DIFFUSION
+    if (m->resident < m->len) l->end = m->blob + (m->resident & ~3u);
+#endif
 #endif
     if (i == 0) {
         l->in_c = m->in_c;
@@ -192,16 +206,17 @@ static int plan(const tg_model *m, layout *a)
     return TG_OK;
 }
 
-int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
+/* The checks after the CRC: `have` bytes of the blob are in memory (all of it, but for a
+ * streamed diffusion model's head), `total` is its length. */
+static int open_checked(tg_model *m, const uint8_t *blob, uint32_t total, uint32_t have)
 {
-    uint32_t total, i, end;
+    uint32_t i, end;
     layout a;
-    if (len < TG_BLOB_HEADER_BYTES || rd32(blob) != TG_BLOB_MAGIC) return TG_E_MAGIC;
-    total = rd32(blob + 4);
-    if (total > len || total < TG_BLOB_HEADER_BYTES) return TG_E_LENGTH;
-    if (tg_crc32(0, blob + 12, total - 12u) != rd32(blob + 8)) return TG_E_HASH;
     m->blob = blob;
     m->len = total;
+#ifdef TG_DIFFUSION
+    m->resident = have;
+#endif
     m->hash = rd32(blob + 8);
     m->n_layers = blob[12];
     m->flags = blob[13];
@@ -219,11 +234,13 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
 #ifdef TG_DIFFUSION
     if (m->kind == TG_KIND_DIFFUSION) {
         /* Its block (16 bytes, then 8 per latent channel) comes before any weights. */
-        if (end + 16u > total) return TG_E_LENGTH;
+        if (end + 16u > have) return TG_E_LENGTH;
         end += 16u + 8u * blob[end + 4u];
     }
 #endif
-    if (end > total) return TG_E_LENGTH;
+    /* The header, descriptors and tables are in memory (`have` is `total` but for a
+     * streamed model's head). */
+    if (end > have) return TG_E_LENGTH;
 #if !defined(TG_NO_CODED) && !defined(TG_TRUSTED_BLOB)
     if (m->flags & TG_MODEL_CODED) { /* every code 1..6 bits long */
         const uint8_t *c = blob + end - (1u << TG_CODE_PEEK);
@@ -327,6 +344,28 @@ int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
     m->arena_bytes = a.total;
     return TG_OK;
 }
+
+int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len)
+{
+    uint32_t total;
+    if (len < TG_BLOB_HEADER_BYTES || rd32(blob) != TG_BLOB_MAGIC) return TG_E_MAGIC;
+    total = rd32(blob + 4);
+    if (total > len || total < TG_BLOB_HEADER_BYTES) return TG_E_LENGTH;
+    if (tg_crc32(0, blob + 12, total - 12u) != rd32(blob + 8)) return TG_E_HASH;
+    return open_checked(m, blob, total, total);
+}
+
+#ifdef TG_DIFFUSION
+int tg_model_open_head(tg_model *m, const uint8_t *head, uint32_t have, uint32_t crc)
+{
+    uint32_t total;
+    if (have < TG_BLOB_HEADER_BYTES || rd32(head) != TG_BLOB_MAGIC) return TG_E_MAGIC;
+    total = rd32(head + 4);
+    if (total < have) return TG_E_LENGTH;
+    if (crc != rd32(head + 8)) return TG_E_HASH;
+    return open_checked(m, head, total, have);
+}
+#endif
 
 /* ---- arithmetic ---------------------------------------------------------------------- */
 

@@ -70,6 +70,9 @@ typedef struct {
     uint16_t in_c;
     uint8_t in_h, in_w;
     uint32_t arena_bytes; /* what tg_run needs */
+#ifdef TG_DIFFUSION
+    uint32_t resident; /* bytes of the blob in memory: len, or a streamed model's head */
+#endif
 } tg_model;
 
 typedef struct {
@@ -82,6 +85,10 @@ typedef struct {
     const uint8_t *codes;  /* the code table of a coded layer, else 0 */
     const uint8_t *end;    /* the blob's last whole word: a coded stream is never read past
                             * it (not set in TG_TRUSTED_BLOB builds, which do not check) */
+#ifdef TG_DIFFUSION
+    uint32_t w_off, b_off; /* where the weights and biases are in the blob (b_off 0: none);
+                            * weights and bias are NULL when they are not in memory */
+#endif
 } tg_layer;
 
 /* Called once per finished output row: `len` bytes (grey pixels for an image model, or
@@ -115,6 +122,12 @@ static inline int32_t tg_weight_at(uint32_t word, uint8_t bits)
 /* Checks a blob (magic, length, CRC, shapes) and works out its arena size. The blob must
  * stay valid and 4-byte aligned while the model is used. */
 int tg_model_open(tg_model *m, const uint8_t *blob, uint32_t len);
+#ifdef TG_DIFFUSION
+/* The same for a model whose weights stay in a file (a streamed diffusion model): `head`
+ * holds its first `have` bytes (at least the header, descriptors and tables) and `crc` is
+ * the CRC-32 of bytes 12.. of the whole blob, which the caller worked out as it read it. */
+int tg_model_open_head(tg_model *m, const uint8_t *head, uint32_t have, uint32_t crc);
+#endif
 void tg_layer_get(const tg_model *m, uint8_t i, tg_layer *out);
 /* Runs the model once on `input` (in_c*in_h*in_w signed 8-bit values). */
 int tg_run(const tg_model *m, const int8_t *input, uint8_t *arena, uint32_t arena_len,
