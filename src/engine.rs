@@ -20,6 +20,8 @@ struct RawModel {
     in_h: u8,
     in_w: u8,
     arena_bytes: u32,
+    /// Bytes of the blob in memory (hosted builds: TG_DIFFUSION).
+    resident: u32,
 }
 
 type EmitFn = extern "C" fn(ctx: *mut c_void, row: u16, data: *const u8, len: u16);
@@ -115,6 +117,7 @@ impl Engine {
             in_h: 0,
             in_w: 0,
             arena_bytes: 0,
+            resident: 0,
         };
         let len = u32::try_from(blob.len()).map_err(|_| EngineError::Length)?;
         // SAFETY: `words` holds `len` bytes and outlives `raw` (both live in `Engine`).

@@ -16,6 +16,13 @@
 static tg_diffusion diff;
 static uint8_t *diff_arena;
 static uint8_t *diff_pixels;
+static const tg_diffusion *served;
+void (*tg_memory_hook)(uint32_t *peak_kb, uint32_t *anon_kb, uint32_t *file_kb);
+
+void tg_firmware_serve(const tg_diffusion *d)
+{
+    served = d;
+}
 #endif
 
 /* Bytes of one output row the transmit buffer holds; boards set it from the model header
@@ -199,10 +206,18 @@ static void send_done(uint16_t sent)
     send(TG_MSG_DONE, d, 2);
 }
 
+#ifdef TG_DIFFUSION
+#define STATS_BYTES 32u
+#else
+#define STATS_BYTES 16u
+#endif
+
+/* `read`: the weight bytes a streamed image read (hosted builds). */
 static void send_stats(uint16_t index, uint8_t label, uint32_t cycles, uint32_t micros,
-                       uint32_t arena)
+                       uint32_t arena, uint64_t read)
 {
-    uint8_t s[16];
+    uint8_t s[STATS_BYTES];
+    uint16_t n = 16u;
     put16(s, index);
     s[2] = label;
     s[3] = 0;
@@ -210,7 +225,21 @@ static void send_stats(uint16_t index, uint8_t label, uint32_t cycles, uint32_t 
     put32(s + 8, micros);
     put16(s + 12, board_stack_used());
     put16(s + 14, (uint16_t)(arena > 0xFFFFu ? 0xFFFFu : arena));
-    send(TG_MSG_STATS, s, sizeof s);
+#ifdef TG_DIFFUSION
+    if (tg_memory_hook) {
+        /* Firmware 1.3: peak, anonymous and file-backed resident KiB, weight bytes read. */
+        uint32_t peak, anon, file;
+        tg_memory_hook(&peak, &anon, &file);
+        put32(s + 16, peak);
+        put32(s + 20, anon);
+        put32(s + 24, file);
+        put32(s + 28, read > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)read);
+        n = 32u;
+    }
+#else
+    (void)read;
+#endif
+    send(TG_MSG_STATS, s, n);
 }
 
 /* After an image: is a STOP, or another command, waiting? (The command is served next.) */
@@ -263,6 +292,7 @@ static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first
         image_out o;
         step_out so;
         uint32_t t0, c0, t1, c1;
+        uint64_t read0;
         int status;
         o.index = (uint16_t)i;
         o.label = label ? label : roll(seed, (uint16_t)i, diff.m.classes);
@@ -275,6 +305,7 @@ static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first
         so.height = last.out_h;
         so.width = (uint8_t)(last.out_c * last.out_w);
         so.sending = 0;
+        read0 = diff.src ? diff.src->bytes : 0u;
         t0 = board_micros();
         c0 = board_cycles();
         status = tg_diffuse(&diff, seed, i, o.label, steps, every, every ? on_step : NULL, &so,
@@ -290,7 +321,8 @@ static void diffuse(uint8_t label, uint16_t count, uint32_t seed, uint16_t first
                    (uint16_t)(px / last.out_h));
         flush_rows(&o);
         /* The sampling's own time: the previews' decoding, not their sending. */
-        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0 - so.sending, diff.arena_bytes);
+        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0 - so.sending, diff.arena_bytes,
+                   diff.src ? diff.src->bytes - read0 : 0u);
         sent = (uint16_t)(i + 1u - first);
         if (interrupted()) break;
     }
@@ -354,7 +386,7 @@ static void generate(const uint8_t *p, uint16_t len, uint8_t *arena, uint32_t ar
         c1 = board_cycles();
         t1 = board_micros();
         flush_rows(&o);
-        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0, model.arena_bytes);
+        send_stats((uint16_t)i, o.label, c1 - c0, t1 - t0, model.arena_bytes, 0u);
         sent = (uint16_t)(i + 1u - first);
         if (interrupted()) break;
     }
@@ -410,8 +442,14 @@ static void open_model(const uint8_t *blob, uint32_t len)
     free(diff_arena);
     free(diff_pixels);
     diff_arena = diff_pixels = NULL;
+    if (!blob && served) {
+        /* The board's own streamed model: opened and checked by the board. */
+        model = served->m;
+        model_status = TG_OK;
+    }
     if (model_status == TG_OK && model.kind == TG_KIND_DIFFUSION) {
-        model_status = tg_diffusion_open(&diff, blob, len);
+        if (blob) model_status = tg_diffusion_open(&diff, blob, len);
+        else diff = *served;
         if (model_status == TG_OK) {
             /* malloc's alignment covers the engine's 8 bytes. */
             diff_arena = (uint8_t *)malloc(diff.arena_bytes);

@@ -131,6 +131,11 @@ void tg_diffusion_close(tg_diffusion *d)
     d->src = NULL;
 }
 
+uint32_t tg_diffusion_struct_bytes(uint32_t which)
+{
+    return which == 0 ? (uint32_t)sizeof(tg_model) : (uint32_t)sizeof(tg_diffusion);
+}
+
 uint32_t tg_diffusion_input_len(const tg_diffusion *d)
 {
     return (uint32_t)d->m.in_c * d->m.in_h * d->m.in_w;

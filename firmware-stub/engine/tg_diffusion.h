@@ -74,6 +74,9 @@ void tg_diffusion_close(tg_diffusion *d);
 /* The most bytes one fetch of an opened model's head asks for, at `chunk` (0: the
  * default): a chunk of weight rows, or a layer's biases. */
 uint32_t tg_diffusion_fetch_bytes(const tg_model *m, uint32_t chunk);
+/* sizeof(tg_model) (which 0) or sizeof(tg_diffusion) (1): the workbench checks its mirror
+ * of these structs against them. */
+uint32_t tg_diffusion_struct_bytes(uint32_t which);
 /* Values in the input of one denoiser pass, and in a latent. */
 uint32_t tg_diffusion_input_len(const tg_diffusion *d);
 uint32_t tg_diffusion_latent_len(const tg_diffusion *d);

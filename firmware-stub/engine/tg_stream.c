@@ -274,6 +274,7 @@ int tg_stream_open(tg_stream *s, const char *path, int kind, uint32_t chunk, tg_
         break;
     }
     if ((r = tg_diffusion_open_streamed(d, s->head, have, crc, &s->w, chunk)) != TG_OK) release(s);
+    s->misses = 0; /* the biases' fetches at open were not read ahead */
     return r;
 }
 

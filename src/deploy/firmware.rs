@@ -25,6 +25,14 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../firmware-stub/engine/tg_diffusion.c"),
     ),
     (
+        "engine/tg_stream.h",
+        include_str!("../../firmware-stub/engine/tg_stream.h"),
+    ),
+    (
+        "engine/tg_stream.c",
+        include_str!("../../firmware-stub/engine/tg_stream.c"),
+    ),
+    (
         "common/tg_board.h",
         include_str!("../../firmware-stub/common/tg_board.h"),
     ),
@@ -100,7 +108,7 @@ pub fn build_pi_runner(dir: &Path) -> Result<PathBuf, BuildError> {
     let exe = dir.join("tinygen-runner");
     let mut cmd = Command::new(AARCH64_GCC);
     // Static, so it runs on any 64-bit Pi OS whatever its C library.
-    cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra", "-static"])
+    cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra", "-static", "-pthread"])
         .arg(format!("-DTG_RX_MAX={PI_RX_MAX}u"))
         // The runner serves diffusion models too (engine/tg_diffusion.c).
         .arg("-DTG_DIFFUSION")
@@ -113,6 +121,8 @@ pub fn build_pi_runner(dir: &Path) -> Result<PathBuf, BuildError> {
         "common/tg_proto.c",
         "engine/tg_engine.c",
         "engine/tg_diffusion.c",
+        // Its weight providers stream a diffusion model's weights from the file.
+        "engine/tg_stream.c",
     ] {
         cmd.arg(src.join(f));
     }

@@ -186,6 +186,7 @@ pub fn run(board: &local::LocalBoard, work: &Work) -> Result<Vec<Stats>, VerifyE
                     micros: r.micros,
                     stack_bytes: r.stack_bytes,
                     arena_bytes: 0,
+                    memory: None,
                 });
                 let Work::Classify(inputs) = work else {
                     continue;

@@ -18,6 +18,11 @@ struct RawDiffusion {
     map_max: u32,
     acc_max: u32,
     arena_bytes: u32,
+    /// A streamed model's weight provider (never set here: the blob is in memory).
+    src: *mut c_void,
+    chunk: u32,
+    bias: [*const i32; 16],
+    bias_store: *mut i32,
 }
 
 type StepFn = extern "C" fn(ctx: *mut c_void, step: u8, pixels: *const u8, len: u32);
@@ -42,6 +47,7 @@ unsafe extern "C" {
         arena_len: u32,
     ) -> i32;
     fn tg_diffusion_noise(seed: u32, index: u32, n: u32, out: *mut i16);
+    fn tg_diffusion_struct_bytes(which: u32) -> u32;
     #[allow(clippy::too_many_arguments)]
     fn tg_diffuse(
         d: *const RawDiffusion,
@@ -204,4 +210,21 @@ pub fn noise(seed: u32, index: u32, n: usize) -> Vec<i16> {
     // SAFETY: `out` has room for `n` values.
     unsafe { tg_diffusion_noise(seed, index, n as u32, out.as_mut_ptr()) };
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue #17): the C structs grew fields for streamed weights while this
+    /// mirror did not, and the engine wrote past the Rust allocation (a heap corruption
+    /// seen as `free(): invalid next size`). The mirror must be exactly the C size.
+    #[test]
+    fn the_struct_mirrors_are_the_c_sizes() {
+        // SAFETY: a pure function of its argument.
+        let (model, diffusion) =
+            unsafe { (tg_diffusion_struct_bytes(0), tg_diffusion_struct_bytes(1)) };
+        assert_eq!(std::mem::size_of::<RawModel>(), model as usize);
+        assert_eq!(std::mem::size_of::<RawDiffusion>(), diffusion as usize);
+    }
 }

@@ -3,7 +3,7 @@
 //! (`firmware-stub/tests/test_proto.c`) both check their codec against that file, so the
 //! two sides cannot drift apart.
 
-use super::proto::{BoardId, Classified, Hello, ImageRows, Msg, Stats, StepPreview};
+use super::proto::{BoardId, BoardMemory, Classified, Hello, ImageRows, Msg, Stats, StepPreview};
 
 pub const PATH: &str = "firmware-stub/tests/golden-frames.txt";
 
@@ -87,6 +87,24 @@ pub fn messages() -> Vec<(&'static str, Msg)> {
                 micros: 31_250,
                 stack_bytes: 212,
                 arena_bytes: 544,
+                memory: None,
+            }),
+        ),
+        (
+            "stats_memory",
+            Msg::Stats(Stats {
+                index: 3,
+                label: 6,
+                cycles: 0,
+                micros: 4_563_153,
+                stack_bytes: 0,
+                arena_bytes: 0xffff,
+                memory: Some(BoardMemory {
+                    peak_kb: 1112,
+                    anon_kb: 344,
+                    file_kb: 768,
+                    weight_bytes: 40_295_496,
+                }),
             }),
         ),
         ("log", Msg::Log("boot ok".into())),

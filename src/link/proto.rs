@@ -147,6 +147,22 @@ pub struct Stats {
     /// Deepest stack use so far, bytes; 0 if not measured.
     pub stack_bytes: u16,
     pub arena_bytes: u16,
+    /// A hosted board's own memory after a diffusion image (firmware 1.3; the Pi runner).
+    pub memory: Option<BoardMemory>,
+}
+
+/// What a hosted board reports of itself in STATS (firmware 1.3): its resident memory
+/// from `/proc/self/status` and the weight bytes the image read from the model file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardMemory {
+    /// Peak resident memory (VmHWM), KiB.
+    pub peak_kb: u32,
+    /// Resident anonymous memory (RssAnon), KiB.
+    pub anon_kb: u32,
+    /// Resident file-backed memory (RssFile), KiB.
+    pub file_kb: u32,
+    /// Weight bytes this image read (0 when the model is held in memory).
+    pub weight_bytes: u32,
 }
 
 /// A classifier's answer to CLASSIFY.
@@ -364,6 +380,11 @@ impl Msg {
                 p.extend(s.micros.to_le_bytes());
                 p.extend(s.stack_bytes.to_le_bytes());
                 p.extend(s.arena_bytes.to_le_bytes());
+                if let Some(m) = s.memory {
+                    for v in [m.peak_kb, m.anon_kb, m.file_kb, m.weight_bytes] {
+                        p.extend(v.to_le_bytes());
+                    }
+                }
             }
             Msg::Log(t) => p.extend(t.as_bytes()),
             Msg::Error { code, text } => {
@@ -461,7 +482,10 @@ impl Msg {
                 })
             }
             kind::STATS => {
-                need(k, p, 16, true)?;
+                // 16 bytes, or 32 with a hosted board's memory (firmware 1.3).
+                if p.len() != 32 {
+                    need(k, p, 16, true)?;
+                }
                 Msg::Stats(Stats {
                     index: u16_at(p, 0),
                     label: p[2],
@@ -469,6 +493,12 @@ impl Msg {
                     micros: u32_at(p, 8),
                     stack_bytes: u16_at(p, 12),
                     arena_bytes: u16_at(p, 14),
+                    memory: (p.len() == 32).then(|| BoardMemory {
+                        peak_kb: u32_at(p, 16),
+                        anon_kb: u32_at(p, 20),
+                        file_kb: u32_at(p, 24),
+                        weight_bytes: u32_at(p, 28),
+                    }),
                 })
             }
             kind::UPLOAD_BEGIN => {
@@ -670,6 +700,21 @@ mod tests {
             micros: 42,
             stack_bytes: 180,
             arena_bytes: 544,
+            memory: None,
+        }));
+        round(Msg::Stats(Stats {
+            index: 9,
+            label: 2,
+            cycles: 0,
+            micros: 4_563_153,
+            stack_bytes: 0,
+            arena_bytes: 0xffff,
+            memory: Some(BoardMemory {
+                peak_kb: 1112,
+                anon_kb: 344,
+                file_kb: 768,
+                weight_bytes: 40_295_496,
+            }),
         }));
         round(Msg::Log("hello, board".into()));
         round(Msg::Error {
