@@ -171,6 +171,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let mut paced = true;
     let mut cycles = Vec::new();
     let mut stack = 0u16;
+    let mut memory = None;
     loop {
         let e = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(e) => e,
@@ -354,6 +355,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     cycles.push(s.cycles);
                 }
                 stack = stack.max(s.stack_bytes);
+                memory = s.memory.or(memory);
             }
             LinkEvent::Traffic { bytes } => wire_bytes += bytes,
             LinkEvent::BoardError { code, text } => {
@@ -501,6 +503,13 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
         let _ = writeln!(
             out,
             "board counter per image: {mean}; stack high-water {stack} B"
+        );
+    }
+    if let Some(m) = memory {
+        let _ = writeln!(
+            out,
+            "board memory: peak {} KiB (anonymous {} KiB, file {} KiB); {} weight bytes read for the last image",
+            m.peak_kb, m.anon_kb, m.file_kb, m.weight_bytes
         );
     }
     if let Some(path) = &o.png {

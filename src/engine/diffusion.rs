@@ -47,6 +47,7 @@ unsafe extern "C" {
         arena_len: u32,
     ) -> i32;
     fn tg_diffusion_noise(seed: u32, index: u32, n: u32, out: *mut i16);
+    #[cfg(test)]
     fn tg_diffusion_struct_bytes(which: u32) -> u32;
     #[allow(clippy::too_many_arguments)]
     fn tg_diffuse(

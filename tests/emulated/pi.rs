@@ -118,10 +118,14 @@ fn pi_runner_under_qemu_aarch64_serves_a_diffusion_model() {
         preview: 2,
     });
     let mut engine = tinygen::engine::diffusion::Diffusion::load(&blob).unwrap();
-    let (mut images, mut previews) = (Vec::new(), Vec::new());
+    let (mut images, mut previews, mut stats) = (Vec::new(), Vec::new(), Vec::new());
     crate::common::wait_for(&rx, 120, |e| match e {
         LinkEvent::Step(p) => {
             previews.push(p.clone());
+            None
+        }
+        LinkEvent::Stats(s) => {
+            stats.push(*s);
             None
         }
         LinkEvent::Image(i) => {
@@ -141,4 +145,18 @@ fn pi_runner_under_qemu_aarch64_serves_a_diffusion_model() {
             assert_eq!(p.pixels, shots[usize::from(p.step)]);
         }
     }
+    // The runner streamed the weights (its default provider, prefetch) and says what it
+    // used: its own resident memory and the weight bytes each image read from the file.
+    assert_eq!(stats.len(), 2);
+    for st in &stats {
+        let m = st
+            .memory
+            .expect("a Pi runner's diffusion STATS carry its memory");
+        assert!(m.peak_kb > 0 && m.peak_kb >= m.anon_kb, "{m:?}");
+        assert!(m.weight_bytes > 0, "the weights were streamed: {m:?}");
+    }
+    assert_eq!(
+        stats[0].memory.unwrap().weight_bytes,
+        stats[1].memory.unwrap().weight_bytes
+    );
 }

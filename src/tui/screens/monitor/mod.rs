@@ -293,6 +293,17 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
             Span::raw(format!("{} B", m.stack_bytes)),
         ]));
     }
+    if let Some(mem) = m.board_memory {
+        // The runner's own peak, and what the last image read of its weights.
+        side.push(Line::from(vec![
+            Span::styled("peak mem  ", t.dim()),
+            Span::raw(format!("{:.1} MB", f64::from(mem.peak_kb) / 1024.0)),
+        ]));
+        side.push(Line::from(vec![
+            Span::styled("weights   ", t.dim()),
+            Span::raw(format!("{:.1} MB read", f64::from(mem.weight_bytes) / 1e6)),
+        ]));
+    }
     if !classifier {
         side.push(Line::from(vec![
             Span::styled("preview   ", t.dim()),

@@ -90,6 +90,8 @@ pub struct MonitorView {
     pub damaged_frames: u64,
     pub last_cycles: Option<u32>,
     pub stack_bytes: u16,
+    /// A hosted board's own memory, from its latest STATS (the Pi runner).
+    pub board_memory: Option<crate::link::proto::BoardMemory>,
     /// Seed for the next roll; every roll uses a new one. `e` sets it.
     pub next_seed: u32,
     /// The seed the latest roll used.
@@ -163,6 +165,7 @@ impl Default for MonitorView {
             damaged_frames: 0,
             last_cycles: None,
             stack_bytes: 0,
+            board_memory: None,
             next_seed: 1,
             last_seed: None,
             seed_entry: None,
@@ -536,6 +539,9 @@ impl MonitorView {
                     self.last_cycles = Some(s.cycles);
                 }
                 self.stack_bytes = self.stack_bytes.max(s.stack_bytes);
+                if s.memory.is_some() {
+                    self.board_memory = s.memory;
+                }
             }
             LinkEvent::Log(t) => self.log(format!("board: {t}")),
             LinkEvent::BoardError { code, text } => self.log(format!("board error {code}: {text}")),
