@@ -77,7 +77,10 @@ fn the_simulated_board_serves_diffusion_with_step_previews() {
         Some(engine.arena_bytes()),
         "the arena in 32 bits"
     );
-    assert_eq!(h.firmware, 0x0102);
+    assert_eq!(
+        h.firmware, 0x0103,
+        "firmware 1.3: STATS may carry a hosted board's memory"
+    );
 
     // Two sixes in 8 steps, a preview every second step: steps 0, 2, 4, 6 of each.
     let (steps, images, done) = run(&s, &rx, generate(6, 2, 42, 8, 2));
