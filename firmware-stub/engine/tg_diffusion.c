@@ -253,7 +253,7 @@ static int conv(const tg_diffusion *d, uint8_t i, uint8_t first, uint8_t end, co
                 const int16_t *in, int16_t *out, int64_t *acc)
 {
     uint32_t words = row_words(l), per = rows_per_fetch(d, l);
-    uint32_t hw = plane(l), o, o0, c, p;
+    uint32_t hw = plane(l), o, c, p;
     int32_t ky, kx, y, x;
     int32_t ih = l->in_h, iw = l->in_w, oh = l->out_h, ow = l->out_w;
     const uint32_t *rows = l->weights;
@@ -271,8 +271,7 @@ static int conv(const tg_diffusion *d, uint8_t i, uint8_t first, uint8_t end, co
             d->src->bytes += len;
             rows = (const uint32_t *)(const void *)got;
         }
-        o0 = d->src ? o - o % per : 0;
-        row = rows + (o - o0) * words;
+        row = rows + (o % per) * words; /* per is out_c when nothing streams */
         for (p = 0; p < hw; p++) acc[p] = b;
         for (c = 0; c < l->in_c; c++) {
             const int16_t *src = in + c * (uint32_t)ih * (uint32_t)iw;
