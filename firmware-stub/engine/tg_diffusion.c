@@ -24,6 +24,13 @@ static int64_t fdiv(int64_t a, int64_t b)
 
 static uint32_t align4(uint32_t n) { return (n + 3u) & ~3u; }
 
+/* The skip map's bytes: a map, or the preview's int16 latent (it is free between passes). */
+static uint32_t skip_bytes(const tg_diffusion *d)
+{
+    uint32_t x0 = 2u * tg_diffusion_latent_len(d);
+    return d->map_max > x0 ? d->map_max : x0;
+}
+
 /* The checks and the arena of an opened model (its head is in memory). */
 static int setup(tg_diffusion *d)
 {
@@ -75,7 +82,7 @@ static int setup(tg_diffusion *d)
         if (!(a.flags & TG_LAYER_RELU) || !(b.flags & TG_LAYER_RELU)) return TG_E_SHAPE;
     }
     /* In 64 bits, and capped: a hostile shape must not wrap the sum or ask for gigabytes. */
-    need = 3u * (2u * (uint64_t)d->map_max + 4u) + 8u * (uint64_t)d->acc_max +
+    need = 2u * ((uint64_t)d->map_max + 4u) + (uint64_t)skip_bytes(d) + 4u + 8u * (uint64_t)d->acc_max +
            2u * (uint64_t)tg_diffusion_latent_len(d) + 4u + (uint64_t)tg_diffusion_input_len(d) +
            4u + 2u * ((uint64_t)tg_diffusion_latent_len(d) + 4u) +
            4u * (uint64_t)tg_diffusion_latent_len(d);
@@ -153,9 +160,10 @@ uint32_t tg_diffusion_image_len(const tg_diffusion *d)
     return plane(&l);
 }
 
-/* The arena's parts. */
+/* The arena's parts. Maps are a byte a value: a ReLU layer's output is 0..255, a pass's
+ * output and input -128..127 (as int8), so no value is lost. */
 typedef struct {
-    int16_t *a, *b, *skip;
+    uint8_t *a, *b, *skip;
     int64_t *acc;
     int32_t *vg; /* the velocity the step takes (guided or not) */
     int16_t *state;
@@ -171,12 +179,12 @@ static int split(const tg_diffusion *d, uint8_t *arena, uint32_t len, parts *p)
     off += 8u * d->acc_max;
     p->vg = (int32_t *)(void *)(arena + off);
     off += 4u * tg_diffusion_latent_len(d);
-    p->a = (int16_t *)(void *)(arena + off);
-    off += align4(2u * d->map_max);
-    p->b = (int16_t *)(void *)(arena + off);
-    off += align4(2u * d->map_max);
-    p->skip = (int16_t *)(void *)(arena + off);
-    off += align4(2u * d->map_max);
+    p->a = arena + off;
+    off += align4(d->map_max);
+    p->b = arena + off;
+    off += align4(d->map_max);
+    p->skip = arena + off;
+    off += align4(skip_bytes(d));
     p->state = (int16_t *)(void *)(arena + off);
     off += align4(2u * tg_diffusion_latent_len(d));
     p->x = (int8_t *)(void *)(arena + off);
@@ -245,17 +253,50 @@ static void chunk_at(const tg_diffusion *d, uint8_t i, uint32_t o0, uint32_t *of
     *len = 4u * row_words(&l) * n;
 }
 
+/* acc += w * the input plane `src` under tap (ky, kx) of layer l, for maps of type T. */
+#define TG_TAP(name, T)                                                                          \
+    static void name(const tg_layer *l, const T *src, int32_t w, int32_t ky, int32_t kx,        \
+                     int64_t *acc)                                                               \
+    {                                                                                            \
+        int32_t ih = l->in_h, iw = l->in_w, oh = l->out_h, ow = l->out_w, y, x;                  \
+        for (y = 0; y < oh; y++) {                                                               \
+            int32_t sy;                                                                          \
+            if (l->kind == TG_UPCONV3) {                                                         \
+                int32_t uy = y + ky - 1;                                                         \
+                if (uy < 0 || uy >= 2 * ih) continue;                                            \
+                sy = uy / 2;                                                                     \
+            } else {                                                                             \
+                sy = (l->kind == TG_CONV3_DOWN ? 2 * y : y) + ky - 1;                            \
+                if (sy < 0 || sy >= ih) continue;                                                \
+            }                                                                                    \
+            for (x = 0; x < ow; x++) {                                                           \
+                int32_t sx;                                                                      \
+                if (l->kind == TG_UPCONV3) {                                                     \
+                    int32_t ux = x + kx - 1;                                                     \
+                    if (ux < 0 || ux >= 2 * iw) continue;                                        \
+                    sx = ux / 2;                                                                 \
+                } else {                                                                         \
+                    sx = (l->kind == TG_CONV3_DOWN ? 2 * x : x) + kx - 1;                        \
+                    if (sx < 0 || sx >= iw) continue;                                            \
+                }                                                                                \
+                acc[y * ow + x] += (int64_t)w * src[sy * iw + sx];                               \
+            }                                                                                    \
+        }                                                                                        \
+    }
+TG_TAP(tap_unsigned, uint8_t)
+TG_TAP(tap_signed, int8_t)
+
 /* One 3x3 layer (layer i of the pass first..end-1) on a whole map: stride 1, stride 2, or
- * after a nearest upsample x2. A streamed model's rows are fetched a chunk at a time, and
- * each fetch names the next: the layer's next chunk, else the next layer's first, else the
- * pass's first layer again (a sampler runs the same pass again). */
+ * after a nearest upsample x2. Its input is signed for a pass's first layer, else a ReLU's.
+ * A streamed model's rows are fetched a chunk at a time, and each fetch names the next: the
+ * layer's next chunk, else the next layer's first, else the pass's first layer again (a
+ * sampler runs the same pass again). */
 static int conv(const tg_diffusion *d, uint8_t i, uint8_t first, uint8_t end, const tg_layer *l,
-                const int16_t *in, int16_t *out, int64_t *acc)
+                const uint8_t *in, uint8_t *out, int64_t *acc)
 {
     uint32_t words = row_words(l), per = rows_per_fetch(d, l);
-    uint32_t hw = plane(l), o, c, p;
-    int32_t ky, kx, y, x;
-    int32_t ih = l->in_h, iw = l->in_w, oh = l->out_h, ow = l->out_w;
+    uint32_t hw = plane(l), o, c, p, in_hw = (uint32_t)l->in_h * l->in_w;
+    int32_t ky, kx;
     const uint32_t *rows = l->weights;
     for (o = 0; o < l->out_c; o++) {
         const uint32_t *row;
@@ -274,59 +315,38 @@ static int conv(const tg_diffusion *d, uint8_t i, uint8_t first, uint8_t end, co
         row = rows + (o % per) * words; /* per is out_c when nothing streams */
         for (p = 0; p < hw; p++) acc[p] = b;
         for (c = 0; c < l->in_c; c++) {
-            const int16_t *src = in + c * (uint32_t)ih * (uint32_t)iw;
+            const uint8_t *src = in + c * in_hw;
             for (ky = 0; ky < 3; ky++) {
                 for (kx = 0; kx < 3; kx++) {
                     int32_t w = weight(row, (c * 3u + (uint32_t)ky) * 3u + (uint32_t)kx, l->bits);
                     if (!w) continue;
-                    for (y = 0; y < oh; y++) {
-                        int32_t sy;
-                        if (l->kind == TG_UPCONV3) {
-                            int32_t uy = y + ky - 1;
-                            if (uy < 0 || uy >= 2 * ih) continue;
-                            sy = uy / 2;
-                        } else {
-                            sy = (l->kind == TG_CONV3_DOWN ? 2 * y : y) + ky - 1;
-                            if (sy < 0 || sy >= ih) continue;
-                        }
-                        for (x = 0; x < ow; x++) {
-                            int32_t sx;
-                            if (l->kind == TG_UPCONV3) {
-                                int32_t ux = x + kx - 1;
-                                if (ux < 0 || ux >= 2 * iw) continue;
-                                sx = ux / 2;
-                            } else {
-                                sx = (l->kind == TG_CONV3_DOWN ? 2 * x : x) + kx - 1;
-                                if (sx < 0 || sx >= iw) continue;
-                            }
-                            acc[y * ow + x] += (int64_t)w * src[sy * iw + sx];
-                        }
-                    }
+                    if (i == first) tap_signed(l, (const int8_t *)(const void *)src, w, ky, kx, acc);
+                    else tap_unsigned(l, src, w, ky, kx, acc);
                 }
             }
         }
         for (p = 0; p < hw; p++)
-            out[o * hw + p] = requant(acc[p], l->shift, (l->flags & TG_LAYER_RELU) != 0);
+            out[o * hw + p] = (uint8_t)requant(acc[p], l->shift, (l->flags & TG_LAYER_RELU) != 0);
     }
     return TG_OK;
 }
 
 /* Runs layers first..end-1 from the map in p->a; the map the last one wrote (NULL when a
  * fetch failed). */
-static const int16_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, parts *p)
+static const uint8_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, parts *p)
 {
-    int16_t *in = p->a, *out = p->b, *t;
+    uint8_t *in = p->a, *out = p->b, *t;
     uint8_t i;
     tg_layer l;
     for (i = first; i < end; i++) {
         tg_layer_get(&d->m, i, &l);
         if (conv(d, i, first, end, &l, in, out, p->acc) != TG_OK) return NULL;
-        if (i == d->skip_from) memcpy(p->skip, out, 2u * outs(&l));
+        if (i == d->skip_from) memcpy(p->skip, out, outs(&l));
         if (i == d->skip_to) {
             uint32_t k, n = outs(&l);
             for (k = 0; k < n; k++) {
                 int32_t s = out[k] + p->skip[k];
-                out[k] = (int16_t)(s > 255 ? 255 : s);
+                out[k] = (uint8_t)(s > 255 ? 255 : s);
             }
         }
         t = in;
@@ -339,8 +359,8 @@ static const int16_t *layers(const tg_diffusion *d, uint8_t first, uint8_t end, 
 static int unet(const tg_diffusion *d, const int8_t *input, int8_t *v, parts *p)
 {
     uint32_t k, n = tg_diffusion_input_len(d);
-    const int16_t *out;
-    for (k = 0; k < n; k++) p->a[k] = input[k];
+    const uint8_t *out;
+    for (k = 0; k < n; k++) p->a[k] = (uint8_t)input[k];
     out = layers(d, 0, d->unet, p);
     if (!out) return TG_E_LENGTH;
     n = tg_diffusion_latent_len(d);
@@ -352,12 +372,12 @@ static int decode(const tg_diffusion *d, const int8_t *z, uint8_t *pixels, parts
 {
     const uint8_t *table = d->m.blob + TG_BLOB_HEADER_BYTES + (uint32_t)d->m.n_layers * TG_DESCRIPTOR_BYTES;
     uint32_t k, n = tg_diffusion_latent_len(d);
-    const int16_t *out;
-    for (k = 0; k < n; k++) p->a[k] = z[k];
+    const uint8_t *out;
+    for (k = 0; k < n; k++) p->a[k] = (uint8_t)z[k];
     out = layers(d, d->unet, d->m.n_layers, p);
     if (!out) return TG_E_LENGTH;
     n = tg_diffusion_image_len(d);
-    for (k = 0; k < n; k++) pixels[k] = table[(uint8_t)(out[k] + 128)];
+    for (k = 0; k < n; k++) pixels[k] = table[(uint8_t)((int8_t)out[k] + 128)];
     return TG_OK;
 }
 
@@ -455,7 +475,7 @@ int tg_diffuse(const tg_diffusion *d, uint32_t seed, uint32_t index, uint8_t lab
         }
         if (preview && (every <= 1u || step % every == 0u)) {
             /* x0 = state - t v, decoded; p.x is free until the next step. */
-            int16_t *x0 = p.skip; /* free between passes */
+            int16_t *x0 = (int16_t *)(void *)p.skip; /* free between passes */
             for (i = 0; i < n; i++) x0[i] = sat16(p.state[i] - scaled(p.vg[i], steps - step, steps));
             denorm(d, x0, p.x);
             if ((r = decode(d, p.x, pixels, &p)) != TG_OK) return r;
