@@ -160,3 +160,47 @@ fn pi_runner_under_qemu_aarch64_serves_a_diffusion_model() {
         stats[1].memory.unwrap().weight_bytes
     );
 }
+
+/// Issue #17, item 2: `tinygen flash --board pi` uploads the Streaming SD project's model
+/// to the aarch64 runner as it uploads a die model, and the runner then serves it.
+#[test]
+fn flash_board_pi_uploads_the_streaming_sd_model() {
+    use tinygen::deploy::firmware::build_pi_runner;
+    use tinygen::deploy::pi::qemu_runner_command;
+    let dir = tempfile::tempdir().unwrap();
+    let runner = build_pi_runner(&dir.path().join("build"))
+        .unwrap_or_else(|e| panic!("building the Pi runner: {e}"));
+    let home = dir.path().join("home");
+    let board = SimBoard::spawn_command(qemu_runner_command(&runner, &home))
+        .unwrap_or_else(|e| panic!("qemu-aarch64 runner: {e}"));
+    let project = dir.path().join("sd.ron");
+    std::fs::copy(crate::common::repo("projects/sd.ron"), &project).unwrap();
+    let p = tinygen::templates::load_project(&project).unwrap();
+    let m = tinygen::templates::deployable(&p, Some(&project)).unwrap();
+    let out = crate::common::run(&[
+        "flash",
+        project.to_str().unwrap(),
+        "--board",
+        "pi",
+        "--port",
+        &board.port,
+    ]);
+    let err = crate::common::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "Verified: the runner now serves model {:08x}",
+            m.hash()
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(home.join("model.bin")).unwrap(), m.blob);
+    // The runner says so to the next one who asks.
+    let (_s, rx) = start(
+        &board.port,
+        serial_opener(board.port.clone(), 115_200),
+        None,
+    );
+    let h = hello(&rx);
+    assert_eq!((h.board, h.model_hash), (BoardId::Pi, m.hash()));
+}
