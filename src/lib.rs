@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod deploy;
+pub mod doctor;
 pub mod engine;
 pub mod export;
 pub mod graphics;

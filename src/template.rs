@@ -73,6 +73,12 @@ pub trait Template: Sync {
         None
     }
 
+    /// What this machine must have for the template, besides the simulated board: the
+    /// doctor's groups, whose failed checks the workbench shows when it opens.
+    fn needs(&self) -> &'static [crate::doctor::Group] {
+        &[]
+    }
+
     /// Labelled inputs for a classifier board (the Monitor and `--verify` send them):
     /// up to `n`, from the project's data places or the standard ones.
     fn sample_inputs(&self, _data: &Places, _n: usize) -> Result<Samples, DataError> {

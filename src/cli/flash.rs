@@ -21,6 +21,10 @@ pub struct Args {
     pub port: Option<String>,
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
+    /// The WCH-LinkE to use when several are plugged in: VID:PID[:SERIAL] in hex, as
+    /// `lsusb` prints it (e.g. 1a86:8010:0001A0000000); the first one without it.
+    #[arg(long, value_name = "VID:PID[:SERIAL]", value_parser = crate::deploy::probe::parse_selector)]
+    pub probe: Option<probe_rs::probe::DebugProbeSelector>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,6 +54,7 @@ impl Args {
             }
             (FlashBoard::Ch32v003, _) => Box::new(Ch32Flasher {
                 dir: firmware_dir.clone(),
+                probe: self.probe.clone(),
             }),
         };
         if let FlashBoard::Pi = self.board {
@@ -99,6 +104,13 @@ impl Args {
                     crate::hints::no_probe("no debug probe found. To flash a CH32V003:", "  - ");
                 msg += &format!("\nThe firmware is built in {}", firmware_dir.display());
                 Err(CliError::failure(anyhow::anyhow!(msg)))
+            }
+            Err(FlashError::Probe(e @ ProbeError::NoAccess { .. })) => {
+                Err(CliError::failure(anyhow::anyhow!(
+                    "{e}. Let your user open it (both LinkE modes, 8010 and 8012):\n  {}\n\
+                     'tinygen doctor' checks it again.",
+                    crate::hints::UDEV_RULE_FIX
+                )))
             }
             Err(e) => Err(e.into()),
         }

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod classifier;
 pub mod common;
 pub mod data;
+pub mod doctor;
 pub mod error;
 pub mod eval;
 pub mod export;
@@ -35,6 +36,7 @@ Examples:
   tinygen show my.ron                       check a project file and print it
   tinygen budget my.ron --target ch32v003   per-layer flash and SRAM against a chip
   tinygen templates                         list the built-in templates
+  tinygen doctor                            what this machine can do, and how to fix the rest
   tinygen data preview cvae-die --png d.png look at the procedural dice
   tinygen completions bash > ~/.local/share/bash-completion/completions/tinygen
 
@@ -87,6 +89,9 @@ pub enum Command {
     Classifier(classifier::Args),
     /// Look at a template's training data.
     Data(data::Args),
+    /// Check this machine: the tools, data, permissions and probes each board needs, with
+    /// the command that fixes each gap (exit 1 if the simulated board is not ready).
+    Doctor(doctor::Args),
     /// List the built-in templates.
     Templates,
     /// Print a shell completion script.
@@ -179,6 +184,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Sim(a)) => a.run(),
         Some(Command::Classifier(a)) => a.run(),
         Some(Command::Data(a)) => a.run(),
+        Some(Command::Doctor(a)) => a.run(),
         Some(Command::Templates) => templates::run(),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

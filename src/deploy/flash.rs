@@ -148,6 +148,8 @@ impl Flasher for FakeFlasher {
 pub struct Ch32Flasher {
     /// Where the firmware is built.
     pub dir: PathBuf,
+    /// The probe to use (`--probe VID:PID[:SERIAL]`); the first one found without it.
+    pub probe: Option<probe_rs::probe::DebugProbeSelector>,
 }
 
 impl Flasher for Ch32Flasher {
@@ -180,7 +182,7 @@ impl Flasher for Ch32Flasher {
             crate::budget::report::bytes(built.sizes.flash_bytes()),
             crate::budget::report::bytes(built.sizes.static_sram_bytes())
         )));
-        probe::flash(&built.elf, |s, done, total| {
+        probe::flash(&built.elf, self.probe.as_ref(), |s, done, total| {
             let s = match s {
                 probe::Stage::Erase => Stage::Erase,
                 probe::Stage::Program => Stage::Program,

@@ -6,7 +6,8 @@
 
 use probe_rs::config::Registry;
 use probe_rs::flashing::{DownloadOptions, FlashLoader, FlashProgress, ProgressEvent};
-use probe_rs::probe::list::Lister;
+use probe_rs::probe::DebugProbeSelector;
+use probe_rs::probe::list::{Accessibility, Lister, ProbeListItem};
 use probe_rs::{Permissions, Target};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,10 @@ type Cause = Box<dyn std::error::Error + Send + Sync>;
 pub enum ProbeError {
     #[error("no debug probe found; connect a WCH-LinkE")]
     NoProbe,
+    #[error("no debug probe matches {wanted}; the probes here: {found}")]
+    NoMatch { wanted: String, found: String },
+    #[error("{probe} is plugged in, but this user may not open it")]
+    NoAccess { probe: String },
     #[error("probe-rs does not know the target '{0}'")]
     UnknownTarget(String),
     #[error("the ELF '{}' could not be read", path.display())]
@@ -45,24 +50,58 @@ fn probe_err(doing: &'static str) -> impl FnOnce(probe_rs::Error) -> ProbeError 
     }
 }
 
+/// A probe as "name (VID:PID, serial)".
+fn describe(p: &probe_rs::probe::DebugProbeInfo) -> String {
+    format!(
+        "{} ({:04x}:{:04x}{})",
+        p.identifier,
+        p.vendor_id,
+        p.product_id,
+        p.serial_number
+            .as_deref()
+            .map(|s| format!(", {s}"))
+            .unwrap_or_default()
+    )
+}
+
 /// The debug probes attached to this machine, as "name (VID:PID, serial)".
 pub fn probes() -> Vec<String> {
-    Lister::new()
-        .list_all()
-        .into_iter()
-        .map(|p| {
-            format!(
-                "{} ({:04x}:{:04x}{})",
-                p.identifier,
-                p.vendor_id,
-                p.product_id,
-                p.serial_number
-                    .as_deref()
-                    .map(|s| format!(", {s}"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect()
+    Lister::new().list_all().iter().map(describe).collect()
+}
+
+/// Parses `--probe VID:PID[:SERIAL]` (hexadecimal ids, as `lsusb` prints them).
+pub fn parse_selector(s: &str) -> Result<DebugProbeSelector, String> {
+    s.parse::<DebugProbeSelector>()
+        .map_err(|e| format!("'{s}' is not VID:PID[:SERIAL], e.g. 1a86:8010 ({e})"))
+}
+
+/// The probe to flash through: the one `wanted` names, else the first; one the user may
+/// not open is refused with [`ProbeError::NoAccess`] (the front-ends add the udev rule).
+pub fn pick(
+    items: Vec<ProbeListItem>,
+    wanted: Option<&DebugProbeSelector>,
+) -> Result<probe_rs::probe::DebugProbeInfo, ProbeError> {
+    let all: Vec<String> = items.iter().map(|i| describe(&i.info)).collect();
+    let item = match wanted {
+        None => items.into_iter().next().ok_or(ProbeError::NoProbe)?,
+        Some(w) => items
+            .into_iter()
+            .find(|i| w.matches_probe(&i.info))
+            .ok_or_else(|| ProbeError::NoMatch {
+                wanted: w.to_string(),
+                found: if all.is_empty() {
+                    "none".into()
+                } else {
+                    all.join(", ")
+                },
+            })?,
+    };
+    match item.accessibility {
+        Accessibility::Accessible => Ok(item.info),
+        Accessibility::PermissionDenied => Err(ProbeError::NoAccess {
+            probe: describe(&item.info),
+        }),
+    }
 }
 
 /// The CH32V003 target from probe-rs's built-in database.
@@ -142,15 +181,14 @@ pub enum Stage {
 }
 
 /// Erases, programs, verifies and resets. `progress(stage, done, total)`.
-pub fn flash(elf: &Path, mut progress: impl FnMut(Stage, u64, u64)) -> Result<(), ProbeError> {
+pub fn flash(
+    elf: &Path,
+    wanted: Option<&DebugProbeSelector>,
+    mut progress: impl FnMut(Stage, u64, u64),
+) -> Result<(), ProbeError> {
     let target = target()?;
     let loader = loader_for(elf, &target)?;
-    let lister = Lister::new();
-    let info = lister
-        .list_all()
-        .into_iter()
-        .next()
-        .ok_or(ProbeError::NoProbe)?;
+    let info = pick(Lister::new().list_all_with_access(), wanted)?;
     let probe = info.open().map_err(|e| ProbeError::Probe {
         doing: "opening it",
         source: Box::new(e),
@@ -207,6 +245,53 @@ pub fn flash(elf: &Path, mut progress: impl FnMut(Stage, u64, u64)) -> Result<()
 mod tests {
     use super::*;
 
+    fn linke(serial: &str, access: Accessibility) -> ProbeListItem {
+        ProbeListItem {
+            info: probe_rs::probe::DebugProbeInfo::new(
+                "WCH-Link",
+                0x1a86,
+                0x8010,
+                Some(serial.into()),
+                &probe_rs::probe::wlink::WchLinkFactory,
+                None,
+                false,
+            ),
+            accessibility: access,
+        }
+    }
+
+    /// Issue #20: `--probe VID:PID:SERIAL` picks one of several probes; one this user
+    /// may not open is refused as such (the front-ends then give the udev rule), not
+    /// as a raw USB error.
+    #[test]
+    fn a_probe_is_picked_by_selector_and_an_unopenable_one_is_named() {
+        let two = || {
+            vec![
+                linke("A1", Accessibility::Accessible),
+                linke("B2", Accessibility::PermissionDenied),
+            ]
+        };
+        assert_eq!(
+            pick(two(), None).unwrap().serial_number.as_deref(),
+            Some("A1")
+        );
+        let b = parse_selector("1a86:8010:B2").unwrap();
+        match pick(two(), Some(&b)) {
+            Err(ProbeError::NoAccess { probe }) => assert!(probe.contains("B2"), "{probe}"),
+            other => panic!("{other:?}"),
+        }
+        let c = parse_selector("1a86:8010:C3").unwrap();
+        match pick(two(), Some(&c)) {
+            Err(e @ ProbeError::NoMatch { .. }) => {
+                let t = e.to_string();
+                assert!(t.contains("A1") && t.contains("B2"), "{t}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(pick(vec![], None), Err(ProbeError::NoProbe)));
+        assert!(parse_selector("linke").is_err());
+    }
+
     #[test]
     fn the_chip_is_in_probe_rs_database_with_16_kb_of_flash() {
         let t = target().expect("CH32V003F4P6 is built in");
@@ -244,7 +329,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let built = default_firmware(dir.path());
-        let err = flash(&built.elf, |_, _, _| {}).unwrap_err();
+        let err = flash(&built.elf, None, |_, _, _| {}).unwrap_err();
         assert!(matches!(err, ProbeError::NoProbe), "{err}");
     }
 

@@ -45,6 +45,9 @@ pub enum Popup {
     Picker(Picker),
     /// The checkpoint cannot be resumed: offer to start fresh.
     TrainFresh(String),
+    /// What the project needs and this machine lacks, when the workbench opens: the
+    /// doctor's failed checks, each with its fix (issue #20).
+    Setup(Vec<crate::doctor::Check>),
 }
 
 /// A form edit in progress.

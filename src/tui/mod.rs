@@ -236,6 +236,12 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     app.color = crate::util::use_color(true);
     app.cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     screens::train::on_open(&mut app);
+    // What the project needs and this machine lacks, said before it bites (#20).
+    let missing = crate::doctor::examine(&crate::doctor::sys::Sys::from_env())
+        .missing_for(crate::templates::of(&app.project).needs());
+    if !missing.is_empty() {
+        app.popup = Some(app::Popup::Setup(missing));
+    }
 
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());

@@ -116,6 +116,43 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
             );
         }
         Popup::Picker(picker) => render_picker(picker, t, f, full),
+        Popup::Setup(checks) => {
+            let width = 78.min(full.width);
+            let mut lines = vec![Line::raw(
+                "This machine lacks something the project needs; each has its fix:",
+            )];
+            for c in checks {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{}: ", c.name), t.error()),
+                    Span::raw(c.found.clone()),
+                ]));
+                if let Some(fix) = &c.fix {
+                    lines.push(Line::from(vec![
+                        Span::styled("fix: ", t.accent()),
+                        Span::raw(fix.clone()),
+                    ]));
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "All checks: tinygen doctor · any key closes",
+                t.dim(),
+            ));
+            let inner_w = width.saturating_sub(2).max(1) as usize;
+            let rows: usize = lines
+                .iter()
+                .map(|l| l.width().div_ceil(inner_w).max(1))
+                .sum();
+            let r = centered(full, width, (rows as u16 + 2).min(full.height));
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(t.block("Setup", true)),
+                r,
+            );
+        }
         Popup::TrainFresh(reason) => {
             let r = centered(full, 70, 8);
             f.render_widget(Clear, r);

@@ -165,7 +165,7 @@ fn quit(app: &mut App) -> Option<Effect> {
 fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     let popup = app.popup.take()?;
     match popup {
-        Popup::Help | Popup::Error { .. } => {
+        Popup::Help | Popup::Error { .. } | Popup::Setup(_) => {
             // Any key closes them, but only Esc/Enter/q/? are swallowed quietly.
         }
         Popup::Discard(then) => match key.code {
@@ -292,7 +292,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) -> Option<Effect> {
             }
             return None;
         }
-        Some(Popup::Help) | Some(Popup::Error { .. }) => {
+        Some(Popup::Help) | Some(Popup::Error { .. }) | Some(Popup::Setup(_)) => {
             app.popup = None;
             return None;
         }

@@ -163,6 +163,35 @@ mod tests {
         }
     }
 
+    /// Issue #20: what the project needs and the machine lacks, at both sizes, each
+    /// failure with its fix; any key closes it.
+    #[test]
+    fn setup_panel_lists_what_is_missing_with_fixes() {
+        use crate::doctor::checks::{dialout, parse_identity, port_thief};
+        let ada = parse_identity(
+            "Uid:\t1000\t1000\t1000\t1000\nGroups:\t1000\n",
+            "ada:x:1000:1000::/home/ada:/bin/sh\n",
+        );
+        let brltty = crate::doctor::sys::Process {
+            pid: 812,
+            name: "brltty".into(),
+            ports: vec!["/dev/ttyUSB0".into()],
+        };
+        let checks = vec![
+            dialout(&ada, "dialout:x:20:\n"),
+            port_thief(&[brltty], "brltty"),
+        ];
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app(w, h);
+            a.popup = Some(Popup::Setup(checks.clone()));
+            let screen = draw(&a);
+            assert!(screen.contains("sudo usermod -aG dialout ada"), "{screen}");
+            insta::assert_snapshot!(format!("setup_{w}x{h}"), screen);
+            key(&mut a, KeyCode::Char('x'));
+            assert_eq!(a.popup, None);
+        }
+    }
+
     #[test]
     fn picker_popup() {
         let mut a = app(80, 24);

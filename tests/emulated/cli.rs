@@ -59,3 +59,35 @@ fn monitor_on_the_qemu_board() {
     assert_eq!(t.matches(": 5 pips").count(), 2, "{t}");
     assert!(t.contains("board counter per image:"), "{t}");
 }
+
+/// Issue #20: `tinygen doctor` on this machine, after `scripts/setup`: every check the
+/// simulated and qemu boards need passes (run as root, the serial permission too), and
+/// the JSON says so for a leader to collect.
+#[test]
+fn doctor_on_this_machine_passes_the_sim_and_qemu_checks() {
+    let out = run(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    for g in v["groups"].as_array().unwrap() {
+        if g["group"] == "sim" || g["group"] == "qemu" {
+            assert_eq!(g["ready"], true, "{g}: {v:#}");
+        }
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Uid:")
+                .map(|r| r.split_whitespace().next().unwrap().to_string())
+        })
+        .unwrap();
+    if uid == "0" {
+        let d = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "dialout")
+            .unwrap();
+        assert_eq!(d["status"], "pass", "{d}");
+    }
+}

@@ -7,6 +7,7 @@ mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 mod diffusion;
+mod doctor;
 mod fixtures;
 mod tui_pty;
 

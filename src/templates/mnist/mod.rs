@@ -124,6 +124,10 @@ impl Template for Mnist {
 
     /// The first `n` digits of the official test set, or of the training digits when no
     /// test set is found.
+    fn needs(&self) -> &'static [crate::doctor::Group] {
+        &[crate::doctor::Group::Digits]
+    }
+
     fn sample_inputs(&self, data: &Places, n: usize) -> Result<Samples, DataError> {
         let (mut d, path, what) = match mnist::load(data, Split::Test) {
             Ok((d, p)) => (d, p, "test set"),

@@ -91,6 +91,7 @@ fn run(
     let mut flasher: Box<dyn Flasher> = match (board.kind, &board.port) {
         (BoardKind::Ch32v003, _) => Box::new(Ch32Flasher {
             dir: std::env::temp_dir().join(format!("tinygen-ch32-{}", std::process::id())),
+            probe: None,
         }),
         (BoardKind::Pi, Some(port)) => Box::new(PiFlasher {
             port: port.clone(),
@@ -124,6 +125,10 @@ fn flash_with(
         Err(FlashError::Probe(ProbeError::NoProbe)) => {
             Err(crate::hints::no_probe("no debug probe found.", "- "))
         }
+        Err(FlashError::Probe(e @ ProbeError::NoAccess { .. })) => Err(format!(
+            "{e}. Let your user open it: {}",
+            crate::hints::UDEV_RULE_FIX
+        )),
         Err(e) => Err(crate::util::error_chain(&e)),
     }
 }
