@@ -76,9 +76,44 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     None
 }
 
+/// The project's own Pi port joins the scanned boards when the scan did not list it:
+/// serialport never lists a pseudo-terminal (a runner under qemu) or a symlink such as
+/// `/dev/serial0`, and the user typed it into the project for a reason. It is picked.
+fn with_project_port(app: &mut App, boards: &mut Vec<super::super::msg::BoardEntry>) {
+    let b = &app.project.board;
+    let Some(port) = b.port.clone().filter(|_| b.kind == BoardKind::Pi) else {
+        return;
+    };
+    let at = match boards
+        .iter()
+        .position(|e| e.kind == BoardKind::Pi && e.port.as_deref() == Some(&port))
+    {
+        Some(i) => i,
+        None => {
+            boards.push(super::super::msg::BoardEntry {
+                kind: BoardKind::Pi,
+                port: Some(port.clone()),
+                label: format!("Raspberry Pi runner on {port} · the project's port"),
+                unavailable: None,
+            });
+            boards.len() - 1
+        }
+    };
+    if app.deploy.boards.is_empty() {
+        app.deploy.sel = at; // the first list: start on it
+    }
+}
+
 /// A report of the deploy worker.
 pub fn on_event(app: &mut App, event: DeployEvent) -> Option<Effect> {
     let finished = matches!(event, DeployEvent::Finished(_));
+    let event = match event {
+        DeployEvent::Boards(mut boards) => {
+            with_project_port(app, &mut boards);
+            DeployEvent::Boards(boards)
+        }
+        e => e,
+    };
     app.deploy.on_event(event);
     if finished {
         match app.deploy.result.clone() {
@@ -260,6 +295,43 @@ mod tests {
         );
         assert!(matches!(e, Some(Effect::Connect { .. })));
         assert_eq!(a.screen, Screen::Monitor);
+    }
+
+    /// Issue #17: a Pi runner on a pseudo-terminal (or `/dev/serial0`), typed into the
+    /// project, was not offered: serialport does not list it. It is now, picked, and Enter
+    /// uploads to it.
+    #[test]
+    fn the_projects_own_pi_port_is_offered_and_picked() {
+        use crate::project::BoardKind;
+        use crate::tui::msg::{BoardEntry, DeployEvent, Effect};
+        let mut a = app(80, 24);
+        a.project.board.kind = BoardKind::Pi;
+        a.project.board.port = Some("/dev/pts/7".into());
+        key(&mut a, KeyCode::Char('4'));
+        let sim = BoardEntry {
+            kind: BoardKind::Sim,
+            port: None,
+            label: "simulated board".into(),
+            unavailable: None,
+        };
+        update(&mut a, Msg::Deploy(DeployEvent::Boards(vec![sim.clone()])));
+        assert_eq!(a.deploy.boards.len(), 2);
+        assert_eq!(a.deploy.sel, 1);
+        assert!(draw(&a).contains("Raspberry Pi runner on /dev/pts/7 · the project's port"));
+        match update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        ) {
+            Some(Effect::Deploy { board, .. }) => {
+                assert_eq!(board.port.as_deref(), Some("/dev/pts/7"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // A rescan lists it once, and keeps the user's pick.
+        a.deploy.running = false;
+        a.deploy.sel = 0;
+        update(&mut a, Msg::Deploy(DeployEvent::Boards(vec![sim])));
+        assert_eq!((a.deploy.boards.len(), a.deploy.sel), (2, 0));
     }
 
     /// Issue #18, item 7: Esc cancels a running deploy.
