@@ -39,6 +39,7 @@ pub mod templates;
 pub mod train;
 pub mod tui;
 pub mod util;
+pub mod workshop;
 
 #[cfg(test)]
 mod tests;

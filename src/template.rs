@@ -73,6 +73,12 @@ pub trait Template: Sync {
         None
     }
 
+    /// The template's workshop steps (a `.ron` workshop file's text), when the default
+    /// list (`crate::workshop`) does not suit it.
+    fn workshop(&self) -> Option<&'static str> {
+        None
+    }
+
     /// What this machine must have for the template, besides the simulated board: the
     /// doctor's groups, whose failed checks the workbench shows when it opens.
     fn needs(&self) -> &'static [crate::doctor::Group] {

@@ -16,6 +16,7 @@ pub mod new;
 pub mod runner;
 pub mod show;
 pub mod sim;
+pub mod steps;
 pub mod templates;
 pub mod train;
 
@@ -92,6 +93,8 @@ pub enum Command {
     /// Check this machine: the tools, data, permissions and probes each board needs, with
     /// the command that fixes each gap (exit 1 if the simulated board is not ready).
     Doctor(doctor::Args),
+    /// The workshop checklist of a project: which steps are done (exit 1 while some are not).
+    Steps(steps::Args),
     /// List the built-in templates.
     Templates,
     /// Print a shell completion script.
@@ -185,6 +188,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Classifier(a)) => a.run(),
         Some(Command::Data(a)) => a.run(),
         Some(Command::Doctor(a)) => a.run(),
+        Some(Command::Steps(a)) => a.run(),
         Some(Command::Templates) => templates::run(),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

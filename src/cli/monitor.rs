@@ -111,6 +111,7 @@ impl Args {
 
 fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
+    let mut seen_hash: Option<u32> = None;
     let template = crate::templates::of(p);
     let (one, many) = template.image_words();
     let style = StyleArg::or_default(o.style);
@@ -191,6 +192,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
         match e {
             LinkEvent::Hello(h) => {
                 last_progress = Instant::now();
+                seen_hash = Some(h.model_hash);
                 paced = h.board.paced_line();
                 let _ = writeln!(
                     out,
@@ -525,6 +527,21 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
             crate::preview::write_png(path, &px, w, h)
                 .map_err(|e| fail(format!("cannot write '{}': {e}", path.display())))?;
             let _ = writeln!(out, "Wrote {}", path.display());
+        }
+    }
+    // The workshop checklist's facts: what this board runs, what arrived, the PNG.
+    if let (Some(f), Some(hash)) = (file, seen_hash) {
+        use crate::workshop::progress::{Event, record};
+        let mut events = vec![Event::Hello { model_hash: hash }];
+        events.push(Event::Images {
+            model_hash: hash,
+            count: images.len() as u32,
+        });
+        if let Some(png) = o.png.as_ref().filter(|_| !images.is_empty()) {
+            events.push(Event::Png(png.clone()));
+        }
+        if let Err(e) = record(f, events) {
+            let _ = writeln!(out, "note: the workshop progress was not saved: {e}");
         }
     }
     if (images.len() as u16) < o.count {

@@ -48,6 +48,11 @@ pub enum Popup {
     /// What the project needs and this machine lacks, when the workbench opens: the
     /// doctor's failed checks, each with its fix (issue #20).
     Setup(Vec<crate::doctor::Check>),
+    /// The workshop checklist (`w`): each step, done or not, and what to do next.
+    Steps {
+        title: String,
+        states: Vec<crate::workshop::StepState>,
+    },
 }
 
 /// A form edit in progress.
@@ -92,6 +97,10 @@ pub struct App {
     pub next_request: u64,
     /// Whether desktop dialogs can be tried (a display and a session bus).
     pub desktop: bool,
+    /// Whether what the Monitor sees is written to the project's workshop progress file:
+    /// on in the workbench (`tui::run`), off in its tests, whose projects are the
+    /// repository's.
+    pub records_progress: bool,
     pub color: bool,
     pub size: (u16, u16),
     /// The folder file pickers start in.
@@ -137,6 +146,7 @@ impl App {
             pending: None,
             next_request: 1,
             desktop: false,
+            records_progress: false,
             color: true,
             size,
             cwd: PathBuf::from("."),

@@ -233,6 +233,7 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     let size = guard.terminal.size()?;
     let mut app = App::new(project, path, (size.width, size.height));
     app.desktop = dialog::desktop_available();
+    app.records_progress = true;
     app.color = crate::util::use_color(true);
     app.cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     screens::train::on_open(&mut app);

@@ -14,7 +14,10 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 /// Every key, for the help overlay (and the README).
 pub const HELP: &[(&str, &str)] = &[
     ("1-5, Tab, S-Tab", "switch screen"),
-    ("?  F1", "this help"),
+    (
+        "?  F1  w",
+        "this help · w: the workshop steps, done and next",
+    ),
     ("o", "open a project"),
     ("s  Ctrl-S", "save (asks where, the first time)"),
     ("S", "save as"),
@@ -116,6 +119,39 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
             );
         }
         Popup::Picker(picker) => render_picker(picker, t, f, full),
+        Popup::Steps { title, states } => {
+            let width = 78.min(full.width);
+            let done = states.iter().filter(|s| s.done).count();
+            let first_open = states.iter().position(|s| !s.done);
+            let mut lines = Vec::new();
+            for (i, st) in states.iter().enumerate() {
+                let (mark, style) = if st.done {
+                    ("[x] ", t.accent())
+                } else {
+                    ("[ ] ", Style::new())
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark}{}. {}", i + 1, st.title), style),
+                    Span::styled(format!("  {}", st.status), t.dim()),
+                ]));
+                if Some(i) == first_open && !st.hint.is_empty() {
+                    lines.push(Line::styled(format!("    next: {}", st.hint), t.accent()));
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "the same as 'tinygen steps check PROJECT' · any key closes",
+                t.dim(),
+            ));
+            popup_box(
+                f,
+                full,
+                width,
+                lines,
+                &format!("{title} · {done} of {} done", states.len()),
+                t,
+            );
+        }
         Popup::Setup(checks) => {
             let width = 78.min(full.width);
             let mut lines = vec![Line::raw(
@@ -139,19 +175,7 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
                 "All checks: tinygen doctor · any key closes",
                 t.dim(),
             ));
-            let inner_w = width.saturating_sub(2).max(1) as usize;
-            let rows: usize = lines
-                .iter()
-                .map(|l| l.width().div_ceil(inner_w).max(1))
-                .sum();
-            let r = centered(full, width, (rows as u16 + 2).min(full.height));
-            f.render_widget(Clear, r);
-            f.render_widget(
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: false })
-                    .block(t.block("Setup", true)),
-                r,
-            );
+            popup_box(f, full, width, lines, "Setup", t);
         }
         Popup::TrainFresh(reason) => {
             let r = centered(full, 70, 8);
@@ -171,6 +195,23 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
             );
         }
     }
+}
+
+/// A box of wrapped `lines`, as tall as they need (at most the screen), centred.
+fn popup_box(f: &mut Frame, full: Rect, width: u16, lines: Vec<Line>, title: &str, t: Theme) {
+    let inner_w = width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner_w).max(1))
+        .sum();
+    let r = centered(full, width, (rows as u16 + 2).min(full.height));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(t.block(title, true)),
+        r,
+    );
 }
 
 fn render_picker(p: &Picker, t: Theme, f: &mut Frame, full: Rect) {

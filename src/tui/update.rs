@@ -107,6 +107,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     }
     match key.code {
         KeyCode::Char('?') | KeyCode::F(1) => app.popup = Some(Popup::Help),
+        KeyCode::Char('w') => open_steps(app),
         KeyCode::Char('q') => return quit(app),
         KeyCode::Char(c @ '1'..='5') => {
             return show_screen(app, Screen::ALL[(c as u8 - b'1') as usize]);
@@ -162,10 +163,24 @@ fn quit(app: &mut App) -> Option<Effect> {
         .then_some(Effect::TrainControl(TrainCtl::Stop))
 }
 
+/// The workshop checklist, checked now (issue #20).
+fn open_steps(app: &mut App) {
+    match crate::workshop::load(&app.project, app.path.as_deref()) {
+        Ok((w, _)) => {
+            let states = crate::workshop::evaluate(&w, &app.project, app.path.as_deref());
+            app.popup = Some(Popup::Steps {
+                title: w.title,
+                states,
+            });
+        }
+        Err(e) => app.error("Workshop steps", e.to_string()),
+    }
+}
+
 fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     let popup = app.popup.take()?;
     match popup {
-        Popup::Help | Popup::Error { .. } | Popup::Setup(_) => {
+        Popup::Help | Popup::Error { .. } | Popup::Setup(_) | Popup::Steps { .. } => {
             // Any key closes them, but only Esc/Enter/q/? are swallowed quietly.
         }
         Popup::Discard(then) => match key.code {
@@ -292,7 +307,10 @@ fn on_mouse(app: &mut App, m: MouseEvent) -> Option<Effect> {
             }
             return None;
         }
-        Some(Popup::Help) | Some(Popup::Error { .. }) | Some(Popup::Setup(_)) => {
+        Some(Popup::Help)
+        | Some(Popup::Error { .. })
+        | Some(Popup::Setup(_))
+        | Some(Popup::Steps { .. }) => {
             app.popup = None;
             return None;
         }

@@ -192,6 +192,22 @@ mod tests {
         }
     }
 
+    /// Issue #20: `w` shows the workshop steps, the first open one with its hint.
+    #[test]
+    fn steps_panel_on_an_unsaved_die() {
+        let dir = tempfile::tempdir().unwrap();
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app(w, h);
+            // Not the repository's project: its progress and checkpoints are a developer's.
+            a.path = Some(dir.path().join("die.ron"));
+            key(&mut a, KeyCode::Char('w'));
+            let screen = draw(&a);
+            assert!(screen.contains("1 of 6 done"), "{screen}");
+            assert!(screen.contains("next: Train screen (2)"), "{screen}");
+            insta::assert_snapshot!(format!("steps_{w}x{h}"), screen);
+        }
+    }
+
     #[test]
     fn picker_popup() {
         let mut a = app(80, 24);

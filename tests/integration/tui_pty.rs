@@ -337,3 +337,81 @@ fn sigterm_and_sighup_restore_the_terminal() {
         s.assert_restored();
     }
 }
+
+/// Issue #20, item 2: a whole die workshop on the simulated board, headless. After each
+/// step, `tinygen steps check --json` ticks exactly one more, in order; at the end the
+/// workbench's Steps panel (`w`) shows the same answer.
+#[test]
+fn a_die_workshop_ticks_its_steps_in_order_then_the_steps_panel_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tinygen"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(cli(&["new", "-t", "cvae-die", "d.ron"]).status.success());
+    // A workshop-sized run: one epoch of 600 dice.
+    let ron = std::fs::read_to_string(dir.path().join("d.ron")).unwrap();
+    let ron = ron
+        .replacen("epochs: 30", "epochs: 1", 1)
+        .replacen("size: 12000", "size: 600", 1);
+    assert!(
+        ron.contains("epochs: 1,") && ron.contains("size: 600,"),
+        "{ron}"
+    );
+    std::fs::write(dir.path().join("d.ron"), ron).unwrap();
+    let done = || -> Vec<String> {
+        let out = cli(&["steps", "check", "d.ron", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["done"] == true)
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(done(), ["budget"]);
+    // A board run with the shipped model does not tick the board steps of this workshop:
+    // they wait for training.
+    let out = cli(&["monitor", "d.ron", "--count", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(done(), ["budget"]);
+    let out = cli(&["train", "d.ron"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(done(), ["budget", "train"]);
+    assert!(cli(&["export", "d.ron"]).status.success());
+    assert_eq!(done(), ["budget", "train", "export"]);
+    let out = cli(&["monitor", "d.ron", "--count", "6", "--png", "dice.png"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        done(),
+        ["budget", "train", "export", "board", "images", "png"]
+    );
+    let out = cli(&["steps", "check", "d.ron"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("6 of 6 steps done"));
+
+    let mut s = Session::start_in(dir, &["d.ron"], &[]);
+    s.wait_for("1 Project");
+    s.send(b"w");
+    s.wait_for("6 of 6 done");
+    s.wait_for("[x] 6. Save the images as a PNG");
+    s.send(b"x");
+    s.send(b"q");
+    s.wait_exit();
+}

@@ -124,6 +124,10 @@ impl Template for Mnist {
 
     /// The first `n` digits of the official test set, or of the training digits when no
     /// test set is found.
+    fn workshop(&self) -> Option<&'static str> {
+        Some(include_str!("workshop.ron"))
+    }
+
     fn needs(&self) -> &'static [crate::doctor::Group] {
         &[crate::doctor::Group::Digits]
     }

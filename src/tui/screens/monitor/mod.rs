@@ -38,6 +38,7 @@ pub fn connect(app: &mut App) -> Option<Effect> {
 
 /// An event of the board link.
 pub fn on_event(app: &mut App, event: LinkEvent) -> Option<Effect> {
+    record_progress(app, &event);
     let first_hello = matches!(event, LinkEvent::Hello(_))
         && !app.monitor.greeted
         && app.monitor.gallery.is_empty()
@@ -58,6 +59,34 @@ pub fn on_event(app: &mut App, event: LinkEvent) -> Option<Effect> {
         return next_digit(app);
     }
     None
+}
+
+/// What the workshop checklist learns from the board (a saved project only): the model
+/// of each HELLO, and the images received, written at each DONE.
+fn record_progress(app: &mut App, event: &LinkEvent) {
+    use crate::workshop::progress::{Event, record};
+    let events = match event {
+        LinkEvent::Hello(h) => vec![Event::Hello {
+            model_hash: h.model_hash,
+        }],
+        LinkEvent::Image(_) => {
+            app.monitor.unrecorded += 1;
+            return;
+        }
+        LinkEvent::Done { .. } => match app.monitor.hello {
+            Some(h) if app.monitor.unrecorded > 0 => vec![Event::Images {
+                model_hash: h.model_hash,
+                count: std::mem::take(&mut app.monitor.unrecorded),
+            }],
+            _ => return,
+        },
+        _ => return,
+    };
+    if let Some(path) = app.path.as_ref().filter(|_| app.records_progress)
+        && let Err(e) = record(path, events)
+    {
+        app.info(format!("The workshop progress was not saved: {e}"));
+    }
 }
 
 /// The next input of the template's test data on the canvas, classified.
@@ -169,6 +198,18 @@ fn save_gallery(app: &mut App) {
         .find(|p| !p.exists())
         .unwrap_or_else(|| dir.join(format!("{many}.png")));
     match crate::preview::write_png(&path, &px, w, h) {
+        Ok(()) if app.path.is_some() && app.records_progress => {
+            let project = app.path.clone().unwrap_or_default();
+            let _ = crate::workshop::progress::record(
+                &project,
+                vec![crate::workshop::progress::Event::Png(path.clone())],
+            );
+            app.info(format!(
+                "Saved {} {many} to {}",
+                app.monitor.gallery.len(),
+                path.display()
+            ))
+        }
         Ok(()) => app.info(format!(
             "Saved {} {many} to {}",
             app.monitor.gallery.len(),

@@ -114,6 +114,9 @@ pub struct MonitorView {
     /// Whether the first dice were rolled for this connection (a board's two HELLOs, at
     /// boot and when asked, once rolled twice and the second run ended the first).
     pub greeted: bool,
+    /// Images received whole since the workshop progress was last written (it is written
+    /// at each DONE, not at each image).
+    pub unrecorded: u32,
     /// A classifier board's latest answer.
     pub classified: Option<crate::link::proto::Classified>,
     /// The 16x16 digit on the canvas: a test digit, or one drawn with the mouse.
@@ -176,6 +179,7 @@ impl Default for MonitorView {
             reask: None,
             started: false,
             greeted: false,
+            unrecorded: 0,
         }
     }
 }
