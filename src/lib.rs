@@ -31,6 +31,7 @@ pub mod nn;
 pub mod preview;
 pub mod project;
 pub mod quant;
+pub mod report;
 pub mod scoring;
 pub mod spec;
 pub mod target;

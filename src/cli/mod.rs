@@ -13,6 +13,7 @@ pub mod export;
 pub mod flash;
 pub mod monitor;
 pub mod new;
+pub mod report;
 pub mod runner;
 pub mod show;
 pub mod sim;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Check this machine: the tools, data, permissions and probes each board needs, with
     /// the command that fixes each gap (exit 1 if the simulated board is not ready).
     Doctor(doctor::Args),
+    /// One folder to hand in: report.md with the budget, training curves, evaluation,
+    /// a gallery and the steps done; report.json with the same facts.
+    Report(report::Args),
     /// The workshop checklist of a project: which steps are done (exit 1 while some are not).
     Steps(steps::Args),
     /// List the built-in templates.
@@ -189,6 +193,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Data(a)) => a.run(),
         Some(Command::Doctor(a)) => a.run(),
         Some(Command::Steps(a)) => a.run(),
+        Some(Command::Report(a)) => a.run(),
         Some(Command::Templates) => templates::run(),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

@@ -9,6 +9,7 @@ mod common;
 mod diffusion;
 mod doctor;
 mod fixtures;
+mod report;
 mod tui_pty;
 
 pub use common::*;
