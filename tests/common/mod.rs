@@ -26,6 +26,30 @@ pub fn run(args: &[&str]) -> Output {
         .expect("the tinygen binary runs")
 }
 
+/// tinygen with `args`, run in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    tinygen()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the tinygen binary runs")
+}
+
+/// A die project `d.ron` in `dir`, sized for a test: `epochs` epochs of 600 dice.
+pub fn small_die_project(dir: &Path, epochs: u32) {
+    assert!(
+        run_in(dir, &["new", "-t", "cvae-die", "d.ron"])
+            .status
+            .success()
+    );
+    let ron = std::fs::read_to_string(dir.join("d.ron")).unwrap();
+    let small = ron
+        .replacen("epochs: 30", &format!("epochs: {epochs}"), 1)
+        .replacen("size: 12000", "size: 600", 1);
+    assert!(small.contains("size: 600,") && small != ron, "{small}");
+    std::fs::write(dir.join("d.ron"), small).unwrap();
+}
+
 pub fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }

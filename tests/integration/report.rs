@@ -1,24 +1,13 @@
 //! `tinygen report` (issue #20, item 4) on a trained die project: the Markdown a person
 //! reads, the JSON a leader gathers, and the pictures, all agreeing.
 
-use crate::common::text;
+use crate::common::{run_in, small_die_project, text};
 
 #[test]
 fn report_of_a_trained_die_has_every_part_and_its_json_agrees() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tinygen"))
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
-    assert!(cli(&["new", "-t", "cvae-die", "d.ron"]).status.success());
-    let ron = std::fs::read_to_string(dir.path().join("d.ron"))
-        .unwrap()
-        .replacen("epochs: 30", "epochs: 2", 1)
-        .replacen("size: 12000", "size: 600", 1);
-    std::fs::write(dir.path().join("d.ron"), ron).unwrap();
+    let cli = |args: &[&str]| run_in(dir.path(), args);
+    small_die_project(dir.path(), 2);
     assert!(cli(&["train", "d.ron"]).status.success());
     let out = cli(&["report", "d.ron", "--count", "12"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

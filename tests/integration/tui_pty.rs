@@ -344,24 +344,9 @@ fn sigterm_and_sighup_restore_the_terminal() {
 #[test]
 fn a_die_workshop_ticks_its_steps_in_order_then_the_steps_panel_agrees() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tinygen"))
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
-    assert!(cli(&["new", "-t", "cvae-die", "d.ron"]).status.success());
+    let cli = |args: &[&str]| crate::common::run_in(dir.path(), args);
     // A workshop-sized run: one epoch of 600 dice.
-    let ron = std::fs::read_to_string(dir.path().join("d.ron")).unwrap();
-    let ron = ron
-        .replacen("epochs: 30", "epochs: 1", 1)
-        .replacen("size: 12000", "size: 600", 1);
-    assert!(
-        ron.contains("epochs: 1,") && ron.contains("size: 600,"),
-        "{ron}"
-    );
-    std::fs::write(dir.path().join("d.ron"), ron).unwrap();
+    crate::common::small_die_project(dir.path(), 1);
     let done = || -> Vec<String> {
         let out = cli(&["steps", "check", "d.ron", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
