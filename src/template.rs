@@ -73,6 +73,13 @@ pub trait Template: Sync {
         None
     }
 
+    /// Changes a default project into the template's quick preset (`tinygen new --quick`):
+    /// training in about 90 s on two cores to a model that still passes the template's
+    /// quality bar. Returns what it sets, or `None` when the template has no such preset.
+    fn quick_preset(&self, _p: &mut Project) -> Option<&'static str> {
+        None
+    }
+
     /// The template's workshop steps (a `.ron` workshop file's text), when the default
     /// list (`crate::workshop`) does not suit it.
     fn workshop(&self) -> Option<&'static str> {

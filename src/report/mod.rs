@@ -148,6 +148,17 @@ fn gallery(
     m: &crate::deploy::Deployable,
     seed: u64,
 ) -> Result<(Sheet, String), ReportError> {
+    let (sheet, caption, _) = gallery_images(p, m, seed)?;
+    Ok((sheet, caption))
+}
+
+/// The gallery, its caption, and its images under their labels.
+type Images = Vec<(String, Vec<u8>)>;
+fn gallery_images(
+    p: &Project,
+    m: &crate::deploy::Deployable,
+    seed: u64,
+) -> Result<(Sheet, String, Images), ReportError> {
     let out = m.spec.layers.last().map(|l| l.output);
     let (w, h) = out.map_or((1, 1), |s| (s.w as usize, s.h as usize));
     let classes = m.spec.classes as u8;
@@ -161,8 +172,9 @@ fn gallery(
             for label in 1..=classes {
                 for i in 0..per {
                     let idx = u16::from(label - 1) * per + i;
+                    // Labels are 1..=classes as a board takes them (0 rolls one).
                     let input =
-                        crate::engine::latent_input(seed32, idx, 64, label - 1, latent, classes);
+                        crate::engine::latent_input(seed32, idx, 64, label, latent, classes);
                     images.push((label.to_string(), e.run(&input)?));
                 }
             }
@@ -205,10 +217,11 @@ fn gallery(
                     ),
                     None => "no test inputs were found (tinygen doctor)".into(),
                 },
+                images,
             ));
         }
     };
-    Ok((sheet(&images, w, h, usize::from(per)), caption))
+    Ok((sheet(&images, w, h, usize::from(per)), caption, images))
 }
 
 /// A sheet of `images`, `cols` to a row.
@@ -285,4 +298,24 @@ fn markdown(
         std::fs::read_to_string(file).unwrap_or_default().trim_end()
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    /// A regression: the gallery drew each row with the class before it (row 1 took
+    /// label 0, which rolls a random one). Each row of the shipped die model now counts
+    /// as its own pips, by the counter with no learning, for most of its dice.
+    #[test]
+    fn each_gallery_row_is_its_own_class() {
+        let p = crate::templates::default_project("cvae-die").unwrap();
+        let m = crate::templates::deployable(&p, None).unwrap();
+        let (_, caption, images) = super::gallery_images(&p, &m, 7).unwrap();
+        assert!(caption.starts_with("A row per class"), "{caption}");
+        assert_eq!(images.len(), 24);
+        let right = images
+            .iter()
+            .filter(|(label, px)| crate::scoring::holes::count(px, 32).pips().to_string() == *label)
+            .count();
+        assert!(right >= 16, "{right} of 24 dice count as their row's pips");
+    }
 }

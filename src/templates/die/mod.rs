@@ -20,6 +20,11 @@ pub const DEFAULT_BLOB: &[u8] = include_bytes!("../../../assets/die-default.bin"
 /// The die template.
 pub struct Die;
 
+/// The quick preset (`tinygen new --quick`): the default model, data and rate, fewer
+/// epochs. Its figures are in the README's workshop section.
+const QUICK_EPOCHS: u32 = 10;
+const QUICK: &str = "10 epochs of 12,000 dice";
+
 impl Template for Die {
     fn def(&self) -> &'static TemplateDef {
         &def::DEF
@@ -31,6 +36,11 @@ impl Template for Die {
 
     fn losses(&self) -> &'static [LossInfo] {
         task::LOSSES
+    }
+
+    fn quick_preset(&self, p: &mut Project) -> Option<&'static str> {
+        p.training.epochs = QUICK_EPOCHS;
+        Some(QUICK)
     }
 
     fn image_words(&self) -> (&'static str, &'static str) {

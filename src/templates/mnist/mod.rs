@@ -19,6 +19,11 @@ use burn::prelude::Device;
 /// The BitNet MNIST template.
 pub struct Mnist;
 
+/// The quick preset (`tinygen new --quick`): the default model and data, fewer epochs.
+/// Its figures are in the README's workshop section.
+const QUICK_EPOCHS: u32 = 10;
+const QUICK: &str = "10 epochs of the 60,000 digits";
+
 impl Template for Mnist {
     fn def(&self) -> &'static TemplateDef {
         &def::DEF
@@ -124,6 +129,11 @@ impl Template for Mnist {
 
     /// The first `n` digits of the official test set, or of the training digits when no
     /// test set is found.
+    fn quick_preset(&self, p: &mut Project) -> Option<&'static str> {
+        p.training.epochs = QUICK_EPOCHS;
+        Some(QUICK)
+    }
+
     fn workshop(&self) -> Option<&'static str> {
         Some(include_str!("workshop.ron"))
     }
