@@ -22,11 +22,20 @@ pub enum StepsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Skip to after training: load the workshop's reference checkpoint into the project
+    /// (a checkpoint already there is kept beside it).
+    Skip {
+        #[arg(value_name = "PROJECT")]
+        path: PathBuf,
+    },
 }
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
-        let StepsCommand::Check { path, json } = self.command;
+        let (path, json) = match self.command {
+            StepsCommand::Check { path, json } => (path, json),
+            StepsCommand::Skip { path } => return skip(&path),
+        };
         let p = super::common::load(&path)?;
         let (w, from) = crate::workshop::load(&p, Some(&path)).map_err(CliError::bad_input)?;
         let states = crate::workshop::evaluate(&w, &p, Some(&path));
@@ -55,4 +64,27 @@ impl Args {
             )))
         }
     }
+}
+
+fn skip(path: &std::path::Path) -> Result<(), CliError> {
+    let p = super::common::load(path)?;
+    let (w, _) = crate::workshop::load(&p, Some(path)).map_err(CliError::bad_input)?;
+    let ws = crate::workshop::workshop_path(path);
+    let done = crate::workshop::skip::skip(&w, &ws, &p, path).map_err(|e| match e {
+        crate::workshop::skip::SkipError::Copy { .. } => CliError::failure(e),
+        _ => CliError::bad_input(e),
+    })?;
+    println!(
+        "Loaded the reference checkpoint {} into {}.",
+        done.reference.display(),
+        done.checkpoints.display()
+    );
+    if let Some(k) = done.kept {
+        println!("Your own checkpoint is kept in {}.", k.display());
+    }
+    print!(
+        "{}",
+        crate::workshop::text(&w.title, &crate::workshop::evaluate(&w, &p, Some(path)))
+    );
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! participant get the same answer.
 
 pub mod progress;
+pub mod skip;
 
 use crate::project::Project;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,10 @@ use std::path::{Path, PathBuf};
 pub struct Workshop {
     pub title: String,
     pub steps: Vec<Step>,
+    /// A trained checkpoint folder (relative to the workshop file) that `tinygen steps
+    /// skip` loads, so a participant who fell behind joins the room after training.
+    #[serde(default)]
+    pub reference: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

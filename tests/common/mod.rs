@@ -50,6 +50,19 @@ pub fn small_die_project(dir: &Path, epochs: u32) {
     std::fs::write(dir.join("d.ron"), small).unwrap();
 }
 
+/// The ids of the steps `tinygen steps check` finds done for `d.ron` in `dir`.
+pub fn steps_done(dir: &Path) -> Vec<String> {
+    let out = run_in(dir, &["steps", "check", "d.ron", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["done"] == true)
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }

@@ -678,3 +678,21 @@ fn a_killed_monitor_takes_its_simulated_board_with_it() {
     }
     assert!(!alive(), "the simulated board {board} outlived its monitor");
 }
+
+/// Issue #20, item 3: `tinygen new --quick` writes the template's quick preset, and says
+/// so; a template without one is told, not given a silent default.
+#[test]
+fn new_quick_writes_the_quick_preset_or_says_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("q.ron");
+    let out = run(&["new", "-t", "cvae-die", "--quick", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("quick preset: 10 epochs of 12,000 dice"));
+    let ron = std::fs::read_to_string(&p).unwrap();
+    assert!(ron.contains("epochs: 10,"), "{ron}");
+    let sd = dir.path().join("s.ron");
+    let out = run(&["new", "-t", "streaming-sd", "--quick", sd.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("has no quick preset yet"));
+    assert!(!sd.exists(), "nothing is written");
+}

@@ -11,5 +11,6 @@ mod doctor;
 mod fixtures;
 mod report;
 mod tui_pty;
+mod workshop;
 
 pub use common::*;

@@ -347,17 +347,7 @@ fn a_die_workshop_ticks_its_steps_in_order_then_the_steps_panel_agrees() {
     let cli = |args: &[&str]| crate::common::run_in(dir.path(), args);
     // A workshop-sized run: one epoch of 600 dice.
     crate::common::small_die_project(dir.path(), 1);
-    let done = || -> Vec<String> {
-        let out = cli(&["steps", "check", "d.ron", "--json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["done"] == true)
-            .map(|s| s["id"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let done = || crate::common::steps_done(dir.path());
     assert_eq!(done(), ["budget"]);
     // A board run with the shipped model does not tick the board steps of this workshop:
     // they wait for training.
