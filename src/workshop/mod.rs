@@ -272,10 +272,12 @@ fn check(c: &Check, k: &Known) -> (bool, String) {
             } else {
                 0
             };
-            (
-                n >= *count,
-                format!("{n} of {count} received from this model"),
-            )
+            let status = if n >= *count {
+                format!("{n} received from this model ({count} needed)")
+            } else {
+                format!("{n} of {count} received from this model")
+            };
+            (n >= *count, status)
         }
         Check::PngSaved => match &k.progress.png {
             Some(png) if png.is_file() => (true, format!("saved {}", png.display())),
