@@ -14,7 +14,7 @@ bin=${TINYGEN:-../../target/release/tinygen}
 [ -n "${TINYGEN:-}" ] || (cd ../.. && cargo build --release --bin tinygen -q)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-sed -e "s/epochs: 30/epochs: $epochs/" -e "s/batch_size: 64/batch_size: $batch/" ../../projects/die.ron > "$work/die.ron"
+sed -e "s/epochs: [0-9]*/epochs: $epochs/" -e "s/batch_size: 64/batch_size: $batch/" ../../projects/die.ron > "$work/die.ron"
 echo "== burn (tinygen train, $bin, flex backend)"
 "$bin" train "$work/die.ron" | tee "$work/burn.log" | grep '^epoch'
 echo "== PyTorch"

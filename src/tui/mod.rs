@@ -237,15 +237,16 @@ pub fn run(project: Project, path: Option<PathBuf>) -> anyhow::Result<()> {
     app.color = crate::util::use_color(true);
     app.cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     screens::train::on_open(&mut app);
-    // What the project needs and this machine lacks, said before it bites (#20).
-    let missing = crate::doctor::examine(&crate::doctor::sys::Sys::from_env())
-        .missing_for(crate::templates::of(&app.project).needs());
-    if !missing.is_empty() {
-        app.popup = Some(app::Popup::Setup(missing));
-    }
-
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = mpsc::channel();
     spawn_input(tx.clone());
+    // What the project needs and this machine lacks, said before it bites (#20); checked
+    // beside the first frames (the tools' --version take a moment).
+    let needs = crate::templates::of(&app.project).needs();
+    let setup = tx.clone();
+    std::thread::spawn(move || {
+        let report = crate::doctor::examine(&crate::doctor::sys::Sys::from_env());
+        let _ = setup.send(Msg::Setup(report.missing_for(needs)));
+    });
     let mut w = Workers::default();
     // The terminal's own graphics where it answers that it has them; 'v' on the Monitor
     // switches.

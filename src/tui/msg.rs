@@ -22,6 +22,8 @@ pub enum Msg {
     /// The link worker could not start the board (no model, a missing tool, ...).
     LinkFailed(String),
     Deploy(DeployEvent),
+    /// The doctor's failed checks that matter to the project, found as the workbench opens.
+    Setup(Vec<crate::doctor::Check>),
 }
 
 /// Work the event loop must start on the app's behalf.

@@ -57,6 +57,13 @@ fn update_state(app: &mut App, msg: Msg) -> Option<Effect> {
         }
         Msg::Link(event) => screens::monitor::on_event(app, event),
         Msg::Deploy(event) => screens::deploy::on_event(app, event),
+        Msg::Setup(missing) => {
+            // Shown unless the user is already in another popup (it waits for no one).
+            if !missing.is_empty() && app.popup.is_none() {
+                app.popup = Some(Popup::Setup(missing));
+            }
+            None
+        }
         Msg::LinkFailed(reason) => {
             app.monitor.log(reason.clone());
             app.monitor.state = LinkState::Failed(reason);

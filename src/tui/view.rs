@@ -183,13 +183,21 @@ mod tests {
         ];
         for (w, h) in [(80, 24), (120, 40)] {
             let mut a = app(w, h);
-            a.popup = Some(Popup::Setup(checks.clone()));
+            crate::tui::update::update(&mut a, crate::tui::msg::Msg::Setup(checks.clone()));
             let screen = draw(&a);
             assert!(screen.contains("sudo usermod -aG dialout ada"), "{screen}");
             insta::assert_snapshot!(format!("setup_{w}x{h}"), screen);
             key(&mut a, KeyCode::Char('x'));
             assert_eq!(a.popup, None);
         }
+        // It does not push aside a popup the user already has, nor show an empty list.
+        let mut a = app(80, 24);
+        key(&mut a, KeyCode::Char('?'));
+        crate::tui::update::update(&mut a, crate::tui::msg::Msg::Setup(checks));
+        assert_eq!(a.popup, Some(Popup::Help));
+        let mut a = app(80, 24);
+        crate::tui::update::update(&mut a, crate::tui::msg::Msg::Setup(vec![]));
+        assert_eq!(a.popup, None);
     }
 
     /// Issue #20: `w` shows the workshop steps, the first open one with its hint.

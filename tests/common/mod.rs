@@ -43,10 +43,21 @@ pub fn small_die_project(dir: &Path, epochs: u32) {
             .success()
     );
     let ron = std::fs::read_to_string(dir.join("d.ron")).unwrap();
+    let default_epochs = tinygen::templates::default_project("cvae-die")
+        .unwrap()
+        .training
+        .epochs;
     let small = ron
-        .replacen("epochs: 30", &format!("epochs: {epochs}"), 1)
+        .replacen(
+            &format!("epochs: {default_epochs},"),
+            &format!("epochs: {epochs},"),
+            1,
+        )
         .replacen("size: 12000", "size: 600", 1);
-    assert!(small.contains("size: 600,") && small != ron, "{small}");
+    assert!(
+        small.contains("size: 600,") && small.contains(&format!("epochs: {epochs},")),
+        "{small}"
+    );
     std::fs::write(dir.join("d.ron"), small).unwrap();
 }
 

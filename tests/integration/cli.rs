@@ -688,6 +688,20 @@ fn new_quick_writes_the_quick_preset_or_says_there_is_none() {
     let out = run(&["new", "-t", "cvae-die", "--quick", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("quick preset: 10 epochs of 12,000 dice"));
+    let bitnet = dir.path().join("b.ron");
+    let out = run(&[
+        "new",
+        "-t",
+        "bitnet-mnist",
+        "--quick",
+        bitnet.to_str().unwrap(),
+    ]);
+    assert!(text(&out.stdout).contains("quick preset: 10 epochs of the 60,000 digits"));
+    assert!(
+        std::fs::read_to_string(&bitnet)
+            .unwrap()
+            .contains("epochs: 10,")
+    );
     let ron = std::fs::read_to_string(&p).unwrap();
     assert!(ron.contains("epochs: 10,"), "{ron}");
     let sd = dir.path().join("s.ron");
