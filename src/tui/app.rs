@@ -52,6 +52,9 @@ pub enum Popup {
     Steps {
         title: String,
         states: Vec<crate::workshop::StepState>,
+        /// The workshop names a reference checkpoint and the project is saved: `k` skips
+        /// past training.
+        can_skip: bool,
     },
 }
 

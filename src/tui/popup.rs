@@ -119,7 +119,11 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
             );
         }
         Popup::Picker(picker) => render_picker(picker, t, f, full),
-        Popup::Steps { title, states } => {
+        Popup::Steps {
+            title,
+            states,
+            can_skip,
+        } => {
             let width = 78.min(full.width);
             let done = states.iter().filter(|s| s.done).count();
             let first_open = states.iter().position(|s| !s.done);
@@ -140,7 +144,11 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                "the same as 'tinygen steps check PROJECT' · any key closes",
+                if *can_skip {
+                    "k: skip past training (the workshop's reference checkpoint) · any key closes"
+                } else {
+                    "the same as 'tinygen steps check PROJECT' · any key closes"
+                },
                 t.dim(),
             ));
             popup_box(

@@ -170,12 +170,40 @@ fn quit(app: &mut App) -> Option<Effect> {
         .then_some(Effect::TrainControl(TrainCtl::Stop))
 }
 
+/// "Skip to here": loads the workshop's reference checkpoint, then shows the steps again.
+fn skip_steps(app: &mut App) {
+    let Some(path) = app.path.clone() else {
+        return;
+    };
+    let result = crate::workshop::load(&app.project, Some(&path))
+        .map_err(|e| e.to_string())
+        .and_then(|(w, _)| {
+            let ws = crate::workshop::workshop_path(&path);
+            crate::workshop::skip::skip(&w, &ws, &app.project, &path).map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(done) => {
+            screens::train::on_open(app);
+            open_steps(app);
+            app.info(match done.kept {
+                Some(k) => format!(
+                    "Loaded the reference checkpoint; yours is kept in {}",
+                    k.display()
+                ),
+                None => "Loaded the workshop's reference checkpoint.".into(),
+            });
+        }
+        Err(e) => app.error("Skip to after training", e),
+    }
+}
+
 /// The workshop checklist, checked now (issue #20).
 fn open_steps(app: &mut App) {
     match crate::workshop::load(&app.project, app.path.as_deref()) {
         Ok((w, _)) => {
             let states = crate::workshop::evaluate(&w, &app.project, app.path.as_deref());
             app.popup = Some(Popup::Steps {
+                can_skip: w.reference.is_some() && app.path.is_some() && !app.train.running,
                 title: w.title,
                 states,
             });
@@ -187,6 +215,7 @@ fn open_steps(app: &mut App) {
 fn on_popup_key(app: &mut App, key: KeyEvent) -> Option<Effect> {
     let popup = app.popup.take()?;
     match popup {
+        Popup::Steps { can_skip: true, .. } if key.code == KeyCode::Char('k') => skip_steps(app),
         Popup::Help | Popup::Error { .. } | Popup::Setup(_) | Popup::Steps { .. } => {
             // Any key closes them, but only Esc/Enter/q/? are swallowed quietly.
         }

@@ -390,3 +390,43 @@ fn a_die_workshop_ticks_its_steps_in_order_then_the_steps_panel_agrees() {
     s.send(b"q");
     s.wait_exit();
 }
+
+/// Issue #20, item 2: "skip to here" in the Steps panel: `k` loads the workshop's
+/// reference checkpoint and the training step ticks.
+#[test]
+fn the_steps_panel_skips_past_training_with_the_reference() {
+    let leader = tempfile::tempdir().unwrap();
+    crate::common::small_die_project(leader.path(), 1);
+    assert!(
+        crate::common::run_in(leader.path(), &["train", "d.ron"])
+            .status
+            .success()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::small_die_project(dir.path(), 1);
+    std::fs::write(
+        dir.path().join("d.workshop.ron"),
+        format!(
+            "Workshop(title: \"Dice\", reference: Some({:?}), steps: [\n\
+             Step(id: \"budget\", title: \"Fits\", check: BudgetFits),\n\
+             Step(id: \"train\", title: \"Trained once\", check: Trained(epochs: 1)),\n])",
+            leader
+                .path()
+                .join("build/d/checkpoints")
+                .display()
+                .to_string()
+        ),
+    )
+    .unwrap();
+    let mut s = Session::start_in(dir, &["d.ron"], &[]);
+    s.wait_for("1 Project");
+    s.send(b"w");
+    s.wait_for("k: skip past training");
+    s.wait_for("[ ] 2. Trained once");
+    s.send(b"k");
+    s.wait_for("[x] 2. Trained once");
+    s.wait_for("Dice · 2 of 2 done");
+    s.send(b"x");
+    s.send(b"q");
+    s.wait_exit();
+}
