@@ -135,3 +135,32 @@ pub fn halves(r: Rect) -> (Rect, Rect) {
     };
     (top, bottom)
 }
+
+/// The key line in `width`: as written when it fits, else with two spaces between the
+/// keys instead of " · " (the diffusion Monitor's fits 80 columns so), and cut
+/// only when that is still too long.
+pub fn key_line(keys: &str, width: usize) -> String {
+    if keys.chars().count() <= width {
+        return keys.to_string();
+    }
+    truncate(&keys.replace(" · ", "  "), width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_line;
+
+    /// The diffusion Monitor's keys were cut at 80 columns ("c reco…"): they now fit with
+    /// two spaces between keys, and a line that fits is left as written.
+    #[test]
+    fn a_key_line_too_wide_closes_up_before_it_is_cut() {
+        let keys =
+            "r roll · g six · e seed · t steps · x stop · v view · z zoom · p PNG · c reconnect";
+        assert_eq!(
+            key_line(keys, 78),
+            "r roll  g six  e seed  t steps  x stop  v view  z zoom  p PNG  c reconnect"
+        );
+        assert_eq!(key_line(keys, 200), keys);
+        assert!(key_line(keys, 20).chars().count() <= 20);
+    }
+}

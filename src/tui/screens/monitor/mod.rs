@@ -399,7 +399,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
     };
     f.render_widget(
         Paragraph::new(Line::styled(
-            truncate(keys, rows[3].width as usize),
+            super::super::theme::key_line(keys, rows[3].width as usize),
             t.dim(),
         )),
         rows[3],
