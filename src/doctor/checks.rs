@@ -1,7 +1,7 @@
 //! The doctor's checks. Each reads what it needs through [`Sys`] and the tools on `PATH`,
 //! and the logic is in functions of what was read, so tests can give them any machine.
 
-use super::report::{Check, Group, Status};
+use super::report::{Check, Group};
 use super::sys::{Process, Sys, UsbDevice, tool};
 use crate::deploy::firmware::{AARCH64_GCC, RISCV_GCC};
 use crate::deploy::pi::QEMU_AARCH64;
@@ -153,7 +153,10 @@ pub fn rust(cargo: Option<String>, rustc: Option<String>) -> Check {
     let install = "install Rust with rustup (see rustup.rs), then open a new terminal";
     match (cargo, rustc) {
         (Some(cargo), Some(rustc)) => match rust_version(&rustc) {
-            Some(v) if v >= RUST_MIN => c.pass(rustc),
+            Some(v) if v >= RUST_MIN => {
+                let cargo: Vec<&str> = cargo.split_whitespace().take(2).collect();
+                c.pass(format!("{}, {rustc}", cargo.join(" ")))
+            }
             _ => c.fail(
                 format!(
                     "{rustc}: tinygen needs {}.{} or newer",
@@ -161,24 +164,9 @@ pub fn rust(cargo: Option<String>, rustc: Option<String>) -> Check {
                 ),
                 "rustup update",
             ),
-        }
-        .with_found_prefix(&cargo),
+        },
         (None, _) => c.fail("cargo is not on PATH (it builds tinygen)", install),
         (_, None) => c.fail("rustc is not on PATH (it builds tinygen)", install),
-    }
-}
-
-impl Check {
-    fn with_found_prefix(mut self, cargo: &str) -> Check {
-        if self.status == Status::Pass {
-            let short = cargo
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.found = format!("{short}, {}", self.found);
-        }
-        self
     }
 }
 
@@ -382,6 +370,7 @@ pub fn linke(usb: &[UsbDevice], can_open: impl Fn(&UsbDevice) -> bool) -> Check 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doctor::report::Status;
     use std::path::PathBuf;
 
     const GROUPS: &str = "root:x:0:\ndialout:x:20:\nplugdev:x:46:ada\nada:x:1000:\n";

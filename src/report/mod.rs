@@ -69,11 +69,7 @@ pub fn write(p: &Project, file: &Path, out: &Path, o: &Options) -> Result<Facts,
             .unwrap_or(b),
     };
     let losses: Vec<&str> = template.losses().iter().map(|l| l.name).collect();
-    let history = crate::checkpoint::read_state(&p.checkpoint_dir(Some(file)), &losses)
-        .ok()
-        .flatten()
-        .map(|s| s.history)
-        .unwrap_or_default();
+    let history = crate::checkpoint::saved_history(p, &p.checkpoint_dir(Some(file)), &losses);
     let (w, _) = crate::workshop::load(p, Some(file))
         .unwrap_or_else(|_| (crate::workshop::builtin(p), String::new()));
     let steps = crate::workshop::evaluate(&w, p, Some(file));

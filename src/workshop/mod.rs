@@ -146,21 +146,19 @@ struct Known {
 }
 
 fn gather(p: &Project, file: Option<&Path>) -> Known {
-    use crate::budget::{Plan, for_project};
+    // The tiled plan is the one that fits whenever any does, and the one flashing checks
+    // (`deploy::flash::check_fits`).
     let fits = crate::target::find(&p.target).is_some_and(|t| {
-        [Plan::Layer, Plan::Tiled]
-            .into_iter()
-            .any(|plan| for_project(p, &crate::templates::spec, t, plan).fits)
+        crate::budget::for_project(p, &crate::templates::spec, t, crate::budget::Plan::Tiled).fits
     });
-    let template = crate::templates::of(p);
-    let losses: Vec<&str> = template.losses().iter().map(|l| l.name).collect();
+    let losses: Vec<&str> = crate::templates::of(p)
+        .losses()
+        .iter()
+        .map(|l| l.name)
+        .collect();
+    // Only a checkpoint of this project's settings counts, as on the Train screen.
     let history = file
-        .and_then(|f| {
-            crate::checkpoint::read_state(&p.resolve(f, &p.artifacts.checkpoints), &losses)
-                .ok()
-                .flatten()
-        })
-        .map(|s| s.history)
+        .map(|f| crate::checkpoint::saved_history(p, &p.checkpoint_dir(Some(f)), &losses))
         .unwrap_or_default();
     let model_hash = crate::templates::deployable(p, file).ok().map(|m| m.hash());
     let exported_hash = file.and_then(|f| {
@@ -209,10 +207,11 @@ pub fn evaluate(w: &Workshop, p: &Project, file: Option<&Path>) -> Vec<StepState
 }
 
 fn check(c: &Check, k: &Known) -> (bool, String) {
-    if let Check::TrainedFully = c {
-        return check(&Check::Trained { epochs: k.epochs }, k);
-    }
     let last = k.history.last();
+    let trained = |epochs: u32| {
+        let n = last.map_or(0, |e| e.epoch);
+        (n >= epochs, format!("{n} of {epochs} epochs trained"))
+    };
     let hash = |h: Option<u32>| h.map_or("none".to_string(), |h| format!("{h:08x}"));
     match c {
         Check::BudgetFits => (
@@ -223,11 +222,8 @@ fn check(c: &Check, k: &Known) -> (bool, String) {
                 "does not fit its target (Budget screen)".into()
             },
         ),
-        Check::TrainedFully => unreachable!("checked as Trained above"),
-        Check::Trained { epochs } => {
-            let n = last.map_or(0, |e| e.epoch);
-            (n >= *epochs, format!("{n} of {epochs} epochs trained"))
-        }
+        Check::Trained { epochs } => trained(*epochs),
+        Check::TrainedFully => trained(k.epochs),
         Check::LossBelow { loss, value } => match last.map(|e| e.loss(loss)) {
             Some(v) if v.is_finite() => (v < *value, format!("{loss} {v:.4} (goal below {value})")),
             _ => (false, format!("no {loss} yet: train first")),

@@ -61,6 +61,25 @@ pub fn small_die_project(dir: &Path, epochs: u32) {
     std::fs::write(dir.join("d.ron"), small).unwrap();
 }
 
+/// A leader's trained `d.ron` (one epoch) in a new folder, and its checkpoint folder.
+pub fn trained_reference() -> (tempfile::TempDir, PathBuf) {
+    let leader = tempfile::tempdir().unwrap();
+    small_die_project(leader.path(), 1);
+    assert!(run_in(leader.path(), &["train", "d.ron"]).status.success());
+    let checkpoints = leader.path().join("build/d/checkpoints");
+    (leader, checkpoints)
+}
+
+/// `d.workshop.ron` in `dir`, titled "Dice", with `reference` and `steps` (RON `Step(…)`s).
+pub fn write_workshop(dir: &Path, reference: &Path, steps: &[&str]) {
+    let text = format!(
+        "Workshop(title: \"Dice\", reference: Some({:?}), steps: [\n{}\n])",
+        reference.display().to_string(),
+        steps.join(",\n")
+    );
+    std::fs::write(dir.join("d.workshop.ron"), text).unwrap();
+}
+
 /// The ids of the steps `tinygen steps check` finds done for `d.ron` in `dir`.
 pub fn steps_done(dir: &Path) -> Vec<String> {
     let out = run_in(dir, &["steps", "check", "d.ron", "--json"]);

@@ -395,29 +395,17 @@ fn a_die_workshop_ticks_its_steps_in_order_then_the_steps_panel_agrees() {
 /// reference checkpoint and the training step ticks.
 #[test]
 fn the_steps_panel_skips_past_training_with_the_reference() {
-    let leader = tempfile::tempdir().unwrap();
-    crate::common::small_die_project(leader.path(), 1);
-    assert!(
-        crate::common::run_in(leader.path(), &["train", "d.ron"])
-            .status
-            .success()
-    );
+    let (_leader, reference) = crate::common::trained_reference();
     let dir = tempfile::tempdir().unwrap();
     crate::common::small_die_project(dir.path(), 1);
-    std::fs::write(
-        dir.path().join("d.workshop.ron"),
-        format!(
-            "Workshop(title: \"Dice\", reference: Some({:?}), steps: [\n\
-             Step(id: \"budget\", title: \"Fits\", check: BudgetFits),\n\
-             Step(id: \"train\", title: \"Trained once\", check: Trained(epochs: 1)),\n])",
-            leader
-                .path()
-                .join("build/d/checkpoints")
-                .display()
-                .to_string()
-        ),
-    )
-    .unwrap();
+    crate::common::write_workshop(
+        dir.path(),
+        &reference,
+        &[
+            r#"Step(id: "budget", title: "Fits", check: BudgetFits)"#,
+            r#"Step(id: "train", title: "Trained once", check: Trained(epochs: 1))"#,
+        ],
+    );
     let mut s = Session::start_in(dir, &["d.ron"], &[]);
     s.wait_for("1 Project");
     s.send(b"w");

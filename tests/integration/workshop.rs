@@ -1,28 +1,24 @@
 //! The workshop file beside a project and "skip to here" (issue #20, item 2): a
 //! participant loads the leader's reference checkpoint and the training step ticks.
 
-use crate::common::{run_in, small_die_project, steps_done as done, text};
+use crate::common::{
+    run_in, small_die_project, steps_done as done, text, trained_reference, write_workshop,
+};
 
 #[test]
 fn skip_loads_the_reference_checkpoint_and_keeps_the_participants_own() {
-    let leader = tempfile::tempdir().unwrap();
-    small_die_project(leader.path(), 1);
-    assert!(run_in(leader.path(), &["train", "d.ron"]).status.success());
-    let reference = leader.path().join("build/d/checkpoints");
-
+    let (leader, reference) = trained_reference();
     let me = tempfile::tempdir().unwrap();
     small_die_project(me.path(), 1);
-    std::fs::write(
-        me.path().join("d.workshop.ron"),
-        format!(
-            "Workshop(title: \"Dice\", reference: Some({:?}), steps: [\n\
-             Step(id: \"budget\", title: \"Fits\", check: BudgetFits),\n\
-             Step(id: \"train\", title: \"One epoch\", check: Trained(epochs: 1), hint: \"tinygen train d.ron\"),\n\
-             Step(id: \"export\", title: \"Exported\", check: Exported),\n])",
-            reference.display().to_string()
-        ),
-    )
-    .unwrap();
+    write_workshop(
+        me.path(),
+        &reference,
+        &[
+            r#"Step(id: "budget", title: "Fits", check: BudgetFits)"#,
+            r#"Step(id: "train", title: "One epoch", check: Trained(epochs: 1), hint: "tinygen train d.ron")"#,
+            r#"Step(id: "export", title: "Exported", check: Exported)"#,
+        ],
+    );
     let out = run_in(me.path(), &["steps", "check", "d.ron"]);
     let t = text(&out.stdout);
     assert!(t.starts_with("Dice: 1 of 3 steps done"), "{t}");
