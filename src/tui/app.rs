@@ -29,7 +29,8 @@ pub enum Focus {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AfterDiscard {
     Quit,
-    NewFromTemplate(usize),
+    /// A template's index, and whether to start from its quick preset.
+    NewFromTemplate(usize, bool),
     Open,
 }
 

@@ -116,24 +116,49 @@ pub fn after_discard(app: &mut App, then: AfterDiscard) -> Option<Effect> {
             app.should_quit = true;
             None
         }
-        AfterDiscard::NewFromTemplate(i) => {
-            new_from_template(app, i);
+        AfterDiscard::NewFromTemplate(i, quick) => {
+            new_from_template(app, i, quick);
             None
         }
         AfterDiscard::Open => begin_file_dialog(app, DialogKind::Open),
     }
 }
 
-pub fn new_from_template(app: &mut App, i: usize) {
-    if let Some(def) = crate::templates::all().get(i).map(|t| t.def()) {
-        app.set_project(Project::from_template(def), None);
-        super::screens::train::on_open(app);
-        app.focus = Focus::Form;
-        app.info(format!(
-            "New project from '{}'. Press s to save it.",
+/// A new, unsaved project from template `i`; `quick` applies the template's quick preset
+/// (as `tinygen new --quick`), or says that it has none and changes nothing.
+pub fn new_from_template(app: &mut App, i: usize, quick: bool) {
+    let Some(t) = crate::templates::all().get(i) else {
+        return;
+    };
+    let def = t.def();
+    let mut p = Project::from_template(def);
+    let preset = if quick {
+        match t.quick_preset(&mut p) {
+            Some(what) => Some(what),
+            None => {
+                app.error(
+                    "No quick preset",
+                    format!(
+                        "The '{}' template has no quick preset yet. Press Enter for its default project.",
+                        def.name
+                    ),
+                );
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    app.set_project(p, None);
+    super::screens::train::on_open(app);
+    app.focus = Focus::Form;
+    app.info(match preset {
+        Some(what) => format!(
+            "New project from '{}', quick preset ({what}). Press s to save it.",
             def.name
-        ));
-    }
+        ),
+        None => format!("New project from '{}'. Press s to save it.", def.name),
+    });
 }
 
 pub fn finish_picker(app: &mut App, picker: Picker, outcome: PickerOutcome) {

@@ -21,7 +21,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("o", "open a project"),
     ("s  Ctrl-S", "save (asks where, the first time)"),
     ("S", "save as"),
-    ("n", "new project from a template"),
+    ("n", "new project from a template (Enter; f: quick preset)"),
     ("q  Ctrl-C", "quit (asks about unsaved changes)"),
     ("", ""),
     ("↑↓  j k", "move (Project screen)"),
@@ -91,7 +91,7 @@ pub fn render_popup(app: &App, popup: &Popup, t: Theme, f: &mut Frame, full: Rec
         Popup::Discard(then) => {
             let action = match then {
                 AfterDiscard::Quit => "quitting",
-                AfterDiscard::NewFromTemplate(_) => "starting a new project",
+                AfterDiscard::NewFromTemplate(..) => "starting a new project",
                 AfterDiscard::Open => "opening another project",
             };
             let r = centered(full, 58, 6);

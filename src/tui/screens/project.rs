@@ -6,7 +6,7 @@ use super::super::app::{AfterDiscard, App, Editing, Focus, Popup};
 use super::super::form::{self, FieldId};
 use super::super::layout::{Areas, form_window};
 use super::super::theme::{Theme, truncate};
-use crate::project::{BoardKind, Maturity};
+use crate::project::{BoardKind, Maturity, Project};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -53,13 +53,17 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, left: Rect, right: Rect) {
         })
         .collect();
     lines.push(Line::raw(""));
-    if let Some(def) = crate::templates::all()
-        .get(app.template_sel)
-        .map(|t| t.def())
-    {
+    if let Some(tpl) = crate::templates::all().get(app.template_sel) {
+        let def = tpl.def();
         lines.push(Line::styled(def.summary, t.dim()));
         lines.push(Line::raw(""));
         lines.push(Line::styled("Enter: new project from it", t.accent()));
+        if tpl.quick_preset(&mut Project::from_template(def)).is_some() {
+            lines.push(Line::styled(
+                "f: its quick preset (trains in about 90 s)",
+                t.accent(),
+            ));
+        }
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 
@@ -191,7 +195,8 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
             KeyCode::Down | KeyCode::Char('j') => {
                 app.template_sel = (app.template_sel + 1).min(crate::templates::all().len() - 1)
             }
-            KeyCode::Enter => choose_template(app, app.template_sel),
+            KeyCode::Enter => choose_template(app, app.template_sel, false),
+            KeyCode::Char('f') => choose_template(app, app.template_sel, true),
             KeyCode::Right | KeyCode::Char('e') | KeyCode::Char('l') => app.focus = Focus::Form,
             _ => {}
         },
@@ -215,11 +220,11 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
     }
 }
 
-pub fn choose_template(app: &mut App, i: usize) {
+pub fn choose_template(app: &mut App, i: usize, quick: bool) {
     if app.dirty {
-        app.popup = Some(Popup::Discard(AfterDiscard::NewFromTemplate(i)));
+        app.popup = Some(Popup::Discard(AfterDiscard::NewFromTemplate(i, quick)));
     } else {
-        super::super::files::new_from_template(app, i);
+        super::super::files::new_from_template(app, i, quick);
     }
 }
 
@@ -231,7 +236,7 @@ pub fn on_click(app: &mut App, at: Position, a: &Areas) {
         let row = at.y.saturating_sub(a.templates.y + 1) as usize;
         if at.y > a.templates.y && row < crate::templates::all().len() {
             if app.template_sel == row {
-                choose_template(app, row);
+                choose_template(app, row, false);
             } else {
                 app.template_sel = row;
             }
@@ -326,6 +331,45 @@ pub fn on_edit_key(app: &mut App, key: KeyEvent) {
 mod tests {
     use super::*;
     use crate::tui::testing::{app, draw, key};
+
+    /// Issue #20: the quick preset was only on the command line (`tinygen new --quick`).
+    /// `f` on a template starts from it; a template without one says so and keeps the
+    /// project.
+    #[test]
+    fn f_starts_a_new_project_from_the_quick_preset() {
+        // The preset, where a template has one, and whether it changes the default.
+        let preset = |i: usize| {
+            let t = crate::templates::all()[i];
+            let mut p = Project::from_template(t.def());
+            t.quick_preset(&mut p)
+                .map(|_| p != Project::from_template(t.def()))
+        };
+        let n = crate::templates::all().len();
+        // A preset that changes something, so that the test sees it applied.
+        let with = (0..n)
+            .find(|&i| preset(i) == Some(true))
+            .expect("a template with a preset");
+        let without = (0..n).find(|&i| preset(i).is_none()).expect("one without");
+
+        let mut a = app(80, 24);
+        a.focus = Focus::Templates;
+        a.template_sel = with;
+        assert!(draw(&a).contains("f: its quick preset"));
+        key(&mut a, KeyCode::Char('f'));
+        let t = crate::templates::all()[with];
+        let mut expected = Project::from_template(t.def());
+        t.quick_preset(&mut expected);
+        assert_eq!(a.project, expected);
+        assert!(a.popup.is_none());
+
+        let before = a.project.clone();
+        a.focus = Focus::Templates;
+        a.template_sel = without;
+        assert!(!draw(&a).contains("f: its quick preset"));
+        key(&mut a, KeyCode::Char('f'));
+        assert_eq!(a.project, before, "no preset: the project stays");
+        assert!(matches!(a.popup, Some(Popup::Error { .. })));
+    }
 
     /// Issue #18, item 1: Enter on a choice field used to cycle it silently (4→8), and a
     /// digit typed after it switched screens. Enter now opens the field's editor with its
