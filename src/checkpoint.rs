@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 pub const MODEL_FILE: &str = "model.bpk";
 /// The optimizer's state (Adam's moments) of the last epoch.
 pub const OPTIMIZER_FILE: &str = "optimizer.bin";
+/// The burn model of the epoch kept for export ([`Kept`]), beside the last epoch's
+/// `model.bpk`, for a task that keeps its best epoch.
+pub const KEPT_MODEL_FILE: &str = "kept.bpk";
 /// The quantized integer weights of the last epoch.
 pub const WEIGHTS_FILE: &str = "weights.ron";
 /// What the checkpoint was made for, and its history; written last.
@@ -99,6 +102,28 @@ pub struct State {
     /// checkpoints from before the manifest.
     #[serde(default)]
     pub files: Vec<(String, u32)>,
+    /// The epoch whose quantized weights `weights.ron` holds, for a task that keeps its
+    /// best epoch by a score ([`Kept`]); `None`: the last epoch's.
+    #[serde(default)]
+    pub kept: Option<Kept>,
+}
+
+/// The burn model file that stands for the trained model in `dir`: the kept epoch's
+/// when the checkpoint keeps one, else the last epoch's.
+pub fn trained_model_file(dir: &Path) -> PathBuf {
+    let kept = dir.join(KEPT_MODEL_FILE);
+    match read_state(dir, &[]) {
+        Ok(Some(state)) if state.kept.is_some() && kept.exists() => kept,
+        _ => dir.join(MODEL_FILE),
+    }
+}
+
+/// The epoch a training keeps for export, and the score that chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    pub epoch: u32,
+    /// The task's selection score of that epoch, a share in 0..=1.
+    pub score: f32,
 }
 
 /// `state.ron` as version 1 wrote it: the first loss in `recon`, the second in `kl`.
@@ -126,6 +151,7 @@ impl State {
             fingerprint,
             history,
             files: Vec::new(),
+            kept: None,
         }
     }
 

@@ -109,7 +109,7 @@ pub fn load_trained<M: burn::module::Module>(
     file: &Path,
     dir: &Path,
 ) -> Result<M, EvalError> {
-    let path = dir.join(crate::checkpoint::MODEL_FILE);
+    let path = crate::checkpoint::trained_model_file(dir);
     if !path.exists() {
         return Err(EvalError::Untrained {
             dir: dir.to_path_buf(),

@@ -176,6 +176,17 @@ impl Args {
                 outcome.history.len(),
                 checkpoints.display()
             );
+            if let Some(k) = outcome
+                .kept
+                .filter(|k| k.epoch as usize != outcome.history.len())
+            {
+                println!(
+                    "Kept epoch {} for export: the best by the template's validation score \
+                     ({:.1}%). The last epoch is the one that resumes.",
+                    k.epoch,
+                    k.score * 100.0
+                );
+            }
         } else {
             println!("The checkpoint is in {}.", checkpoints.display());
         }

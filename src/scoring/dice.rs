@@ -43,6 +43,13 @@ impl Judged {
         for read in classifier.classify(&refs, device) {
             self.read[row][usize::from(read.clamp(1, CLASSES as u8) - 1)] += 1;
         }
+        self.add_counted(asked, images);
+    }
+
+    /// Counts the distinct pips of `images`, all generated for `asked` pips, without the
+    /// classifier (its matrix is left as it is).
+    pub fn add_counted(&mut self, asked: u8, images: &[Vec<u8>]) {
+        let row = usize::from(asked.clamp(1, CLASSES as u8) - 1);
         for img in images {
             let n = holes::count(img, die::SIZE).pips();
             self.counted[row][n.min(COUNT_COLUMNS - 1)] += 1;

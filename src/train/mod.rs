@@ -7,7 +7,9 @@
 //! The same project and seed give the same loss curve. The device is the caller's: the
 //! loop adds burn's autodiff to it for the steps and evaluates on the plain device.
 
-use crate::checkpoint::{self, CheckpointError, MODEL_FILE, OPTIMIZER_FILE, State};
+use crate::checkpoint::{
+    self, CheckpointError, KEPT_MODEL_FILE, Kept, MODEL_FILE, OPTIMIZER_FILE, State,
+};
 use crate::project::Project;
 use crate::spec::{ModelSpec, SpecError};
 use burn::module::Module;
@@ -63,6 +65,10 @@ pub struct EpochView {
     /// One image forming over a sampler's steps, first step first (empty for a model that
     /// draws in one pass).
     pub strip: Vec<Vec<u8>>,
+    /// The share, measured on a validation draw of the task's own, by which the training
+    /// keeps its best epoch for export (`None`: the last epoch is kept). The last epoch
+    /// still resumes.
+    pub select: Option<f32>,
 }
 
 /// One training step's result.
@@ -145,6 +151,8 @@ pub enum TrainEvent {
         strip: Vec<Vec<u8>>,
     },
     Checkpoint(PathBuf),
+    /// After a checkpoint, for a task that keeps its best epoch: the epoch kept so far.
+    Kept(Kept),
     Paused(bool),
     Finished {
         epochs: u32,
@@ -221,7 +229,10 @@ pub struct TrainOptions {
 #[derive(Debug, Clone)]
 pub struct TrainOutcome {
     pub history: Vec<EpochLoss>,
+    /// The kept epoch's integer model: the best by [`EpochView::select`], or the last.
     pub spec: ModelSpec,
+    /// The epoch kept by its score, for a task that keeps its best.
+    pub kept: Option<Kept>,
     pub cancelled: bool,
 }
 
@@ -272,11 +283,25 @@ pub fn run<T: Task>(
     let mut model = task.init(&autodiff);
     let mut optim = AdamConfig::new().init();
     let mut history = Vec::new();
+    let mut kept = None::<Kept>;
     if !opts.fresh
         && let Some(state) = resume(dir, &fingerprint, losses, &mut model, &mut optim)?
     {
         history = state.history;
+        kept = state.kept;
     }
+    // The kept epoch's model, once this run has trained it.
+    let mut kept_spec = None::<ModelSpec>;
+    // The model to report: the kept epoch's when it is not the current one.
+    let outcome_spec =
+        |task: &T, m: &T::Model, kept_spec: Option<ModelSpec>, kept: Option<Kept>| {
+            let last = export(task, m)?;
+            match (kept_spec, kept) {
+                (Some(spec), _) => Ok(spec),
+                (None, Some(_)) => checkpoint::read_weights(dir, last).map_err(|e| corrupt(dir, e)),
+                (None, None) => Ok(last),
+            }
+        };
 
     emit(TrainEvent::Started {
         epochs,
@@ -305,7 +330,8 @@ pub fn run<T: Task>(
                 emit(TrainEvent::Cancelled { epoch });
                 return Ok(TrainOutcome {
                     history,
-                    spec: export(&task, &model.valid())?,
+                    spec: outcome_spec(&task, &model.valid(), kept_spec, kept)?,
+                    kept,
                     cancelled: true,
                 });
             }
@@ -331,6 +357,7 @@ pub fn run<T: Task>(
         }
         let valid = model.valid();
         let view = task.end_epoch(&valid, device);
+        let view_select = view.select;
         let loss = EpochLoss {
             epoch,
             losses: losses
@@ -352,19 +379,30 @@ pub fn run<T: Task>(
             strip: view.strip,
         });
         let spec = export(&task, &valid)?;
-        save(
-            dir,
-            &valid,
-            &optim,
-            &spec,
-            &State::new(fingerprint.clone(), history.clone()),
-        )?;
+        // An epoch that scores no better than the kept one leaves its weights in place.
+        let better = match (view_select, kept) {
+            (Some(s), Some(k)) => s > k.score,
+            _ => true,
+        };
+        if better {
+            kept = view_select.map(|score| Kept { epoch, score });
+        }
+        let mut state = State::new(fingerprint.clone(), history.clone());
+        state.kept = kept;
+        save(dir, &valid, &optim, better.then_some(&spec), &state)?;
+        if better {
+            kept_spec = Some(spec);
+        }
         emit(TrainEvent::Checkpoint(dir.clone()));
+        if let Some(k) = kept.filter(|_| view_select.is_some()) {
+            emit(TrainEvent::Kept(k));
+        }
     }
     emit(TrainEvent::Finished { epochs });
     Ok(TrainOutcome {
         history,
-        spec: export(&task, &model.valid())?,
+        spec: outcome_spec(&task, &model.valid(), kept_spec, kept)?,
+        kept,
         cancelled: false,
     })
 }
@@ -387,7 +425,12 @@ fn resume<M: Module>(
             path: dir.to_path_buf(),
         });
     }
-    for name in [MODEL_FILE, OPTIMIZER_FILE, checkpoint::WEIGHTS_FILE] {
+    for name in [
+        MODEL_FILE,
+        OPTIMIZER_FILE,
+        checkpoint::WEIGHTS_FILE,
+        KEPT_MODEL_FILE,
+    ] {
         state.check(dir, name).map_err(|e| corrupt(dir, e))?;
     }
     *model = model
@@ -416,7 +459,7 @@ fn save<M: Module>(
     dir: &Path,
     model: &M,
     optim: &ModuleOptimizer,
-    spec: &ModelSpec,
+    spec: Option<&ModelSpec>,
     state: &State,
 ) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
@@ -427,15 +470,27 @@ fn save<M: Module>(
         .save_file(&tmp)
         .map_err(|e| write_error(dir, e))?;
     std::fs::rename(&tmp, dir.join(MODEL_FILE)).map_err(|e| write_error(dir, e))?;
+    let keeps = state.kept.is_some();
+    if keeps && spec.is_some() {
+        // This epoch is the kept one: its model also stands for the trained model.
+        let bytes = std::fs::read(dir.join(MODEL_FILE)).map_err(|e| write_error(dir, e))?;
+        crate::util::fsutil::write_atomic(&dir.join(KEPT_MODEL_FILE), &bytes)
+            .map_err(|e| write_error(dir, e))?;
+    }
     let optim_bytes = optim.into_bytes().map_err(|e| write_error(dir, e))?;
     crate::util::fsutil::write_atomic(&dir.join(OPTIMIZER_FILE), &optim_bytes)
         .map_err(|e| write_error(dir, e))?;
-    checkpoint::write_weights(dir, spec).map_err(|e| write_error(dir, e))?;
+    // `None`: the weights of an earlier, better epoch stay.
+    if let Some(spec) = spec {
+        checkpoint::write_weights(dir, spec).map_err(|e| write_error(dir, e))?;
+    }
     // The state, last, names what it was written with.
     let mut state = state.clone();
-    state
-        .seal(dir, &[MODEL_FILE, OPTIMIZER_FILE, checkpoint::WEIGHTS_FILE])
-        .map_err(|e| write_error(dir, e))?;
+    let mut files = vec![MODEL_FILE, OPTIMIZER_FILE, checkpoint::WEIGHTS_FILE];
+    if keeps {
+        files.push(KEPT_MODEL_FILE);
+    }
+    state.seal(dir, &files).map_err(|e| write_error(dir, e))?;
     checkpoint::write_state(dir, &state).map_err(|e| write_error(dir, e))
 }
 

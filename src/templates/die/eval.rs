@@ -44,10 +44,11 @@ impl EvalReport {
     }
 }
 
-/// Generates `per_class` dice per pip count with the decoder and judges them.
+/// Generates `per_class` dice per pip count with the decoder and judges them: by both
+/// judges, or with `classifier` `None` by the counter alone (faster).
 pub fn score_dice(
     model: &Cvae,
-    classifier: &PipClassifier,
+    classifier: Option<&PipClassifier>,
     per_class: usize,
     seed: u64,
     temperature: f32,
@@ -62,7 +63,10 @@ pub fn score_dice(
             left -= n;
             let z = normal_tensor(n, model.latent, &mut rng, device).mul_scalar(temperature);
             let images = to_pixels(model.decode_logits(z, onehot_tensor(&vec![pips; n], device)));
-            judged.add(pips, &images, classifier, device);
+            match classifier {
+                Some(c) => judged.add(pips, &images, c, device),
+                None => judged.add_counted(pips, &images),
+            }
         }
     }
     judged
@@ -78,7 +82,14 @@ pub fn score(
     temperature: f32,
     device: &Device,
 ) -> EvalReport {
-    let judged = score_dice(model, classifier, per_class, seed, temperature, device);
+    let judged = score_dice(
+        model,
+        Some(classifier),
+        per_class,
+        seed,
+        temperature,
+        device,
+    );
     // Reconstruction: encode fresh renders, decode their means.
     let fresh = die::dataset(RECON_SEED ^ seed, 6 * 64);
     let refs: Vec<&[u8]> = fresh.iter().map(|s| s.pixels.as_slice()).collect();

@@ -13,8 +13,9 @@ use burn::prelude::*;
 
 /// Samples shown per pip count after each epoch.
 pub const SAMPLES_PER_CLASS: usize = 2;
-/// Dice per pip count judged after each epoch (the Train screen's scores).
-const SCORED_PER_CLASS: usize = 30;
+/// Dice per pip count judged after each epoch (the Train screen's scores, and the
+/// counted share that picks the epoch kept for export).
+const SCORED_PER_CLASS: usize = 50;
 /// The latent scale the board draws with by default (`tinygen eval --temperature 0.5`).
 const BOARD_TEMPERATURE: f32 = 0.5;
 
@@ -51,7 +52,7 @@ impl<'a> DieTask<'a> {
     pub fn new(p: &'a Project) -> DieTask<'a> {
         DieTask {
             p,
-            data: die::dataset(p.dataset.seed, p.dataset.size as usize),
+            data: die::steady_dataset(p.dataset.seed, p.dataset.size as usize),
             rng: Rng::new(0),
             judge: None,
         }
@@ -114,19 +115,35 @@ impl Task for DieTask<'_> {
             // Without the asset the scores are left out; `eval` says why.
             self.judge = PipClassifier::shipped(device).ok();
         }
+        let mut select = None;
         let scores = match &self.judge {
             Some(classifier) => {
                 let j = super::eval::score_dice(
                     model,
-                    classifier,
+                    Some(classifier),
                     SCORED_PER_CLASS,
                     self.p.training.seed ^ 0x5C0E,
                     BOARD_TEMPERATURE,
                     device,
                 );
+                // The epoch whose dice have the most countable pips is kept (#15): the
+                // pips take hold and blur again from one epoch to the next. These latent
+                // draws are not `tinygen eval`'s.
+                // The count at temperature 1, where the decoder strays furthest.
+                let wide = super::eval::score_dice(
+                    model,
+                    None,
+                    SCORED_PER_CLASS,
+                    self.p.training.seed ^ 0x5C0F,
+                    1.0,
+                    device,
+                );
+                let (board, t1) = (j.counted_accuracy() as f32, wide.counted_accuracy() as f32);
+                select = Some((board + t1) / 2.0);
                 vec![
                     ("read".to_string(), j.read_accuracy() as f32),
-                    ("counted".to_string(), j.counted_accuracy() as f32),
+                    ("counted".to_string(), board),
+                    ("T=1".to_string(), t1),
                 ]
             }
             None => Vec::new(),
@@ -134,6 +151,7 @@ impl Task for DieTask<'_> {
         EpochView {
             samples: sample_grid(model, self.p.training.seed, device),
             scores,
+            select,
             ..EpochView::default()
         }
     }
@@ -308,6 +326,135 @@ mod tests {
         assert!(e.to_string().contains("another project"), "{e}");
         // The same project resumes it.
         assert_eq!(losses(&a, d.path(), false, None).len(), 2);
+    }
+
+    /// The die task with scripted selection scores, one per epoch.
+    struct Scripted<'a> {
+        inner: DieTask<'a>,
+        select: &'static [f32],
+        epoch: usize,
+    }
+
+    impl Task for Scripted<'_> {
+        type Model = Cvae;
+        fn losses(&self) -> &'static [LossInfo] {
+            self.inner.losses()
+        }
+        fn samples(&self) -> usize {
+            self.inner.samples()
+        }
+        fn init(&self, device: &Device) -> Cvae {
+            self.inner.init(device)
+        }
+        fn learning_rate(&self, epoch: u32, epochs: u32) -> f64 {
+            self.inner.learning_rate(epoch, epochs)
+        }
+        fn begin_epoch(&mut self, epoch: u32) -> Vec<usize> {
+            self.epoch = epoch as usize;
+            self.inner.begin_epoch(epoch)
+        }
+        fn step(&mut self, model: &Cvae, idx: &[usize], device: &Device) -> Step {
+            self.inner.step(model, idx, device)
+        }
+        fn end_epoch(&mut self, model: &Cvae, device: &Device) -> EpochView {
+            EpochView {
+                samples: sample_grid(model, 1, device),
+                select: Some(self.select[self.epoch - 1]),
+                ..EpochView::default()
+            }
+        }
+        fn export(&self, model: &Cvae) -> Result<ModelSpec, SpecError> {
+            self.inner.export(model)
+        }
+    }
+
+    fn scripted(
+        p: &Project,
+        dir: &Path,
+        fresh: bool,
+        select: &'static [f32],
+        events: &mut Vec<TrainEvent>,
+    ) -> train::TrainOutcome {
+        let task = Scripted {
+            inner: DieTask::new(p),
+            select,
+            epoch: 0,
+        };
+        let opts = options(dir, fresh, Some(select.len() as u32));
+        train::run(
+            task,
+            p,
+            &opts,
+            &Control::default(),
+            &Device::flex(),
+            &mut |e| events.push(e),
+        )
+        .unwrap()
+    }
+
+    /// Issue #15: the die's pips take hold and blur again from one epoch to the next, so
+    /// the epoch whose validation dice count best is the one exported; the last epoch
+    /// still resumes.
+    #[test]
+    fn the_best_scoring_epoch_is_kept_for_export_and_the_last_resumes() {
+        use crate::checkpoint::{Kept, WEIGHTS_FILE, read_state};
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut p = tiny();
+        p.training.epochs = 4;
+        let weights = |d: &Path| std::fs::read(d.join(WEIGHTS_FILE)).unwrap();
+        // The same run stopped after its second epoch: what epoch 2's weights are.
+        let mut events = Vec::new();
+        scripted(&p, b.path(), true, &[0.5, 0.9], &mut events);
+        let second = weights(b.path());
+
+        let mut events = Vec::new();
+        let out = scripted(&p, a.path(), true, &[0.5, 0.9, 0.7], &mut events);
+        let best = Kept {
+            epoch: 2,
+            score: 0.9,
+        };
+        assert_eq!(out.kept, Some(best));
+        assert_eq!(weights(a.path()), second, "weights.ron holds epoch 2's");
+        assert_ne!(
+            out.spec.layers[0].weights, None,
+            "the outcome is a trained model"
+        );
+        let kept: Vec<Kept> = events
+            .iter()
+            .filter_map(|e| match e {
+                TrainEvent::Kept(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kept.last(), Some(&best));
+        let state = read_state(a.path(), &[]).unwrap().unwrap();
+        assert_eq!((state.history.len(), state.kept), (3, Some(best)));
+        // Export reads the kept weights, and eval and sampling the kept burn model.
+        let spec = crate::checkpoint::read_weights(a.path(), super::super::spec::spec(&p)).unwrap();
+        assert_eq!(spec.layers, out.spec.layers);
+        let file = a.path().join("p.ron");
+        let model = |dir: &Path| {
+            let fresh = Cvae::new(&p, p.training.seed, &Device::flex());
+            crate::template::load_trained(fresh, &file, dir).unwrap()
+        };
+        assert_eq!(
+            model(a.path()).export_spec(&p).unwrap().layers,
+            model(b.path()).export_spec(&p).unwrap().layers,
+            "the burn model that stands for the training is epoch 2's"
+        );
+
+        // Resumed, a better fourth epoch takes over; the third epoch was what resumed.
+        let mut events = Vec::new();
+        let out = scripted(&p, a.path(), false, &[0.5, 0.9, 0.7, 0.95], &mut events);
+        assert_eq!(out.history.len(), 4);
+        assert_eq!(
+            out.kept,
+            Some(Kept {
+                epoch: 4,
+                score: 0.95
+            })
+        );
+        assert_ne!(weights(a.path()), second);
     }
 
     #[test]

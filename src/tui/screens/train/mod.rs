@@ -35,6 +35,7 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
             t.epoch = history.len() as u32 + 1;
             t.batch = 0;
             t.history = history;
+            t.kept = None;
             t.message = None;
             t.epoch_started = Some(std::time::Instant::now());
         }
@@ -64,6 +65,7 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
             t.epoch_started = Some(std::time::Instant::now());
         }
         TrainEvent::Checkpoint(path) => t.checkpoints = Some(path),
+        TrainEvent::Kept(k) => t.kept = Some(k),
         TrainEvent::Paused(p) => t.paused = p,
         TrainEvent::Finished { epochs } => {
             t.running = false;
@@ -76,7 +78,14 @@ pub fn on_event(app: &mut App, event: TrainEvent) {
                 ));
                 app.info("Nothing to train: every epoch is done.");
             } else {
-                t.message = Some(format!("Finished {epochs} epochs."));
+                t.message = Some(match t.kept {
+                    Some(k) if k.epoch != epochs => format!(
+                        "Finished {epochs} epochs. Kept epoch {}, the best ({:.1}%), for export.",
+                        k.epoch,
+                        k.score * 100.0
+                    ),
+                    _ => format!("Finished {epochs} epochs."),
+                });
                 app.info("Training finished.");
             }
         }

@@ -26,6 +26,8 @@ pub struct TrainView {
     pub scores: Vec<(String, f32)>,
     /// One image forming over the sampler's steps, from the latest epoch (diffusion).
     pub strip: Vec<Vec<u8>>,
+    /// The epoch this run keeps for export so far, for a template that keeps its best.
+    pub kept: Option<crate::checkpoint::Kept>,
     pub checkpoints: Option<PathBuf>,
     /// How the last run ended, or why it could not start.
     pub message: Option<String>,
