@@ -180,14 +180,16 @@ pub fn sample_posed(seed: u64, index: u64, pose: fn(&mut Rng) -> Pose) -> DieSam
 
 /// The first `n` samples of a seed.
 pub fn dataset(seed: u64, n: usize) -> Vec<DieSample> {
-    (0..n as u64).map(|i| sample(seed, i)).collect()
+    posed_dataset(seed, n, Pose::random)
 }
 
 /// The first `n` samples of a seed in steady poses ([`Pose::steady`]).
 pub fn steady_dataset(seed: u64, n: usize) -> Vec<DieSample> {
-    (0..n as u64)
-        .map(|i| sample_posed(seed, i, Pose::steady))
-        .collect()
+    posed_dataset(seed, n, Pose::steady)
+}
+
+fn posed_dataset(seed: u64, n: usize, pose: fn(&mut Rng) -> Pose) -> Vec<DieSample> {
+    (0..n as u64).map(|i| sample_posed(seed, i, pose)).collect()
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ pub const DEFAULT_BLOB: &[u8] = include_bytes!("../../../assets/die-default.bin"
 pub struct Die;
 
 /// The quick preset (`tinygen new --quick`): 10 epochs of 12,000 dice train in about
-/// 80 s on two cores; the default's 18 keep a better epoch (the README's die quality
-/// table).
+/// 100 s on two cores (the README's quick presets); the default's 18 keep a better epoch
+/// (the README's die quality table).
 const QUICK_EPOCHS: u32 = 10;
 const QUICK: &str = "10 epochs of 12,000 dice (the default trains 18)";
 
