@@ -687,7 +687,7 @@ fn new_quick_writes_the_quick_preset_or_says_there_is_none() {
     let p = dir.path().join("q.ron");
     let out = run(&["new", "-t", "cvae-die", "--quick", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("quick preset: 10 epochs of 12,000 dice"));
+    assert!(text(&out.stdout).contains("quick preset: 9 epochs of 12,000 dice"));
     let bitnet = dir.path().join("b.ron");
     let out = run(&[
         "new",
