@@ -703,7 +703,7 @@ fn new_quick_writes_the_quick_preset_or_says_there_is_none() {
             .contains("epochs: 10,")
     );
     let ron = std::fs::read_to_string(&p).unwrap();
-    assert!(ron.contains("epochs: 10,"), "{ron}");
+    assert!(ron.contains("epochs: 9,"), "{ron}");
     let sd = dir.path().join("s.ron");
     let out = run(&["new", "-t", "streaming-sd", "--quick", sd.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
