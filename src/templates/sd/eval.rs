@@ -83,12 +83,16 @@ pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError>
     if let Some(j) = first {
         s += &format!("\nAt {steps} steps\n{}", j.matrices_text());
     }
-    let (generated, floor) = frechet(&classifier, &drawn, req.seed, device);
+    let f = frechet(&model, &classifier, &drawn, req.seed, device);
     s += &format!(
         "\nFréchet distance in the pip classifier's features, {} dice at {steps} steps \
-         against as many fresh renders: {generated:.3}\n  two sets of fresh renders against \
-         each other (the floor): {floor:.3}\n",
-        drawn.len()
+         against as many fresh renders: {:.3}\n  two sets of fresh renders against each \
+         other (the floor): {:.3}\n  the VAE's reconstructions of renders (what the decoder \
+         alone reaches): {:.3}\n",
+        drawn.len(),
+        f.drawn,
+        f.floor,
+        f.decoder
     );
     let (grid, strip) = pictures(&model, req.seed, steps, &req.checkpoints, device);
     s += &format!(
@@ -156,28 +160,47 @@ fn engine(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
     Ok(s)
 }
 
-/// The Fréchet distance of `drawn` to fresh renders of as many dice (as many of each pip
-/// count), and that of two sets of fresh renders to each other, which no model can beat.
+/// Fréchet distances in the pip classifier's features, each to one set of fresh renders
+/// of as many dice (as many of each pip count) in the steady poses the model trains on.
+struct Frechet {
+    /// The drawn dice's.
+    drawn: f64,
+    /// A second set of fresh renders': the floor, which no model can beat.
+    floor: f64,
+    /// The VAE's reconstructions of that second set: what the decoder alone reaches, so
+    /// the part of `drawn` the denoiser adds shows.
+    decoder: f64,
+}
+
 fn frechet(
+    model: &LatentDiffusion,
     classifier: &PipClassifier,
     drawn: &[Vec<u8>],
     seed: u64,
     device: &Device,
-) -> (f64, f64) {
+) -> Frechet {
     let n = drawn.len().max(2);
-    let renders = |s: u64| {
-        let set = crate::data::die::dataset(s, n);
-        let refs: Vec<&[u8]> = set.iter().map(|d| d.pixels.as_slice()).collect();
-        classifier.features(&refs, device)
-    };
-    let a = renders(RENDER_SEED ^ seed);
-    let b = renders(RENDER_SEED ^ seed ^ 0xB);
-    let refs: Vec<&[u8]> = drawn.iter().map(Vec::as_slice).collect();
-    let g = classifier.features(&refs, device);
-    (
-        crate::scoring::frechet::distance(&g, &a),
-        crate::scoring::frechet::distance(&b, &a),
-    )
+    let features = |images: &[&[u8]]| classifier.features(images, device);
+    let a = crate::data::die::steady_dataset(RENDER_SEED ^ seed, n);
+    let b = crate::data::die::steady_dataset(RENDER_SEED ^ seed ^ 0xB, n);
+    let a: Vec<&[u8]> = a.iter().map(|d| d.pixels.as_slice()).collect();
+    let b: Vec<&[u8]> = b.iter().map(|d| d.pixels.as_slice()).collect();
+    let reference = features(&a);
+    let recon: Vec<Vec<u8>> = b
+        .chunks(500)
+        .flat_map(|chunk| {
+            let (mu, _) = model.encode(super::model::images_tensor(chunk, device));
+            crate::nn::to_pixels(model.decode_logits(mu))
+        })
+        .collect();
+    let recon: Vec<&[u8]> = recon.iter().map(Vec::as_slice).collect();
+    let drawn: Vec<&[u8]> = drawn.iter().map(Vec::as_slice).collect();
+    let distance = |x: &[&[u8]]| crate::scoring::frechet::distance(&features(x), &reference);
+    Frechet {
+        drawn: distance(&drawn),
+        floor: distance(&b),
+        decoder: distance(&recon),
+    }
 }
 
 /// The step counts scored: the project's, then halving on the same grid down to one.

@@ -369,10 +369,15 @@ mod tests {
         assert_eq!(guide(&[10, -4], &[2, 2], 48), [26, -16]);
         let device = Device::flex();
         let (spec, blob) = model();
-        assert_eq!(spec.guidance, g);
+        let shipped = (
+            super::super::spec::GUIDANCE,
+            super::super::spec::GUIDED_ABOVE,
+        );
+        assert_eq!(spec.guidance, shipped);
+        assert!(guided(shipped, 0, 8) && !guided(shipped, 4, 8));
         assert_eq!(
             Diffusion::load(&blob).unwrap().guidance(),
-            g,
+            shipped,
             "the C side reads it"
         );
         let mut plain = spec.clone();
@@ -385,7 +390,7 @@ mod tests {
         assert_ne!(c.sample(5, 0, 4, 8, false).unwrap().0, unguided.images[0]);
     }
 
-    const GOLDEN: [u32; 3] = [0x2df7_ed39, 0x898e_8b3c, 0x8048_038a];
+    const GOLDEN: [u32; 3] = [0x981b_d4e1, 0xa825_491c, 0xec05_81e4];
 
     #[test]
     fn the_noise_has_unit_spread_in_its_units_and_depends_on_seed_and_index() {
