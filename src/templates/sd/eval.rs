@@ -186,13 +186,7 @@ fn frechet(
     let a: Vec<&[u8]> = a.iter().map(|d| d.pixels.as_slice()).collect();
     let b: Vec<&[u8]> = b.iter().map(|d| d.pixels.as_slice()).collect();
     let reference = features(&a);
-    let recon: Vec<Vec<u8>> = b
-        .chunks(500)
-        .flat_map(|chunk| {
-            let (mu, _) = model.encode(super::model::images_tensor(chunk, device));
-            crate::nn::to_pixels(model.decode_logits(mu))
-        })
-        .collect();
+    let recon = super::task::reconstruct(model, &b, device);
     let recon: Vec<&[u8]> = recon.iter().map(Vec::as_slice).collect();
     let drawn: Vec<&[u8]> = drawn.iter().map(Vec::as_slice).collect();
     let distance = |x: &[&[u8]]| crate::scoring::frechet::distance(&features(x), &reference);
@@ -268,5 +262,35 @@ mod tests {
         assert_eq!(ladder(6), vec![6, 3, 1]);
         assert_eq!(ladder(1), vec![1]);
         assert_eq!(ladder(5), vec![5, 1]);
+    }
+
+    /// The three Fréchet references measure what they say: renders offered as the drawn
+    /// dice sit at the floor's order, and an untrained VAE's grey blurs far above it, so
+    /// the decoder's line tells a decoder that cannot draw dice from a denoiser that
+    /// cannot.
+    #[test]
+    fn the_decoders_frechet_line_tells_an_untrained_vae_from_the_renders() {
+        let device = Device::flex();
+        let p = Project::from_template(&super::super::def::DEF);
+        let model = LatentDiffusion::new(&p, 1, &device);
+        let classifier = PipClassifier::shipped(&device).unwrap();
+        let renders: Vec<Vec<u8>> = crate::data::die::steady_dataset(99, 120)
+            .into_iter()
+            .map(|d| d.pixels)
+            .collect();
+        let f = frechet(&model, &classifier, &renders, 7, &device);
+        assert!(f.floor > 0.0, "two render sets differ a little");
+        assert!(
+            f.drawn < 5.0 * f.floor,
+            "renders: {} vs floor {}",
+            f.drawn,
+            f.floor
+        );
+        assert!(
+            f.decoder > 50.0 * f.floor,
+            "an untrained decoder: {} vs floor {}",
+            f.decoder,
+            f.floor
+        );
     }
 }

@@ -318,9 +318,19 @@ fn reconstructions(
         return Vec::new();
     }
     let pixels: Vec<&[u8]> = picked.iter().map(|s| s.pixels.as_slice()).collect();
-    let (mu, _) = model.encode(images_tensor(&pixels, device));
-    let images = to_pixels(model.decode_logits(mu));
+    let images = reconstruct(model, &pixels, device);
     picked.iter().map(|s| s.pips).zip(images).collect()
+}
+
+/// The VAE's reconstructions of `pixels` (the float model, from each latent's mean).
+pub fn reconstruct(model: &LatentDiffusion, pixels: &[&[u8]], device: &Device) -> Vec<Vec<u8>> {
+    pixels
+        .chunks(500)
+        .flat_map(|chunk| {
+            let (mu, _) = model.encode(images_tensor(chunk, device));
+            to_pixels(model.decode_logits(mu))
+        })
+        .collect()
 }
 
 /// Draws `per_class` dice per pip count in `steps` steps and has both judges read them.
