@@ -370,32 +370,41 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(lines), cell);
     }
     // The judges' scores of the epoch's images: under the grid, or, when the grid fills
-    // the height, on the last line of the charts' column.
+    // the height, on the last lines of the charts' column (two when one is too narrow).
     let mut charts = charts;
     if !tr.scores.is_empty() {
-        let rows = shown.len().div_ceil(3) as u16;
-        let below = grid.y + rows * tile_h;
-        let line = if below < grid.y + grid.height {
-            Rect {
-                y: below,
-                height: 1,
-                ..grid
-            }
-        } else {
-            charts.height = charts.height.saturating_sub(1);
-            Rect {
-                y: charts.y + charts.height,
-                height: 1,
-                ..charts
-            }
-        };
-        let text = tr
+        let items: Vec<String> = tr
             .scores
             .iter()
             .map(|(name, v)| format!("{name} {:.1}%", v * 100.0))
-            .collect::<Vec<_>>()
-            .join(" · ");
-        f.render_widget(Paragraph::new(Line::styled(text, t.dim())), line);
+            .collect();
+        let rows = shown.len().div_ceil(3) as u16;
+        let below = grid.y + rows * tile_h;
+        let (lines, area) = if below < grid.y + grid.height {
+            let lines = pack(&items, grid.width);
+            let height = (lines.len() as u16).min(grid.y + grid.height - below);
+            let area = Rect {
+                y: below,
+                height,
+                ..grid
+            };
+            (lines, area)
+        } else {
+            let lines = pack(&items, charts.width);
+            let height = (lines.len() as u16).min(2).min(charts.height);
+            charts.height -= height;
+            let area = Rect {
+                y: charts.y + charts.height,
+                height,
+                ..charts
+            };
+            (lines, area)
+        };
+        let lines: Vec<Line> = lines
+            .into_iter()
+            .map(|l| Line::styled(l, t.dim()))
+            .collect();
+        f.render_widget(Paragraph::new(lines), area);
     }
 
     // Loss curves on the left, one chart each.
@@ -663,6 +672,23 @@ fn render_classifier(app: &App, t: Theme, f: &mut Frame, body: Rect) {
     )
     .legend_position(None);
     f.render_widget(chart, lower);
+}
+
+/// `items` joined by " · " into lines of at most `width` columns, an item never split
+/// (one wider than `width` gets a line of its own and is cut there).
+fn pack(items: &[String], width: u16) -> Vec<String> {
+    let width = usize::from(width);
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        match lines.last_mut() {
+            Some(last) if last.chars().count() + 3 + item.chars().count() <= width => {
+                last.push_str(" · ");
+                last.push_str(item);
+            }
+            _ => lines.push(item.clone()),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]

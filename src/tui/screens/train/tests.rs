@@ -351,3 +351,56 @@ fn enter_on_train_starts_the_worker_once() {
     );
     assert!(matches!(e, Some(crate::tui::msg::Effect::Train { ref options, .. }) if options.fresh));
 }
+
+/// Bug (found at 80x24): the die's three scores ("read 97.0% · counted 77.0% · T=1
+/// 65.0%") were cut at the charts' column, so the T=1 score never showed. They wrap onto
+/// a second line, an item never split.
+#[test]
+fn the_dies_three_scores_all_show_at_80x24() {
+    use crate::train::TrainEvent;
+    for size in [(80, 24), (120, 40)] {
+        let mut a = app(size.0, size.1);
+        key(&mut a, KeyCode::Char('2'));
+        a.train.running = true;
+        let epoch = TrainEvent::Epoch {
+            loss: EpochLoss {
+                epoch: 1,
+                losses: vec![("recon".into(), 476.0), ("kl".into(), 3.9)],
+                ..EpochLoss::default()
+            },
+            seconds: 5.0,
+            samples: (1..=6u8)
+                .map(|p| (p, crate::data::die::sample(1, u64::from(p) - 1).pixels))
+                .collect(),
+            confusion: vec![],
+            scores: vec![
+                ("read".into(), 0.97),
+                ("counted".into(), 0.77),
+                ("T=1".into(), 0.65),
+            ],
+            strip: Vec::new(),
+        };
+        update(&mut a, Msg::Train(epoch));
+        let screen = draw(&a);
+        for s in ["read 97.0%", "counted 77.0%", "T=1 65.0%"] {
+            assert!(screen.contains(s), "{size:?}: {s}\n{screen}");
+        }
+    }
+}
+
+#[test]
+fn pack_keeps_items_whole_and_lines_within_the_width() {
+    let items: Vec<String> = ["read 97.0%", "counted 77.0%", "T=1 65.0%"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(
+        pack(&items, 26),
+        ["read 97.0% · counted 77.0%", "T=1 65.0%"]
+    );
+    assert_eq!(pack(&items, 80), ["read 97.0% · counted 77.0% · T=1 65.0%"]);
+    assert_eq!(
+        pack(&items, 5),
+        ["read 97.0%", "counted 77.0%", "T=1 65.0%"]
+    );
+    assert!(pack(&[], 10).is_empty());
+}
