@@ -172,6 +172,7 @@ struct Frechet {
     decoder: f64,
 }
 
+/// The drawn dice's distance, the floor and the decoder's, against one render set.
 fn frechet(
     model: &LatentDiffusion,
     classifier: &PipClassifier,
