@@ -29,12 +29,12 @@ pub trait Template: Sync {
     fn losses(&self) -> &'static [LossInfo];
 
     /// What its model's images are called, one and many: ("die", "dice").
-    fn image_words(&self) -> (&'static str, &'static str) {
+    fn image_words(&self, _p: &Project) -> (&'static str, &'static str) {
         ("image", "images")
     }
 
     /// How a label is shown beside an image: "3 pips", "digit 3".
-    fn caption(&self, label: u8) -> String {
+    fn caption(&self, _p: &Project, label: u8) -> String {
         format!("class {label}")
     }
 
@@ -142,6 +142,8 @@ pub struct EvalRequest<'a> {
     pub engine: bool,
     /// A classifier's test set folder, overriding the usual search.
     pub test: Option<PathBuf>,
+    /// A diffusion model's guidance scale for the float sampler, instead of its own.
+    pub guidance: Option<f32>,
 }
 
 /// Why an evaluation could not run.

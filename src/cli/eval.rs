@@ -27,11 +27,40 @@ pub struct Args {
     /// [default: the project's dataset.path, $TINYGEN_MNIST, data/mnist].
     #[arg(long)]
     pub test: Option<PathBuf>,
+    /// A diffusion model's classifier-free guidance scale for burn's float sampler, 0
+    /// (none) to 15 in steps of 1/16 [default: the model's own, 1.5]; to try one before
+    /// changing the template. The C engine (--engine) guides as its model says.
+    #[arg(long, value_parser = parse_guidance)]
+    pub guidance: Option<f32>,
+}
+
+fn parse_guidance(s: &str) -> Result<f32, String> {
+    let g: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=15.0).contains(&g) {
+        Ok(g)
+    } else {
+        Err(format!("guidance {g} is outside 0 to 15"))
+    }
 }
 
 impl Args {
     pub fn run(self) -> Result<(), CliError> {
         let p = super::common::load(&self.path)?;
+        let diffusion = crate::templates::spec(&p).kind == crate::spec::ModelKind::Diffusion;
+        if self.guidance.is_some() && (!diffusion || self.engine) {
+            return Err(CliError::bad_input(anyhow::anyhow!(
+                "--guidance steers burn's float sampler of a diffusion model (template \
+                 streaming-sd), not {}: leave it out",
+                if self.engine {
+                    "the C engine, which guides as the exported model says"
+                } else {
+                    "this template's model"
+                }
+            )));
+        }
         let req = EvalRequest {
             project: &p,
             file: &self.path,
@@ -42,6 +71,7 @@ impl Args {
             temperature: self.temperature,
             engine: self.engine,
             test: self.test.clone(),
+            guidance: self.guidance,
         };
         // The device is chosen here, at the edge.
         let report = crate::templates::of(&p).evaluate(&req, &burn::prelude::Device::flex())?;

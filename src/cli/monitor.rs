@@ -113,7 +113,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     let mut seen_hash: Option<u32> = None;
     let template = crate::templates::of(p);
-    let (one, many) = template.image_words();
+    let (one, many) = template.image_words(p);
     let style = StyleArg::or_default(o.style);
     let temperature = crate::engine::temperature_steps(o.temperature);
     let timeout = Duration::from_secs(o.timeout);
@@ -328,7 +328,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     out,
                     "{one} {}: {}",
                     u32::from(img.index) + 1,
-                    template.caption(img.label)
+                    template.caption(p, img.label)
                 );
                 for l in crate::preview::lines(style, &img.pixels, img.width, img.height, 3) {
                     let _ = writeln!(out, "{l}");
@@ -441,7 +441,7 @@ fn run(p: &Project, file: Option<&Path>, o: &Args) -> Result<(), CliError> {
                     out,
                     "{one} {}: {}, step {} of {}",
                     u32::from(s.index) + 1,
-                    template.caption(s.label),
+                    template.caption(p, s.label),
                     u32::from(s.step) + 1,
                     s.steps
                 );

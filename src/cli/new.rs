@@ -21,6 +21,10 @@ pub struct Args {
     /// that still passes the template's quality bar (for workshops).
     #[arg(long)]
     pub quick: bool,
+    /// What the model trains on, where the template offers a choice: streaming-sd takes
+    /// "dice" (the default) or "digits" (MNIST's).
+    #[arg(long, value_name = "KIND")]
+    pub dataset: Option<String>,
 }
 
 impl Args {
@@ -38,7 +42,13 @@ impl Args {
         } else {
             None
         };
-        new_project(t.def(), &self.path, self.name, self.force, self.quick)?;
+        let options = Options {
+            name: self.name,
+            force: self.force,
+            quick: self.quick,
+            dataset: self.dataset,
+        };
+        new_project(t.def(), &self.path, options)?;
         super::common::print(&format!(
             "Created '{}' from template '{}'{}.\nNext: 'tinygen {}' to open it, or 'tinygen show {}'.\n",
             self.path.display(),
@@ -52,14 +62,31 @@ impl Args {
     }
 }
 
+/// How `tinygen new` changes the template's default project.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The project's name (default: from the file name).
+    pub name: Option<String>,
+    /// Replace an existing file.
+    pub force: bool,
+    /// The template's quick preset.
+    pub quick: bool,
+    /// `dataset.kind`.
+    pub dataset: Option<String>,
+}
+
 /// Writes a new project from a template, refusing to replace a file unless asked.
 pub fn new_project(
     def: &'static TemplateDef,
     path: &Path,
-    name: Option<String>,
-    force: bool,
-    quick: bool,
+    o: Options,
 ) -> Result<Project, CliError> {
+    let Options {
+        name,
+        force,
+        quick,
+        dataset,
+    } = o;
     if path.extension().is_none_or(|e| e != "ron") {
         return Err(CliError::bad_input(anyhow::anyhow!(
             "'{}' does not end in .ron; project files are .ron files, e.g. 'my-die.ron'",
@@ -92,9 +119,12 @@ pub fn new_project(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| def.title.to_string())
     });
-    // The name goes through the same validation as a loaded file.
+    // The name and the dataset go through the same validation as a loaded file.
     let mut raw = p.to_raw();
     raw.name = p.name.clone();
+    if dataset.is_some() {
+        raw.dataset.kind = dataset;
+    }
     let p = raw
         .validate(crate::templates::catalog())
         .map_err(|issues| {

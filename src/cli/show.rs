@@ -67,8 +67,10 @@ pub fn summary(p: &Project, path: &Path) -> String {
         .map(|d| format!(", from '{}'", d.display()))
         .unwrap_or_default();
     s += &format!(
-        "Dataset    {} samples, seed {}{data}\n",
-        p.dataset.size, p.dataset.seed
+        "Dataset    {} {}, seed {}{data}\n",
+        p.dataset.size,
+        p.data_kind().name(),
+        p.dataset.seed
     );
     s += &format!(
         "Training   {} epochs, batch {}, learning rate {}, seed {}\n",

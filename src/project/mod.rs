@@ -17,7 +17,7 @@ mod validate;
 
 pub use error::{FieldIssue, ProjectError};
 pub use raw::{RawProject, VERSION};
-pub use rules::{Catalog, Maturity, TemplateDef};
+pub use rules::{Catalog, DataKind, Maturity, TemplateDef};
 
 use crate::quant::WeightBits;
 use crate::target;
@@ -70,6 +70,9 @@ pub struct LayerParams {
 /// Which data the model trains on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
+    /// What the model trains on, when the template offers more than one kind (`None`:
+    /// the template's first, its default).
+    pub kind: Option<DataKind>,
     pub seed: u64,
     /// Number of training samples to render or load.
     pub size: u32,
@@ -254,6 +257,14 @@ pub fn parse_raw(text: &str, origin: &Path) -> Result<RawProject, ProjectError> 
 // ---------------------------------------------------------------------------------------
 
 impl Project {
+    /// What the model trains on: `dataset.kind`, or the template's default.
+    pub fn data_kind(&self) -> DataKind {
+        self.dataset
+            .kind
+            .or_else(|| self.template.datasets.first().copied())
+            .unwrap_or(DataKind::Dice)
+    }
+
     /// The raw form, as it is written to a file.
     pub fn to_raw(&self) -> RawProject {
         RawProject {
@@ -276,6 +287,7 @@ impl Project {
                     .collect(),
             },
             dataset: RawDataset {
+                kind: self.dataset.kind.map(|k| k.name().to_string()),
                 seed: self.dataset.seed as i64,
                 size: self.dataset.size.into(),
                 path: self
@@ -540,5 +552,34 @@ mod tests {
         c.artifacts.checkpoints = "mine".into();
         c.own_artifacts(Path::new("c.ron"));
         assert_eq!(c.artifacts.checkpoints, Path::new("mine"));
+    }
+
+    /// Streaming SD trains on dice or digits; a template that takes one kind refuses the
+    /// other where the file says it, and the kind survives a save.
+    #[test]
+    fn the_dataset_kind_is_checked_against_the_template_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sd.ron");
+        let mut sd = crate::templates::default_project("streaming-sd").unwrap();
+        assert_eq!(sd.data_kind(), DataKind::Dice);
+        sd.dataset.kind = Some(DataKind::Digits);
+        save(&sd, &path).unwrap();
+        let back = load(&path, catalog()).unwrap();
+        assert_eq!((back.data_kind(), &back), (DataKind::Digits, &sd));
+        assert_eq!(die().data_kind(), DataKind::Dice);
+
+        let with_kind = |p: &Project, kind: &str| {
+            p.to_ron()
+                .unwrap()
+                .replacen("dataset: (", &format!("dataset: (kind: \"{kind}\", "), 1)
+        };
+        let e = err_text(&with_kind(&die(), "digits"));
+        assert!(
+            e.contains("dataset.kind") && e.contains("use 'dice' (or leave 'kind' out"),
+            "{e}"
+        );
+        let sd = crate::templates::default_project("streaming-sd").unwrap();
+        let e = err_text(&with_kind(&sd, "faces"));
+        assert!(e.contains("use 'dice' or 'digits'"), "{e}");
     }
 }

@@ -64,6 +64,8 @@ impl Serialize for Bits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataset {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub seed: i64,
     pub size: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -50,6 +50,31 @@ pub struct EncoderRule {
     pub width: (u32, u32),
 }
 
+/// What a template's model can train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// Procedurally rendered dice; the label is the pip count, 1 to 6.
+    Dice,
+    /// MNIST's handwritten digits.
+    Digits,
+}
+
+impl DataKind {
+    pub const ALL: [DataKind; 2] = [DataKind::Dice, DataKind::Digits];
+
+    /// The name in project files (`dataset.kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DataKind::Dice => "dice",
+            DataKind::Digits => "digits",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<DataKind> {
+        DataKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
 /// How far a template is built, so front-ends can say what works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Maturity {
@@ -79,6 +104,8 @@ pub struct TemplateDef {
     pub encoder: Option<EncoderRule>,
     pub layout: Layout,
     pub maturity: Maturity,
+    /// What it trains on (`dataset.kind`); the first is the default.
+    pub datasets: &'static [DataKind],
 }
 
 impl TemplateDef {

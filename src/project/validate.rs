@@ -4,7 +4,8 @@
 use super::raw::{RawModel, RawProject, VERSION};
 use super::rules::{self, Catalog, Layout, TemplateDef, Width};
 use super::{
-    Artifacts, Board, BoardKind, Dataset, FieldIssue, LayerParams, ModelParams, Project, Training,
+    Artifacts, Board, BoardKind, DataKind, Dataset, FieldIssue, LayerParams, ModelParams, Project,
+    Training,
 };
 use crate::quant::WeightBits;
 use crate::target;
@@ -133,7 +134,25 @@ impl RawProject {
         };
 
         let d = &self.dataset;
+        let kinds = tdef.map_or(&[][..], |t| t.datasets);
+        let kind = d.kind.as_deref().and_then(|k| {
+            let found = DataKind::from_name(k).filter(|k| kinds.contains(k));
+            if found.is_none() {
+                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                issues.push(FieldIssue::new(
+                    "dataset.kind",
+                    format!(
+                        "'{k}' is not a dataset this template trains on; use {} (or leave \
+                         'kind' out for '{}')",
+                        quoted_list(&names),
+                        names.first().unwrap_or(&"dice")
+                    ),
+                ));
+            }
+            found
+        });
         let dataset = Dataset {
+            kind,
             seed: check_seed(&mut issues, "dataset.seed", d.seed),
             size: check_range(
                 &mut issues,
@@ -478,5 +497,15 @@ impl RawModel {
             encoder,
             layers,
         }
+    }
+}
+
+/// `'a'`, `'a' or 'b'`, `'a', 'b' or 'c'`.
+fn quoted_list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "nothing".into(),
     }
 }

@@ -84,6 +84,7 @@ pub fn write(p: &Project, file: &Path, out: &Path, o: &Options) -> Result<Facts,
             temperature: 1.0,
             engine: false,
             test: None,
+            guidance: None,
         };
         Some(
             template

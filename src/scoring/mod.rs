@@ -1,9 +1,11 @@
 //! Judges of generated and classified images that every template may call on: the
-//! shipped pip classifier (a learned judge of dice), a pip counter with no learning in it
+//! shipped pip classifier (a learned judge of dice), the shipped BitNet digit classifier
+//! (`digits`), a pip counter with no learning in it
 //! (`holes`), and confusion matrices with their
 //! text. Evaluations that belong to one template live in its folder and use these.
 
 pub mod dice;
+pub mod digits;
 pub mod frechet;
 pub mod holes;
 pub mod pips;

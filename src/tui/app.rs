@@ -197,6 +197,16 @@ impl App {
         crate::templates::of(&self.project)
     }
 
+    /// What the project's images are called, one and many ("die", "dice").
+    pub fn image_words(&self) -> (&'static str, &'static str) {
+        self.template().image_words(&self.project)
+    }
+
+    /// How a label shows beside an image ("3 pips", "digit 7").
+    pub fn caption(&self, label: u8) -> String {
+        self.template().caption(&self.project, label)
+    }
+
     /// The project's display name with its file, for the status bar.
     pub fn title(&self) -> String {
         let file = self.path.as_ref().and_then(|p| p.file_name()).map_or_else(

@@ -2,7 +2,7 @@
 //! applied. An edit goes through the same validation as a loaded file, so an invalid value
 //! is reported inline and never reaches the project.
 
-use crate::project::{BoardKind, Project, RawProject};
+use crate::project::{BoardKind, DataKind, Project, RawProject};
 use crate::quant::WeightBits;
 use crate::target;
 
@@ -15,6 +15,7 @@ pub enum FieldId {
     Encoder(usize),
     LayerWidth(usize),
     LayerBits(usize),
+    DatasetKind,
     DatasetSeed,
     DatasetSize,
     DatasetPath,
@@ -44,6 +45,9 @@ pub fn fields(p: &Project) -> Vec<FieldId> {
     for i in 0..p.model.layers.len() {
         f.push(FieldId::LayerWidth(i));
         f.push(FieldId::LayerBits(i));
+    }
+    if def.datasets.len() > 1 {
+        f.push(FieldId::DatasetKind);
     }
     f.extend([
         FieldId::DatasetSeed,
@@ -78,6 +82,7 @@ pub fn label(id: FieldId, p: &Project) -> (&'static str, String) {
         FieldId::Encoder(i) => ("Model", format!("encoder {} ch", i + 1)),
         FieldId::LayerWidth(i) => ("Layers", format!("{} width", layer(i))),
         FieldId::LayerBits(i) => ("Layers", format!("{} bits", layer(i))),
+        FieldId::DatasetKind => ("Dataset", "kind".into()),
         FieldId::DatasetSeed => ("Dataset", "seed".into()),
         FieldId::DatasetSize => ("Dataset", "size".into()),
         FieldId::DatasetPath => ("Dataset", "data folder".into()),
@@ -103,6 +108,7 @@ pub fn path(id: FieldId) -> String {
         FieldId::Encoder(i) => format!("model.encoder[{i}]"),
         FieldId::LayerWidth(i) => format!("model.layers[{i}].width"),
         FieldId::LayerBits(i) => format!("model.layers[{i}].bits"),
+        FieldId::DatasetKind => "dataset.kind".into(),
         FieldId::DatasetSeed => "dataset.seed".into(),
         FieldId::DatasetSize => "dataset.size".into(),
         FieldId::DatasetPath => "dataset.path".into(),
@@ -142,6 +148,7 @@ pub fn value_in(id: FieldId, p: &Project, r: &RawProject) -> String {
             .layers
             .get(i)
             .map_or(String::new(), |l| l.bits.to_string()),
+        FieldId::DatasetKind => p.data_kind().name().to_string(),
         FieldId::DatasetSeed => r.dataset.seed.to_string(),
         FieldId::DatasetSize => r.dataset.size.to_string(),
         FieldId::DatasetPath => r.dataset.path.clone().unwrap_or_default(),
@@ -173,6 +180,7 @@ pub fn choices(id: FieldId) -> Option<Vec<String>> {
         FieldId::LayerBits(_) => Some(WeightBits::ALL.iter().map(|b| b.to_string()).collect()),
         FieldId::Target => Some(target::ids().into_iter().map(String::from).collect()),
         FieldId::BoardKind => Some(BoardKind::names().into_iter().map(String::from).collect()),
+        FieldId::DatasetKind => Some(DataKind::ALL.iter().map(|k| k.name().into()).collect()),
         _ => None,
     }
 }
@@ -213,6 +221,7 @@ pub fn apply(id: FieldId, raw: &mut RawProject, text: &str) -> Result<(), String
                 l.bits = crate::project::raw::Bits(v);
             }
         }
+        FieldId::DatasetKind => raw.dataset.kind = opt(text),
         FieldId::DatasetSeed => raw.dataset.seed = int(text)?,
         FieldId::DatasetSize => raw.dataset.size = int(text)?,
         FieldId::DatasetPath => raw.dataset.path = opt(text),
@@ -240,6 +249,10 @@ pub fn apply(id: FieldId, raw: &mut RawProject, text: &str) -> Result<(), String
 pub fn edit(p: &Project, id: FieldId, text: &str) -> Result<Project, String> {
     let mut raw = p.to_raw();
     apply(id, &mut raw, text)?;
+    if id == FieldId::DatasetKind && text.trim() == p.template.datasets[0].name() {
+        // The template's default is what a file without the field means.
+        raw.dataset.kind = None;
+    }
     raw.validate(&[p.template]).map_err(|issues| {
         let here = path(id);
         issues
@@ -319,5 +332,19 @@ mod tests {
         assert_eq!(cycle(FieldId::LayerBits(2), &p, true).as_deref(), Some("8"));
         assert_eq!(cycle(FieldId::LayerBits(0), &p, true).as_deref(), Some("1"));
         assert_eq!(cycle(FieldId::Name, &p, true), None);
+    }
+
+    /// Streaming SD's dataset is a choice in the form; picking digits gives the model its
+    /// ten classes, and picking dice again leaves the file as the template wrote it.
+    #[test]
+    fn streaming_sds_dataset_kind_cycles_between_dice_and_digits() {
+        let p = crate::templates::default_project("streaming-sd").unwrap();
+        assert!(fields(&p).contains(&FieldId::DatasetKind));
+        assert!(!fields(&die()).contains(&FieldId::DatasetKind));
+        let next = cycle(FieldId::DatasetKind, &p, true).unwrap();
+        let q = edit(&p, FieldId::DatasetKind, &next).unwrap();
+        assert_eq!(q.data_kind(), DataKind::Digits);
+        assert_eq!(crate::templates::spec(&q).classes, 10);
+        assert_eq!(edit(&q, FieldId::DatasetKind, "dice").unwrap(), p);
     }
 }

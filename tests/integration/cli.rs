@@ -710,3 +710,54 @@ fn new_quick_writes_the_quick_preset_or_says_there_is_none() {
     assert!(text(&out.stderr).contains("has no quick preset yet"));
     assert!(!sd.exists(), "nothing is written");
 }
+
+/// Issue #16: `tinygen new --dataset digits` makes a Streaming SD project on MNIST's
+/// digits, ten classes in its budget; a template that has no such data says so and
+/// writes nothing.
+#[test]
+fn new_dataset_digits_makes_a_ten_class_streaming_sd_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let sd = dir.path().join("digits.ron");
+    let out = run(&[
+        "new",
+        "-t",
+        "streaming-sd",
+        "--dataset",
+        "digits",
+        sd.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ron = std::fs::read_to_string(&sd).unwrap();
+    assert!(ron.contains("kind: Some(\"digits\")"), "{ron}");
+    let budget = run(&["budget", sd.to_str().unwrap()]);
+    assert_eq!(budget.status.code(), Some(0), "{}", text(&budget.stderr));
+    assert!(
+        text(&budget.stdout).contains("15x8x8"),
+        "4 latent + time + 10 digits"
+    );
+    // No shipped model draws digits: the Monitor says to train first.
+    let mon = run(&["monitor", sd.to_str().unwrap(), "--count", "1"]);
+    assert_eq!(mon.status.code(), Some(1), "{}", text(&mon.stdout));
+    assert!(
+        text(&mon.stderr).contains("tinygen train"),
+        "{}",
+        text(&mon.stderr)
+    );
+
+    let die = dir.path().join("die.ron");
+    let out = run(&[
+        "new",
+        "-t",
+        "cvae-die",
+        "--dataset",
+        "digits",
+        die.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("use 'dice'"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!die.exists(), "nothing is written");
+}

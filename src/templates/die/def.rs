@@ -1,6 +1,8 @@
 //! The die template as project files see it: its names, default project and layer rules.
 
-use crate::project::rules::{EncoderRule, LayerRule, Layout, Maturity, TemplateDef, Width};
+use crate::project::rules::{
+    DataKind, EncoderRule, LayerRule, Layout, Maturity, TemplateDef, Width,
+};
 use crate::spec::LayerKind;
 
 const LAYERS: &[LayerRule] = &[
@@ -40,4 +42,5 @@ pub static DEF: TemplateDef = TemplateDef {
     }),
     layout: Layout::Fixed(LAYERS),
     maturity: Maturity::Complete,
+    datasets: &[DataKind::Dice],
 };

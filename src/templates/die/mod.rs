@@ -17,6 +17,11 @@ use burn::prelude::Device;
 /// The die model tinygen ships, trained by this code (see README, "The default model").
 pub const DEFAULT_BLOB: &[u8] = include_bytes!("../../../assets/die-default.bin");
 
+/// A pip count as a person reads it: "1 pip", "3 pips".
+pub fn caption(pips: u8) -> String {
+    format!("{pips} pip{}", if pips == 1 { "" } else { "s" })
+}
+
 /// The die template.
 pub struct Die;
 
@@ -45,12 +50,12 @@ impl Template for Die {
         Some(QUICK)
     }
 
-    fn image_words(&self) -> (&'static str, &'static str) {
+    fn image_words(&self, _p: &Project) -> (&'static str, &'static str) {
         ("die", "dice")
     }
 
-    fn caption(&self, pips: u8) -> String {
-        format!("{pips} pip{}", if pips == 1 { "" } else { "s" })
+    fn caption(&self, _p: &Project, pips: u8) -> String {
+        caption(pips)
     }
 
     fn train(
@@ -112,7 +117,7 @@ impl Template for Die {
                     die::sample_posed(seed, index, die::Pose::steady)
                 })
             })
-            .map(|smp| (self.caption(smp.pips), smp.pixels))
+            .map(|smp| (caption(smp.pips), smp.pixels))
             .collect();
         Ok(DataPreview {
             title: format!("cvae-die training data, seed {seed}: {per_class} per pip count"),

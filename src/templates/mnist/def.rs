@@ -1,7 +1,7 @@
 //! The BitNet MNIST template as project files see it: its names, default project and
 //! layer rules (an MLP of 1 to 6 hidden layers and a 10-way output).
 
-use crate::project::rules::{Layout, Maturity, TemplateDef};
+use crate::project::rules::{DataKind, Layout, Maturity, TemplateDef};
 
 pub static DEF: TemplateDef = TemplateDef {
     name: "bitnet-mnist",
@@ -18,4 +18,5 @@ pub static DEF: TemplateDef = TemplateDef {
         out: 10,
     },
     maturity: Maturity::Complete,
+    datasets: &[DataKind::Digits],
 };

@@ -37,11 +37,11 @@ impl Template for Mnist {
         task::LOSSES
     }
 
-    fn image_words(&self) -> (&'static str, &'static str) {
+    fn image_words(&self, _p: &Project) -> (&'static str, &'static str) {
         ("digit", "digits")
     }
 
-    fn caption(&self, digit: u8) -> String {
+    fn caption(&self, _p: &Project, digit: u8) -> String {
         format!("digit {digit}")
     }
 
@@ -113,7 +113,7 @@ impl Template for Mnist {
                 (0..digits.len())
                     .filter(|&i| digits.labels[i] == class)
                     .take(per_class)
-                    .map(|i| (self.caption(class), inputs[i].to_vec())),
+                    .map(|i| (format!("digit {class}"), inputs[i].to_vec())),
             );
         }
         Ok(DataPreview {

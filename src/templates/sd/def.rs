@@ -1,7 +1,9 @@
 //! The Streaming SD template as project files see it: its names, default project and
 //! layer rules (a UNet on the latent, then the VAE decoder).
 
-use crate::project::rules::{EncoderRule, LayerRule, Layout, Maturity, TemplateDef, Width};
+use crate::project::rules::{
+    DataKind, EncoderRule, LayerRule, Layout, Maturity, TemplateDef, Width,
+};
 use crate::spec::LayerKind;
 
 const LAYERS: &[LayerRule] = &[
@@ -69,6 +71,7 @@ pub static DEF: TemplateDef = TemplateDef {
     }),
     layout: Layout::Fixed(LAYERS),
     maturity: Maturity::Hosted,
+    datasets: &[DataKind::Dice, DataKind::Digits],
 };
 
 #[cfg(test)]

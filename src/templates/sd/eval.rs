@@ -1,15 +1,19 @@
-//! Scoring a trained latent-diffusion model: dice drawn from noise for each pip count at
-//! the project's step count, then at 4, 2 and 1 steps on the same grid, each set read by
-//! the pip classifier and counted by the non-learned pip counter. Beside the report it
-//! writes the pictures a person judges the model by: a grid of classes by seeds, and one
-//! die per class forming step by step.
+//! Scoring a trained latent-diffusion model: images drawn from noise for each class at the
+//! project's step count, then at 4, 2 and 1 steps on the same grid, each set read by its
+//! judges ([`super::judge`]: for dice the pip classifier and the non-learned pip counter,
+//! for digits the BitNet digit classifier), and a Fréchet distance against fresh data
+//! beside the floor between two fresh sets. Beside the report it writes the pictures a
+//! person judges the model by: a grid of classes by seeds, and one image per class forming
+//! step by step.
 
+use super::data::{Words, short, words};
+use super::judge::Judge;
 use super::model::{LatentDiffusion, SIDE};
 use super::sample::sample;
-/// Classes of the prompt (pip counts 1 to 6).
-const CLASSES: usize = super::spec::CLASSES as usize;
 use super::task::{draw_and_judge, judge};
-use crate::project::Project;
+use crate::data::mnist::{self, Split};
+use crate::project::{DataKind, Project};
+use crate::scoring::digits::{self, DigitJudge};
 use crate::scoring::pips::PipClassifier;
 use crate::template::{EvalError, EvalRequest};
 use burn::prelude::*;
@@ -34,12 +38,14 @@ pub fn load(
 
 /// `tinygen eval` of a Streaming SD project.
 pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
+    let p = req.project;
+    let w = words(p.data_kind());
     if req.test.is_some() {
-        return Err(EvalError::BadRequest(
+        return Err(EvalError::BadRequest(format!(
             "--test names the test set of a digit classifier (template bitnet-mnist); a \
-             diffusion model is scored on dice it draws: leave --test out"
-                .into(),
-        ));
+             diffusion model is scored on {} it draws: leave --test out",
+            w.many
+        )));
     }
     if (req.temperature - 1.0).abs() > f32::EPSILON {
         return Err(EvalError::BadRequest(
@@ -48,66 +54,110 @@ pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError>
                 .into(),
         ));
     }
-    let p = req.project;
     if req.engine {
         return engine(req, device);
     }
-    let model = load(p, req.file, &req.checkpoints, device)?;
-    let classifier = PipClassifier::shipped(device)?;
+    let mut model = load(p, req.file, &req.checkpoints, device)?;
+    if let Some(g) = req.guidance {
+        model.guidance.0 = (g * 16.0).round() as u8;
+    }
+    let mut judge_ = Judge::for_project(p, device).map_err(judge_error)?;
     let steps = p.model.steps.max(1);
     let mut s = format!(
-        "Streaming SD: {} dice per pip count drawn from noise (seed {}), read by the pip \
-         classifier and counted as distinct pips\n\n",
-        req.count, req.seed
+        "Streaming SD: {} {} {} drawn from noise (seed {}, guidance {}), {}\n\n",
+        req.count,
+        w.many,
+        w.each,
+        req.seed,
+        f32::from(model.guidance.0) / 16.0,
+        judged_by(p.data_kind())
     );
-    s += "  steps   read    counted  (worst)\n";
     let mut first = None;
     let mut drawn = Vec::new();
     for k in ladder(steps) {
-        let j = if k == steps {
-            let (j, images) = draw_and_judge(&model, &classifier, req.count, req.seed, k, device);
+        let v = if k == steps {
+            let (v, images) = draw_and_judge(&model, &mut judge_, req.count, req.seed, k, device)?;
             drawn = images;
-            j
+            v
         } else {
-            judge(&model, &classifier, req.count, req.seed, k, device)
+            judge(&model, &mut judge_, req.count, req.seed, k, device)?
         };
-        let (worst, at) = j.worst_counted();
-        s += &format!(
-            "  {k:>5}  {:6.2}%  {:6.2}%  ({worst} at {:.2}%)\n",
-            j.read_accuracy() * 100.0,
-            j.counted_accuracy() * 100.0,
-            at * 100.0
-        );
-        first.get_or_insert(j);
+        if first.is_none() {
+            s += &format!("  steps   {}\n", v.header());
+        }
+        s += &format!("  {k:>5}  {}\n", v.row());
+        first.get_or_insert(v);
     }
-    if let Some(j) = first {
-        s += &format!("\nAt {steps} steps\n{}", j.matrices_text());
+    if let Some(v) = first {
+        s += &format!("\nAt {steps} steps\n{}", v.matrices_text());
     }
-    let f = frechet(&model, &classifier, &drawn, req.seed, device);
-    s += &format!(
-        "\nFréchet distance in the pip classifier's features, {} dice at {steps} steps \
-         against as many fresh renders: {:.3}\n  two sets of fresh renders against each \
-         other (the floor): {:.3}\n  the VAE's reconstructions of renders (what the decoder \
-         alone reaches): {:.3}\n",
-        drawn.len(),
-        f.drawn,
-        f.floor,
-        f.decoder
+    s += &match p.data_kind() {
+        DataKind::Dice => {
+            let classifier = PipClassifier::shipped(device)?;
+            let f = frechet(&model, &classifier, &drawn, req.seed, device);
+            format!(
+                "\nFréchet distance in the pip classifier's features, {} dice at {steps} steps \
+                 against as many fresh renders: {:.3}\n  two sets of fresh renders against \
+                 each other (the floor): {:.3}\n  the VAE's reconstructions of renders (what \
+                 the decoder alone reaches): {:.3}\n",
+                drawn.len(),
+                f.drawn,
+                f.floor,
+                f.decoder
+            )
+        }
+        DataKind::Digits => {
+            let f = digit_frechet(&model, &drawn, &req.data, device)?;
+            format!(
+                "\nFréchet distance in the digit classifier's scores, {} digits at {steps} \
+                 steps against as many test digits: {:.3}\n  two sets of test digits against \
+                 each other (the floor): {:.3}\n  the VAE's reconstructions of test digits \
+                 (what the decoder alone reaches): {:.3}\n",
+                drawn.len(),
+                f.drawn,
+                f.floor,
+                f.decoder
+            )
+        }
+    };
+    let (grid, strip) = pictures(
+        &model,
+        p.data_kind(),
+        req.seed,
+        steps,
+        &req.checkpoints,
+        device,
     );
-    let (grid, strip) = pictures(&model, req.seed, steps, &req.checkpoints, device);
     s += &format!(
-        "\nPictures: {} ({} seeds per pip count), {} (one die per pip count, step by step)\n",
+        "\nPictures: {} ({} seeds {}), {} (one {}, step by step)\n",
         grid.display(),
         GRID_SEEDS,
-        strip.display()
+        w.each,
+        strip.display(),
+        w.each
     );
     Ok(s)
 }
 
-/// `eval --engine`: the dice as a board draws them, by the C runner from its integer
-/// noise, beside burn's integer model on the same seeds; both judges read the C runner's.
+fn judged_by(kind: DataKind) -> &'static str {
+    match kind {
+        DataKind::Dice => "read by the pip classifier and counted as distinct pips",
+        DataKind::Digits => "read by the BitNet digit classifier (assets/digit-classifier.bin)",
+    }
+}
+
+fn judge_error(e: super::judge::JudgeError) -> EvalError {
+    match e {
+        super::judge::JudgeError::Pips(e) => e.into(),
+        super::judge::JudgeError::Digits(e) => e.into(),
+    }
+}
+
+/// `eval --engine`: the images as a board draws them, by the C runner from its integer
+/// noise, beside burn's integer model on the same seeds; the judges read the C runner's.
 fn engine(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
     let p = req.project;
+    let Words { many, each, .. } = words(p.data_kind());
     let m = crate::deploy::model_for(
         super::spec::spec(p),
         None,
@@ -116,23 +166,25 @@ fn engine(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
         Some(req.file),
     )?;
     let mut c = crate::engine::diffusion::Diffusion::load(&m.blob)?;
-    let classifier = PipClassifier::shipped(device)?;
+    let mut judge_ = Judge::for_project(p, device).map_err(judge_error)?;
+    let classes = c.classes();
     let steps = p.model.steps.clamp(1, 255);
     let seed = req.seed as u32;
     let mut s = format!(
-        "Model: {} (hash {:08x})\nDevice path: {} dice per pip count, the C runner's integer \
-         sampler from seed {seed}\n\n  steps   read    counted  (worst)   burn integer model\n",
+        "Model: {} (hash {:08x})\nDevice path: {} {many} {each}, the C runner's integer \
+         sampler from seed {seed}, {}\n\n",
         m.origin,
         m.hash(),
-        req.count
+        req.count,
+        judged_by(p.data_kind())
     );
     let mut first = None;
     for k in ladder(steps) {
-        let mut judged = crate::scoring::dice::Judged::new(req.count);
+        let mut verdict = judge_.verdict(req.count);
         let mut same = true;
-        for pips in 1..=CLASSES as u8 {
+        for label in 1..=classes {
             let jobs: Vec<(u32, u8)> = (0..req.count)
-                .map(|i| ((usize::from(pips - 1) * req.count + i) as u32, pips))
+                .map(|i| ((usize::from(label - 1) * req.count + i) as u32, label))
                 .collect();
             let images: Vec<Vec<u8>> = jobs
                 .iter()
@@ -142,20 +194,20 @@ fn engine(req: &EvalRequest, device: &Device) -> Result<String, EvalError> {
                 let burn = super::int::sample(&m.spec, seed, chunk.0, k, false, device)?;
                 same &= burn.images == chunk.1;
             }
-            judged.add(pips, &images, &classifier, device);
+            judge_.add(&mut verdict, label, &images, device)?;
         }
-        let (worst, at) = judged.worst_counted();
+        if first.is_none() {
+            s += &format!("  steps   {}   burn integer model\n", verdict.header());
+        }
         s += &format!(
-            "  {k:>5}  {:6.2}%  {:6.2}%  ({worst} at {:.2}%)  {}\n",
-            judged.read_accuracy() * 100.0,
-            judged.counted_accuracy() * 100.0,
-            at * 100.0,
+            "  {k:>5}  {}  {}\n",
+            verdict.row(),
             if same { "byte-identical" } else { "DIFFERS" }
         );
-        first.get_or_insert(judged);
+        first.get_or_insert(verdict);
     }
-    if let Some(j) = first {
-        s += &format!("\nC runner at {steps} steps\n{}", j.matrices_text());
+    if let Some(v) = first {
+        s += &format!("\nC runner at {steps} steps\n{}", v.matrices_text());
     }
     Ok(s)
 }
@@ -198,6 +250,35 @@ fn frechet(
     }
 }
 
+/// [`Frechet`] for digits, in the BitNet classifier's ten scores, against the MNIST test
+/// digits (never trained on), padded as the training digits are.
+fn digit_frechet(
+    model: &LatentDiffusion,
+    drawn: &[Vec<u8>],
+    places: &crate::data::Places,
+    device: &Device,
+) -> Result<Frechet, EvalError> {
+    let (test, _) = mnist::load(places, Split::Test).map_err(crate::template::DataError::from)?;
+    let n = drawn.len().clamp(2, test.len() / 2);
+    let padded = |range: std::ops::Range<usize>| -> Vec<Vec<u8>> {
+        range.map(|i| digits::pad(test.image(i))).collect()
+    };
+    let (a, b) = (padded(0..n), padded(n..2 * n));
+    let mut j = DigitJudge::shipped()?;
+    let mut features = |images: &[Vec<u8>]| -> Result<Vec<Vec<f64>>, EvalError> {
+        images.iter().map(|x| Ok(j.scores(x)?)).collect()
+    };
+    let reference = features(&a)?;
+    let b_refs: Vec<&[u8]> = b.iter().map(Vec::as_slice).collect();
+    let recon = super::task::reconstruct(model, &b_refs, device);
+    let distance = |f: Vec<Vec<f64>>| crate::scoring::frechet::distance(&f, &reference);
+    Ok(Frechet {
+        drawn: distance(features(&drawn[..n.min(drawn.len())])?),
+        floor: distance(features(&b)?),
+        decoder: distance(features(&recon)?),
+    })
+}
+
 /// The step counts scored: the project's, then halving on the same grid down to one.
 pub fn ladder(steps: u32) -> Vec<u32> {
     let mut out = vec![steps.max(1)];
@@ -216,16 +297,17 @@ pub fn ladder(steps: u32) -> Vec<u32> {
 /// cannot be written is left out without failing the scores.
 fn pictures(
     model: &LatentDiffusion,
+    kind: DataKind,
     seed: u64,
     steps: u32,
     dir: &Path,
     device: &Device,
 ) -> (PathBuf, PathBuf) {
-    let classes: Vec<u8> = (1..=CLASSES as u8)
+    let classes: Vec<u8> = (1..=model.classes as u8)
         .flat_map(|c| std::iter::repeat_n(c, GRID_SEEDS))
         .collect();
     let drawn = sample(model, &classes, seed ^ 0x9A1D, 0, steps, false, device);
-    let labels: Vec<String> = classes.iter().map(u8::to_string).collect();
+    let labels: Vec<String> = classes.iter().map(|&c| short(kind, c)).collect();
     let images: Vec<(&str, &[u8])> = labels
         .iter()
         .zip(&drawn.images)
@@ -235,8 +317,8 @@ fn pictures(
     let (px, w, h) = crate::preview::sheet(&images, SIDE, SIDE, GRID_SEEDS, PNG_SCALE);
     let _ = crate::preview::write_png(&grid, &px, w, h);
 
-    // Rows: pip counts; columns: the steps' x̂0, then the finished die.
-    let per: Vec<u8> = (1..=CLASSES as u8).collect();
+    // Rows: classes; columns: the steps' x̂0, then the finished image.
+    let per: Vec<u8> = (1..=model.classes as u8).collect();
     let formed = sample(model, &per, seed ^ 0x57, 0, steps, true, device);
     let mut cells: Vec<(String, &[u8])> = Vec::new();
     for (i, _) in per.iter().enumerate() {

@@ -320,6 +320,28 @@ mod tests {
         );
     }
 
+    /// The digits' model (ten classes: label 10 is the digit 0) is as bit-exact: its
+    /// one-hot planes follow the latent and the time in the C runner as in burn.
+    #[test]
+    fn a_ten_class_digit_model_is_byte_for_byte_the_same_in_c() {
+        let device = Device::flex();
+        let mut p = Project::from_template(&super::super::def::DEF);
+        p.dataset.kind = Some(crate::project::DataKind::Digits);
+        let (spec, blob) = model_of(&p);
+        let mut c = Diffusion::load(&blob).unwrap();
+        assert_eq!((c.steps(), c.classes()), (8, 10));
+        let jobs = [(0u32, 10u8), (0, 7), (4, 1)];
+        let burn = sample(&spec, 5, &jobs, 8, false, &device).unwrap();
+        for (k, &(index, label)) in jobs.iter().enumerate() {
+            let (image, _) = c.sample(5, index, label, 8, false).unwrap();
+            assert_eq!(image, burn.images[k], "label {label}");
+        }
+        assert_ne!(
+            burn.images[0], burn.images[1],
+            "the class changes the image"
+        );
+    }
+
     /// A fixed seed gives a fixed image: golden CRCs of the C runner's draws, so a change
     /// in the arithmetic (noise, rounding, the sampler) shows.
     #[test]

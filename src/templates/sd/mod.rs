@@ -4,9 +4,11 @@
 //! with an operating system: the simulated board and the Pi runner (hosted builds of the
 //! C engine), which stream each step's preview.
 
+pub mod data;
 pub mod def;
 pub mod eval;
 pub mod int;
+pub mod judge;
 pub mod model;
 pub mod sample;
 pub mod spec;
@@ -53,12 +55,13 @@ impl Template for StreamingSd {
         task::LOSSES
     }
 
-    fn image_words(&self) -> (&'static str, &'static str) {
-        ("die", "dice")
+    fn image_words(&self, p: &Project) -> (&'static str, &'static str) {
+        let w = data::words(p.data_kind());
+        (w.one, w.many)
     }
 
-    fn caption(&self, pips: u8) -> String {
-        crate::templates::die::Die.caption(pips)
+    fn caption(&self, p: &Project, label: u8) -> String {
+        data::caption(p.data_kind(), label)
     }
 
     fn train(
@@ -69,7 +72,8 @@ impl Template for StreamingSd {
         device: &Device,
         emit: &mut dyn FnMut(TrainEvent),
     ) -> Result<TrainOutcome, TrainError> {
-        crate::train::run(task::SdTask::new(p), p, opts, control, device, emit)
+        let data = data::training_set(p, &opts.data)?;
+        crate::train::run(task::SdTask::new(p, data), p, opts, control, device, emit)
     }
 
     fn evaluate(&self, req: &EvalRequest, device: &Device) -> Result<String, EvalError> {

@@ -3,11 +3,12 @@
 //! deployed, both quantization-aware (8-bit weights on power-of-two scales, activations on
 //! the engine's grids); the encoder is float and used in training only.
 //!
-//! The UNet takes the noisy latent, one plane holding the time `t` and six one-hot planes
-//! holding the class (the prompt), and predicts the velocity `v = noise − clean latent`:
+//! The UNet takes the noisy latent, one plane holding the time `t` and one-hot planes
+//! holding the class (the prompt: six pip counts, or ten digits), and predicts the
+//! velocity `v = noise − clean latent`:
 //!
 //! ```text
-//! [latent + 1 + 6, 8, 8] → unet_in  → h0 [w, 8x8]
+//! [latent + 1 + classes, 8, 8] → unet_in  → h0 [w, 8x8]
 //!                        → unet_down (stride 2) → [2w, 4x4] → unet_mid
 //!                        → upsample, unet_up, + h0 (skip) → [w, 8x8]
 //!                        → unet_out → v [latent, 8x8], signed
@@ -17,8 +18,6 @@
 //! and deviations are measured on the training set when the denoiser's stage begins and
 //! kept in the model (`stats`), so a checkpoint carries them.
 
-/// Classes of the prompt (pip counts 1 to 6).
-const CLASSES: usize = super::spec::CLASSES as usize;
 use crate::nn::layers::{QConv, upsample};
 use crate::nn::{grey_images, quant_act, quant_input, quant_logit, seeded_conv, values};
 use crate::project::Project;
@@ -72,6 +71,13 @@ pub struct LatentDiffusion {
     pub stats: Param<Tensor<2>>,
     #[module(skip)]
     pub latent: usize,
+    /// Classes of the prompt.
+    #[module(skip)]
+    pub classes: usize,
+    /// The sampler's classifier-free guidance, as the exported model carries it
+    /// ([`super::spec::guidance`]).
+    #[module(skip)]
+    pub guidance: (u8, u8),
 }
 
 impl LatentDiffusion {
@@ -79,6 +85,7 @@ impl LatentDiffusion {
     pub fn new(p: &Project, seed: u64, device: &Device) -> LatentDiffusion {
         let mut rng = Rng::new(seed ^ 0x5D5D);
         let latent = p.model.latent as usize;
+        let classes = super::spec::classes(p) as usize;
         let layers = &p.model.layers;
         let width = |i: usize| layers[i].width as usize;
         let bits = |i: usize| layers[i].bits;
@@ -100,7 +107,7 @@ impl LatentDiffusion {
         let w0 = width(0);
         let unet = Unet {
             convs: vec![
-                q(0, latent + 1 + CLASSES),
+                q(0, latent + 1 + classes),
                 q(1, w0),
                 q(2, width(1)),
                 q(3, width(2)),
@@ -121,6 +128,8 @@ impl LatentDiffusion {
                 device,
             )),
             latent,
+            classes,
+            guidance: super::spec::guidance(p),
         }
     }
 
@@ -168,14 +177,13 @@ impl LatentDiffusion {
     }
 
     /// The UNet's velocity for normalised latents `z [b, latent, 8, 8]` at times `t [b]`
-    /// (1 is pure noise) for classes `onehot [b, 6]`.
+    /// (1 is pure noise) for classes `onehot [b, classes]`.
     pub fn velocity(&self, z: Tensor<4>, t: Tensor<1>, onehot: Tensor<2>) -> Tensor<4> {
         let [b, _, h, w] = z.dims();
         let time = t.reshape([b, 1, 1, 1]).expand([b, 1, h, w]);
-        let class = onehot
-            .reshape([b, CLASSES, 1, 1])
-            .expand([b, CLASSES, h, w]);
-        let x = quant_input(Tensor::cat(vec![z, time, class], 1)); // [b, latent + 7, 8, 8]
+        let k = self.classes;
+        let class = onehot.reshape([b, k, 1, 1]).expand([b, k, h, w]);
+        let x = quant_input(Tensor::cat(vec![z, time, class], 1)); // [b, latent + 1 + k, 8, 8]
         let c = &self.unet.convs;
         let h0 = quant_act(c[0].forward(x)); // [b, w, 8, 8]
         let h1 = quant_act(c[1].forward_down(h0.clone())); // [b, 2w, 4, 4]
@@ -235,16 +243,16 @@ pub fn images_tensor(pixels: &[&[u8]], device: &Device) -> Tensor<4> {
     grey_images(pixels, SIDE, device)
 }
 
-/// Class labels 1..=6 as one-hot rows `[n, 6]`.
-pub fn onehot(classes: &[u8], device: &Device) -> Tensor<2> {
-    let mut data = vec![0f32; classes.len() * CLASSES];
-    for (i, &c) in classes.iter().enumerate() {
-        // Class 0 is no class: the unconditional model of classifier-free guidance.
+/// Labels 1..=`classes` as one-hot rows `[n, classes]`.
+pub fn onehot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
+    let mut data = vec![0f32; labels.len() * classes];
+    for (i, &c) in labels.iter().enumerate() {
+        // Label 0 is no class: the unconditional model of classifier-free guidance.
         if c > 0 {
-            data[i * CLASSES + usize::from(c.min(CLASSES as u8)) - 1] = 1.0;
+            data[i * classes + usize::from(c).min(classes) - 1] = 1.0;
         }
     }
-    Tensor::from_data(TensorData::new(data, [classes.len(), CLASSES]), device)
+    Tensor::from_data(TensorData::new(data, [labels.len(), classes]), device)
 }
 
 #[cfg(test)]
@@ -265,7 +273,7 @@ mod tests {
         assert_eq!(logvar.dims(), [2, 4, 8, 8]);
         assert_eq!(m.decode_logits(mu.clone()).dims(), [2, 1, 32, 32]);
         let t = Tensor::from_data(TensorData::new(vec![0.25f32, 1.0], [2]), &device);
-        let y = onehot(&[1, 6], &device);
+        let y = onehot(&[1, 6], 6, &device);
         assert_eq!(m.velocity(mu.clone(), t, y).dims(), [2, 4, 8, 8]);
         let spec = m.export_spec(&p).unwrap();
         assert!(spec.layers.iter().all(|l| l.weights.is_some()));

@@ -2,7 +2,7 @@
 //! (`t = 1`) to a clean latent (`t = 0`) on a uniform grid, then the VAE decoder. At each
 //! step the preview is the decoded estimate of the clean latent, `x̂0 = z_t − t·v̂`, so a die
 //! shows from the first step on. The first half of the steps is guided toward the class
-//! (classifier-free guidance, [`super::spec::GUIDANCE`]). The noise of image `i` comes from `(seed, i)` only, so a
+//! (classifier-free guidance, [`super::spec::guidance`]). The noise of image `i` comes from `(seed, i)` only, so a
 //! seed gives the same image whatever else is drawn with it.
 
 use super::model::{LATENT_SIDE, LatentDiffusion};
@@ -37,7 +37,7 @@ pub fn noise(seed: u64, first: u64, n: usize, latent: usize, device: &Device) ->
     )
 }
 
-/// Draws one image per entry of `classes` (pip counts 1..=6) in `steps` Euler steps,
+/// Draws one image per entry of `classes` (labels 1..=the model's classes) in `steps` Euler steps,
 /// from the noise of images `first..` of `seed`; with `previews`, each step's `x̂0` too.
 pub fn sample(
     model: &LatentDiffusion,
@@ -56,9 +56,9 @@ pub fn sample(
         };
     }
     let steps = steps.max(1);
-    let onehot = super::model::onehot(classes, device);
-    let none = super::model::onehot(&vec![0; n], device);
-    let guidance = (super::spec::GUIDANCE, super::spec::GUIDED_ABOVE);
+    let onehot = super::model::onehot(classes, model.classes, device);
+    let none = super::model::onehot(&vec![0; n], model.classes, device);
+    let guidance = model.guidance;
     let mut z = noise(seed, first, n, model.latent, device);
     let mut shown = Vec::new();
     for k in 0..steps {

@@ -1,24 +1,22 @@
 //! Training the latent-diffusion model in two stages through the shared loop:
 //!
-//! 1. **VAE** (the first quarter of the epochs, at least one, at most ten): encode rendered dice to a
-//!    4x8x8 latent, decode them back; binary cross-entropy plus a small KL term.
+//! 1. **VAE** (the first quarter of the epochs, at least one, at most ten): encode the
+//!    training images (rendered dice, or digits) to a 4x8x8 latent, decode them back; binary cross-entropy plus a small KL term.
 //! 2. **Denoiser** (the rest): the VAE is frozen; the training set's latents are encoded
 //!    once (the means, normalised per channel) and the UNet learns rectified flow on them:
 //!    `z_t = (1 − t)·z0 + t·ε`, predict `v = ε − z0`, mean squared error, `t` logit-normal.
 //!
 //! After each epoch the Train screen gets a grid of samples per class (reconstructions in
-//! the first stage, dice drawn from noise in the second), a strip of one die forming over
-//! the sampler's steps, and the two judges' scores.
+//! the first stage, images drawn from noise in the second), a strip of one image forming
+//! over the sampler's steps, and the judges' scores ([`super::judge`]).
 
+use super::data::Example;
+use super::judge::{Judge, Verdict};
 use super::model::{LATENT_SIDE, LatentDiffusion, images_tensor, onehot};
 use super::sample::{sample, sample_many};
-/// Classes of the prompt (pip counts 1 to 6).
-const CLASSES: usize = super::spec::CLASSES as usize;
-use crate::data::die::{self, DieSample};
+use crate::engine::EngineError;
 use crate::nn::{bce_with_logits_sum, gaussian_kl, to_pixels, values};
-use crate::project::Project;
-use crate::scoring::dice::Judged;
-use crate::scoring::pips::PipClassifier;
+use crate::project::{DataKind, Project};
 use crate::spec::{ModelSpec, SpecError};
 use crate::train::{EpochView, LossInfo, Step, Task};
 use crate::util::rng::Rng;
@@ -27,10 +25,17 @@ use burn::tensor::TensorData;
 
 /// Samples shown per class after each epoch.
 pub const SAMPLES_PER_CLASS: usize = 2;
-/// Dice per class judged after each epoch of the denoiser's stage.
+/// Images per class judged after each epoch of the denoiser's stage.
 const SCORED_PER_CLASS: usize = 30;
-/// The class whose forming is shown step by step after each epoch: six pips, the hardest.
-pub const STRIP_CLASS: u8 = 6;
+
+/// The class whose forming is shown step by step after each epoch: six pips, the hardest
+/// die; the digit 8.
+pub fn strip_class(kind: DataKind) -> u8 {
+    match kind {
+        DataKind::Dice => 6,
+        DataKind::Digits => 8,
+    }
+}
 /// Weight of the KL term against the reconstruction's cross-entropy (both per image): small,
 /// as latent-diffusion autoencoders use, so the latent keeps the detail.
 const KL_WEIGHT: f32 = 1e-3;
@@ -89,24 +94,24 @@ pub fn stage(p: &Project, epoch: u32) -> Stage {
 /// The latent-diffusion training task.
 pub struct SdTask<'a> {
     p: &'a Project,
-    data: Vec<DieSample>,
+    data: Vec<Example>,
+    classes: usize,
     /// The epoch's generator: the order first, then each step's noise and times.
     rng: Rng,
     stage: Stage,
     /// The training set's normalised latents, `[n * latent * 64]`, once the denoiser's
     /// stage has begun.
     latents: Option<Vec<f32>>,
-    judge: Option<PipClassifier>,
+    judge: Option<Judge>,
 }
 
 impl<'a> SdTask<'a> {
-    pub fn new(p: &'a Project) -> SdTask<'a> {
+    /// The task on `data`, the project's training set ([`super::data::training_set`]).
+    pub fn new(p: &'a Project, data: Vec<Example>) -> SdTask<'a> {
         SdTask {
             p,
-            // The die CVAE's steady poses (sizes and offsets vary a little, tilt and greys
-            // as widely): the sixes' pips stay apart far more often than on the wide
-            // renders (counted through the C runner: 95.17% against 84.33%, issue #16).
-            data: die::steady_dataset(p.dataset.seed, p.dataset.size as usize),
+            data,
+            classes: super::spec::classes(p) as usize,
             rng: Rng::new(0),
             stage: Stage::Vae,
             latents: None,
@@ -169,11 +174,11 @@ impl<'a> SdTask<'a> {
                 if self.rng.unit() < DROP_CLASS {
                     0
                 } else {
-                    self.data[i].pips
+                    self.data[i].label
                 }
             })
             .collect();
-        let v = model.velocity(zt, times, onehot(&pips, device));
+        let v = model.velocity(zt, times, onehot(&pips, self.classes, device));
         let flow = (v - target).powi_scalar(2).mean();
         Step {
             loss: flow.clone(),
@@ -259,37 +264,28 @@ impl Task for SdTask<'_> {
                 ..EpochView::default()
             };
         }
-        let classes: Vec<u8> = (1..=CLASSES as u8)
+        let classes: Vec<u8> = (1..=self.classes as u8)
             .flat_map(|c| std::iter::repeat_n(c, SAMPLES_PER_CLASS))
             .collect();
         let grid = sample(model, &classes, seed, 0, steps, false, device);
-        let strip = sample(model, &[STRIP_CLASS], seed ^ 0x57, 0, steps, true, device);
+        let shown = strip_class(self.p.data_kind());
+        let strip = sample(model, &[shown], seed ^ 0x57, 0, steps, true, device);
         if self.judge.is_none() {
-            self.judge = PipClassifier::shipped(device).ok();
+            self.judge = Judge::for_project(self.p, device).ok();
         }
         let mut select = None;
-        let scores = match &self.judge {
-            Some(classifier) => {
-                let j = judge(
-                    model,
-                    classifier,
-                    SCORED_PER_CLASS,
-                    seed ^ 0x5C0E,
-                    steps,
-                    device,
-                );
-                // The denoiser epoch whose dice have the most countable pips is kept, as
-                // the die's: the count swings by several points from one epoch to the next
-                // (a VAE epoch keeps none, so the first denoiser epoch starts the race).
-                let counted = j.counted_accuracy() as f32;
-                select = Some(counted);
-                vec![
-                    ("read".to_string(), j.read_accuracy() as f32),
-                    ("counted".to_string(), counted),
-                ]
+        let mut scores = Vec::new();
+        if let Some(j) = self.judge.as_mut() {
+            let verdict = judge(model, j, SCORED_PER_CLASS, seed ^ 0x5C0E, steps, device);
+            // The denoiser epoch whose images its judge scores best (for dice, the most
+            // countable pips) is kept, as the die's: the count swings by several points
+            // from one epoch to the next (a VAE epoch keeps none, so the first denoiser
+            // epoch starts the race).
+            if let Ok(v) = verdict {
+                select = Some(v.primary() as f32);
+                scores = v.scores();
             }
-            None => Vec::new(),
-        };
+        }
         EpochView {
             samples: classes.into_iter().zip(grid.images).collect(),
             strip: strip.previews.into_iter().flatten().collect(),
@@ -304,22 +300,22 @@ impl Task for SdTask<'_> {
     }
 }
 
-/// The VAE's reconstructions of the first training sample of each class (twice over).
+/// The VAE's reconstructions of the first training samples of each class (twice over).
 fn reconstructions(
     model: &LatentDiffusion,
-    data: &[DieSample],
+    data: &[Example],
     device: &Device,
 ) -> Vec<(u8, Vec<u8>)> {
-    let mut picked: Vec<&DieSample> = Vec::new();
-    for c in 1..=CLASSES as u8 {
-        picked.extend(data.iter().filter(|s| s.pips == c).take(SAMPLES_PER_CLASS));
+    let mut picked: Vec<&Example> = Vec::new();
+    for c in 1..=model.classes as u8 {
+        picked.extend(data.iter().filter(|s| s.label == c).take(SAMPLES_PER_CLASS));
     }
     if picked.is_empty() {
         return Vec::new();
     }
     let pixels: Vec<&[u8]> = picked.iter().map(|s| s.pixels.as_slice()).collect();
     let images = reconstruct(model, &pixels, device);
-    picked.iter().map(|s| s.pips).zip(images).collect()
+    picked.iter().map(|s| s.label).zip(images).collect()
 }
 
 /// The VAE's reconstructions of `pixels` (the float model, from each latent's mean).
@@ -333,36 +329,36 @@ pub fn reconstruct(model: &LatentDiffusion, pixels: &[&[u8]], device: &Device) -
         .collect()
 }
 
-/// Draws `per_class` dice per pip count in `steps` steps and has both judges read them.
+/// Draws `per_class` images of each class in `steps` steps and has the judge read them.
 pub fn judge(
     model: &LatentDiffusion,
-    classifier: &PipClassifier,
+    judge: &mut Judge,
     per_class: usize,
     seed: u64,
     steps: u32,
     device: &Device,
-) -> Judged {
-    draw_and_judge(model, classifier, per_class, seed, steps, device).0
+) -> Result<Verdict, EngineError> {
+    Ok(draw_and_judge(model, judge, per_class, seed, steps, device)?.0)
 }
 
-/// [`judge`], with the dice drawn, one pip count after another.
+/// [`judge`], with the images drawn, one class after another.
 pub fn draw_and_judge(
     model: &LatentDiffusion,
-    classifier: &PipClassifier,
+    judge: &mut Judge,
     per_class: usize,
     seed: u64,
     steps: u32,
     device: &Device,
-) -> (Judged, Vec<Vec<u8>>) {
-    let mut judged = Judged::new(per_class);
-    let mut all = Vec::with_capacity(per_class * CLASSES);
-    for pips in 1..=CLASSES as u8 {
-        let class_seed = seed ^ (u64::from(pips) << 32);
-        let images = sample_many(model, &vec![pips; per_class], class_seed, steps, device);
-        judged.add(pips, &images, classifier, device);
+) -> Result<(Verdict, Vec<Vec<u8>>), EngineError> {
+    let mut verdict = judge.verdict(per_class);
+    let mut all = Vec::with_capacity(per_class * model.classes);
+    for label in 1..=model.classes as u8 {
+        let class_seed = seed ^ (u64::from(label) << 32);
+        let images = sample_many(model, &vec![label; per_class], class_seed, steps, device);
+        judge.add(&mut verdict, label, &images, device)?;
         all.extend(images);
     }
-    (judged, all)
+    Ok((verdict, all))
 }
 
 #[cfg(test)]
@@ -388,8 +384,9 @@ mod tests {
             data: crate::data::Places::default(),
         };
         let mut events = Vec::new();
+        let data = super::super::data::training_set(p, &opts.data).unwrap();
         train::run(
-            SdTask::new(p),
+            SdTask::new(p, data),
             p,
             &opts,
             &Control::default(),
@@ -470,5 +467,36 @@ mod tests {
         assert_eq!(rest.len(), 1);
         let (x, y) = (rest[0].loss("flow"), straight[1].loss("flow"));
         assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+    }
+
+    /// The digits dataset: ten classes (labels 1 to 9, and 10 for 0), each shown after an
+    /// epoch, read by the BitNet classifier alone (no pips to count), the 8 shown forming.
+    #[test]
+    fn streaming_sd_trains_on_digits_with_ten_classes() {
+        let mut p = tiny();
+        p.dataset.kind = Some(crate::project::DataKind::Digits);
+        p.dataset.size = 60;
+        let d = tempfile::tempdir().unwrap();
+        let events = train(&p, d.path(), true, None);
+        let Some(TrainEvent::Epoch {
+            samples,
+            strip,
+            scores,
+            ..
+        }) = events
+            .iter()
+            .rfind(|e| matches!(e, TrainEvent::Epoch { .. }))
+        else {
+            panic!("no epoch in {events:?}");
+        };
+        let classes: Vec<u8> = samples.iter().map(|(c, _)| *c).collect();
+        let want: Vec<u8> = (1..=10).flat_map(|c| [c, c]).collect();
+        assert_eq!(classes, want);
+        assert_eq!(strip.len(), p.model.steps as usize);
+        let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["read"]);
+        // The spec the board gets has ten one-hot planes after the latent and the time.
+        let spec = super::super::spec::spec(&p);
+        assert_eq!((spec.classes, spec.input.c), (10, 4 + 1 + 10));
     }
 }

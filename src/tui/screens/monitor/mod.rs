@@ -173,7 +173,7 @@ fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
         KeyCode::Char('p') => save_gallery(app),
         KeyCode::Char('z') if !app.monitor.is_classifier() => {
             app.monitor.zoom = !app.monitor.zoom;
-            let (one, _) = app.template().image_words();
+            let (one, _) = app.image_words();
             app.info(if app.monitor.zoom {
                 format!("The newest {one} alone, as large as the screen holds; z: the gallery.")
             } else {
@@ -187,7 +187,7 @@ fn on_monitor_key_common(app: &mut App, key: KeyEvent) -> Option<Effect> {
 
 /// Saves the gallery as a PNG next to the project (or in the working folder).
 fn save_gallery(app: &mut App) {
-    let (_, many) = app.template().image_words();
+    let (_, many) = app.image_words();
     let Some((px, w, h)) = app.monitor.gallery_png() else {
         app.info(format!("No {many} yet to save."));
         return;
@@ -295,7 +295,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
         vec![
             Line::from(vec![
                 Span::styled(
-                    format!("{:<10}", format!("{}/s", app.template().image_words().1)),
+                    format!("{:<10}", format!("{}/s", app.image_words().1)),
                     t.dim(),
                 ),
                 Span::raw(format!("{:.1}", m.fps(now))),
@@ -410,20 +410,19 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect, now: Instant) {
 /// newest first. `(caption, pixels, width, height)`.
 fn monitor_images(app: &App) -> Vec<(String, Vec<u8>, usize, usize)> {
     let m = &app.monitor;
-    let t = app.template();
     let mut tiles: Vec<(String, Vec<u8>, usize, usize)> = Vec::new();
     if let Some(d) = &m.drawing {
         // Rows so far on a blank image of the full height.
         let height = m.hello.map_or(d.width, |h| usize::from(h.image_h));
         let caption = match d.step {
-            Some((s, n)) => format!("{} {}/{n}", t.caption(d.label), u32::from(s) + 1),
-            None => format!("{}…", t.caption(d.label)),
+            Some((s, n)) => format!("{} {}/{n}", app.caption(d.label), u32::from(s) + 1),
+            None => format!("{}…", app.caption(d.label)),
         };
         tiles.push((caption, d.pixels.clone(), d.width, height));
     }
     for img in m.gallery.iter().rev() {
         tiles.push((
-            t.caption(img.label),
+            app.caption(img.label),
             img.pixels.clone(),
             img.width,
             img.height,
@@ -511,7 +510,7 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     let m = &app.monitor;
     let tiles = monitor_images(app);
     if tiles.is_empty() {
-        let (_, many) = app.template().image_words();
+        let (_, many) = app.image_words();
         let msg = if m.can_generate() {
             format!("No {many} yet: press r to roll.")
         } else {
@@ -529,7 +528,7 @@ fn render_dice(app: &App, t: Theme, f: &mut Frame, area: Rect) {
     } else {
         let g = gallery(area, tiles.len());
         if let Some(line) = g.more_line.filter(|_| g.more > 0) {
-            let (one, many) = app.template().image_words();
+            let (one, many) = app.image_words();
             let word = if g.more == 1 { one } else { many };
             let text = format!(
                 "+{} more {word} · z: the newest, large · p: all as PNG",

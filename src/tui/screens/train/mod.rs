@@ -333,7 +333,6 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         width: body.width.saturating_sub(grid_w + 1),
         ..body
     };
-    let template = app.template();
     let mut shown: Vec<&(u8, Vec<u8>)> = Vec::new();
     for s in &tr.samples {
         if !shown.iter().any(|(l, _)| *l == s.0) {
@@ -346,7 +345,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
             Paragraph::new(Line::styled(
                 format!(
                     "Generated {} appear here after each epoch.",
-                    template.image_words().1
+                    app.image_words().1
                 ),
                 t.dim(),
             ))
@@ -365,7 +364,7 @@ pub fn render(app: &App, t: Theme, f: &mut Frame, area: Rect) {
         if cell.height == 0 {
             continue;
         }
-        let mut lines = vec![Line::styled(template.caption(*label), t.dim())];
+        let mut lines = vec![Line::styled(app.caption(*label), t.dim())];
         lines.extend(image_lines(px, side, factor, t));
         f.render_widget(Paragraph::new(lines), cell);
     }
@@ -487,11 +486,12 @@ fn render_strip(app: &App, t: Theme, f: &mut Frame, body: Rect) -> Rect {
         height: band,
         ..body
     };
-    let label = app
-        .template()
-        .caption(crate::templates::sd::task::STRIP_CLASS);
+    let kind = app.project.data_kind();
+    let shown = crate::templates::sd::task::strip_class(kind);
+    let label = app.caption(shown);
+    let one = app.image_words().0;
     let caption =
-        format!("{label}, forming over {n} steps (each step's estimate of the clean die):");
+        format!("{label}, forming over {n} steps (each step's estimate of the clean {one}):");
     f.render_widget(
         Paragraph::new(Line::styled(
             truncate(&caption, area.width as usize),
