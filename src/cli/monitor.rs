@@ -34,7 +34,8 @@ pub struct Args {
     /// Images to generate (dice, for the die), or inputs to classify.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
     pub count: u16,
-    /// The class to draw (for the die, a pip count 1-6), or 0 to let the board roll.
+    /// The class to draw (for dice, a pip count 1-6; for Streaming SD's digits, the digit,
+    /// with 10 for 0), or 0 to let the board roll.
     #[arg(long, default_value_t = 0)]
     pub label: u8,
     #[arg(long, default_value_t = 1)]

@@ -162,6 +162,12 @@ fn gallery_images(
     let per = 4u16;
     let seed32 = seed as u32;
     let mut images: Vec<(String, Vec<u8>)> = Vec::new();
+    // A generator's label as its sheet shows it: the pip count, or the digit (label 10
+    // draws a 0).
+    let name = |label: u8| match p.data_kind() {
+        crate::project::DataKind::Dice => label.to_string(),
+        crate::project::DataKind::Digits => crate::scoring::digits::digit_of(label).to_string(),
+    };
     let caption = match m.spec.kind {
         ModelKind::Generator => {
             let mut e = crate::engine::Engine::load(&m.blob)?;
@@ -172,7 +178,7 @@ fn gallery_images(
                     // Labels are 1..=classes as a board takes them (0 rolls one).
                     let input =
                         crate::engine::latent_input(seed32, idx, 64, label, latent, classes);
-                    images.push((label.to_string(), e.run(&input)?));
+                    images.push((name(label), e.run(&input)?));
                 }
             }
             format!(
@@ -185,7 +191,7 @@ fn gallery_images(
                 for i in 0..per {
                     let idx = u32::from(label - 1) * u32::from(per) + u32::from(i);
                     let (px, _) = d.sample(seed32, idx, label, 0, false)?;
-                    images.push((label.to_string(), px));
+                    images.push((name(label), px));
                 }
             }
             format!("A row per class, {per} images each, seed {seed}, at the model's default steps")
