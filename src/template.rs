@@ -52,8 +52,14 @@ pub trait Template: Sync {
     /// Scores a trained model; the report as text.
     fn evaluate(&self, req: &EvalRequest, device: &Device) -> Result<String, EvalError>;
 
-    /// Labelled samples of the training data, as `tinygen data preview` shows them.
-    fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError>;
+    /// Labelled samples of a project's training data, as `tinygen data preview` shows
+    /// them (`seed` in place of its `dataset.seed`).
+    fn preview_data(
+        &self,
+        p: &Project,
+        seed: u64,
+        per_class: usize,
+    ) -> Result<DataPreview, DataError>;
 
     /// A model of the project's architecture scaled to `width` channels, its weights drawn
     /// from `seed` with no training: for memory benchmarks at sizes no board was trained

@@ -15,7 +15,8 @@ pub struct Args {
 pub enum Action {
     /// Print a labelled grid of training images, and optionally write it as a PNG.
     Preview {
-        /// The template whose data to show (cvae-die).
+        /// The template whose data to show (cvae-die, bitnet-mnist, streaming-sd), or a
+        /// project file (.ron), whose dataset it shows (e.g. projects/sd-digits.ron).
         template: String,
         /// Dataset seed.
         #[arg(long, default_value_t = 1)]
@@ -82,8 +83,14 @@ pub fn preview(
     png: Option<(&Path, usize)>,
     style: Option<StyleArg>,
 ) -> Result<String, CliError> {
-    let t = crate::templates::find(name).ok_or_else(|| super::common::unknown_template(name))?;
-    let preview = t.preview_data(seed, per_class)?;
+    let p = if name.ends_with(".ron") {
+        super::common::load(Path::new(name))?
+    } else {
+        let t =
+            crate::templates::find(name).ok_or_else(|| super::common::unknown_template(name))?;
+        crate::project::Project::from_template(t.def())
+    };
+    let preview = crate::templates::of(&p).preview_data(&p, seed, per_class)?;
     let style = StyleArg::or_default(style);
     let size = preview.side;
     let columns: usize = std::env::var("COLUMNS")

@@ -223,6 +223,13 @@ fn data_preview_prints_a_labelled_grid_and_writes_a_png() {
     assert!(text(&out.stderr).contains("did you mean 'cvae-die'?"));
     let out = run(&["data", "preview", "cvae-die", "--count", "0"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // A project file shows its own dataset: Streaming SD's digits.
+    let digits = repo("projects/sd-digits.ron");
+    let out = run(&["data", "preview", digits.to_str().unwrap(), "--count", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("digit 1") && t.contains("digit 0"), "{t}");
 }
 
 /// Issue #18, item 4, then #16: a new Streaming SD project exports and runs the shipped

@@ -107,7 +107,12 @@ impl Template for Die {
         ))
     }
 
-    fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError> {
+    fn preview_data(
+        &self,
+        _p: &Project,
+        seed: u64,
+        per_class: usize,
+    ) -> Result<DataPreview, DataError> {
         use crate::data::die;
         // The first `per_class` samples of each pip count, in dataset order.
         let samples = (1..=die::PIPS as u8)

@@ -104,7 +104,12 @@ impl Template for Mnist {
 
     /// The first `per_class` digits of each class, posed as training epoch 1 poses them
     /// with this seed.
-    fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError> {
+    fn preview_data(
+        &self,
+        _p: &Project,
+        seed: u64,
+        per_class: usize,
+    ) -> Result<DataPreview, DataError> {
         let (digits, from) = mnist::load(&Places::default(), Split::Train)?;
         let inputs = mnist::augmented(&digits, seed, 1);
         let mut samples = Vec::new();

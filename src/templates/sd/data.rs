@@ -82,3 +82,27 @@ pub fn training_set(p: &Project, places: &Places) -> Result<Vec<Example>, MnistE
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tinygen data preview` of a digits project shows each digit as training sees it:
+    /// 32x32, the MNIST digit in the middle 28x28 on black.
+    #[test]
+    fn the_digits_preview_shows_each_digit_padded() {
+        let mut p = Project::from_template(&super::super::def::DEF);
+        p.dataset.kind = Some(DataKind::Digits);
+        let preview = crate::templates::of(&p).preview_data(&p, 1, 2).unwrap();
+        assert_eq!(preview.side, 32);
+        let captions: Vec<&str> = preview.samples.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(captions.len(), 20);
+        assert_eq!((captions[0], captions[19]), ("digit 1", "digit 0"));
+        let px = &preview.samples[0].1;
+        assert!(
+            px[..2 * 32].iter().all(|&v| v == 0),
+            "the top rows are padding"
+        );
+        assert!(px.iter().any(|&v| v > 128), "a digit is drawn");
+    }
+}

@@ -80,10 +80,40 @@ impl Template for StreamingSd {
         eval::evaluate(req, device)
     }
 
-    fn preview_data(&self, seed: u64, per_class: usize) -> Result<DataPreview, DataError> {
-        // The same procedural dice as the die template's.
-        let mut preview = crate::templates::die::Die.preview_data(seed, per_class)?;
-        preview.title = preview.title.replace("cvae-die", def::DEF.name);
-        Ok(preview)
+    /// The dice: the die template's steady renders; the digits: the first of each digit,
+    /// padded to 32x32 as training sees them.
+    fn preview_data(
+        &self,
+        p: &Project,
+        seed: u64,
+        per_class: usize,
+    ) -> Result<DataPreview, DataError> {
+        if p.data_kind() == crate::project::DataKind::Dice {
+            let die = crate::templates::die::Die;
+            let mut preview = die.preview_data(p, seed, per_class)?;
+            preview.title = preview.title.replace("cvae-die", def::DEF.name);
+            return Ok(preview);
+        }
+        let mut digits = p.clone();
+        digits.dataset.size = 60_000;
+        let set = data::training_set(&digits, &crate::data::Places::default())?;
+        let mut samples = Vec::new();
+        for label in 1..=spec::classes(p) as u8 {
+            samples.extend(
+                set.iter()
+                    .filter(|e| e.label == label)
+                    .take(per_class)
+                    .map(|e| (data::caption(p.data_kind(), label), e.pixels.clone())),
+            );
+        }
+        Ok(DataPreview {
+            title: format!(
+                "{} training digits (MNIST, padded to 32x32): {per_class} of each digit",
+                def::DEF.name
+            ),
+            side: model::SIDE,
+            per_class,
+            samples,
+        })
     }
 }
