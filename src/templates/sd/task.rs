@@ -17,6 +17,8 @@ use super::sample::{sample, sample_many};
 use crate::engine::EngineError;
 use crate::nn::{bce_with_logits_sum, gaussian_kl, to_pixels, values};
 use crate::project::{DataKind, Project};
+use crate::scoring::frechet;
+use crate::scoring::pips::PipClassifier;
 use crate::spec::{ModelSpec, SpecError};
 use crate::train::{EpochView, LossInfo, Step, Task};
 use crate::util::rng::Rng;
@@ -103,6 +105,8 @@ pub struct SdTask<'a> {
     /// stage has begun.
     latents: Option<Vec<f32>>,
     judge: Option<Judge>,
+    /// The fresh renders the kept epoch's dice are measured against.
+    reference: Option<Reference>,
 }
 
 impl<'a> SdTask<'a> {
@@ -116,6 +120,7 @@ impl<'a> SdTask<'a> {
             stage: Stage::Vae,
             latents: None,
             judge: None,
+            reference: None,
         }
     }
 
@@ -205,6 +210,41 @@ impl<'a> SdTask<'a> {
     }
 }
 
+/// What one doubling of the drawn dice's Fréchet distance over the floor costs an epoch's
+/// score: a point of the counted share. Kept by the count alone, an epoch whose faces had
+/// drifted greyer than the renders' won (Fréchet distance 3.53 against 0.489, issue #16).
+const FRECHET_POINT: f64 = 0.01;
+/// Seed of the renders the per-epoch Fréchet distance is measured against (never trained
+/// on, and not `tinygen eval`'s).
+const REFERENCE_SEED: u64 = 0x7A1D_0001;
+
+/// Fresh steady renders in the pip classifier's features, and the floor: the distance of
+/// a second set of renders to them.
+struct Reference {
+    features: Vec<Vec<f64>>,
+    floor: f64,
+}
+
+impl Reference {
+    fn new(classifier: &PipClassifier, n: usize, device: &Device) -> Reference {
+        let features = |seed: u64| {
+            let renders = crate::data::die::steady_dataset(seed, n.max(2));
+            let px: Vec<&[u8]> = renders.iter().map(|d| d.pixels.as_slice()).collect();
+            classifier.features(&px, device)
+        };
+        let a = features(REFERENCE_SEED);
+        let floor = frechet::distance(&features(REFERENCE_SEED ^ 0xB), &a);
+        Reference { features: a, floor }
+    }
+
+    /// How many times the drawn dice's distance doubles the floor (0 at or below it).
+    fn doublings(&self, classifier: &PipClassifier, images: &[Vec<u8>], device: &Device) -> f64 {
+        let px: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        let d = frechet::distance(&classifier.features(&px, device), &self.features);
+        (d / self.floor.max(1e-9)).max(1.0).log2()
+    }
+}
+
 /// Standard normal samples of `shape` from our own generator.
 fn gaussian(shape: [usize; 4], rng: &mut Rng, device: &Device) -> Tensor<4> {
     let n: usize = shape.iter().product();
@@ -276,13 +316,21 @@ impl Task for SdTask<'_> {
         let mut select = None;
         let mut scores = Vec::new();
         if let Some(j) = self.judge.as_mut() {
-            let verdict = judge(model, j, SCORED_PER_CLASS, seed ^ 0x5C0E, steps, device);
+            let drawn = draw_and_judge(model, j, SCORED_PER_CLASS, seed ^ 0x5C0E, steps, device);
             // The denoiser epoch whose images its judge scores best (for dice, the most
-            // countable pips) is kept, as the die's: the count swings by several points
+            // countable pips, less a point for each doubling of their Fréchet distance
+            // over the floor) is kept, as the die's: the count swings by several points
             // from one epoch to the next (a VAE epoch keeps none, so the first denoiser
             // epoch starts the race).
-            if let Ok(v) = verdict {
-                select = Some(v.primary() as f32);
+            if let Ok((v, images)) = drawn {
+                let mut score = v.primary();
+                if let Judge::Dice(classifier) = &*j {
+                    let r = self
+                        .reference
+                        .get_or_insert_with(|| Reference::new(classifier, images.len(), device));
+                    score -= FRECHET_POINT * r.doublings(classifier, &images, device);
+                }
+                select = Some(score as f32);
                 scores = v.scores();
             }
         }
@@ -498,5 +546,25 @@ mod tests {
         // The spec the board gets has ten one-hot planes after the latent and the time.
         let spec = super::super::spec::spec(&p);
         assert_eq!((spec.classes, spec.input.c), (10, 4 + 1 + 10));
+    }
+
+    /// The kept epoch's Fréchet penalty: fresh renders sit near the floor, flat grey
+    /// images many doublings above it, so a model drifting from the renders loses points.
+    #[test]
+    fn the_frechet_penalty_tells_renders_from_grey_images() {
+        let device = Device::flex();
+        let c = PipClassifier::shipped(&device).unwrap();
+        let r = Reference::new(&c, 180, &device);
+        let renders: Vec<Vec<u8>> = crate::data::die::steady_dataset(5, 180)
+            .into_iter()
+            .map(|d| d.pixels)
+            .collect();
+        let grey: Vec<Vec<u8>> = (0..180u8).map(|i| vec![100 + i / 4; 32 * 32]).collect();
+        let (near, far) = (
+            r.doublings(&c, &renders, &device),
+            r.doublings(&c, &grey, &device),
+        );
+        assert!(near < 1.5, "renders: {near}");
+        assert!(far > 4.0, "grey: {far}");
     }
 }
