@@ -91,10 +91,10 @@ pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError>
     if let Some(v) = first {
         s += &format!("\nAt {steps} steps\n{}", v.matrices_text());
     }
-    s += &match p.data_kind() {
-        DataKind::Dice => {
-            let classifier = PipClassifier::shipped(device)?;
-            let f = frechet(&model, &classifier, &drawn, req.seed, device);
+    // The Fréchet distance in the features of the judge that read the images.
+    s += &match &mut judge_ {
+        Judge::Dice(classifier) => {
+            let f = frechet(&model, classifier, &drawn, req.seed, device);
             format!(
                 "\nFréchet distance in the pip classifier's features, {} dice at {steps} steps \
                  against as many fresh renders: {:.3}\n  two sets of fresh renders against \
@@ -106,8 +106,8 @@ pub fn evaluate(req: &EvalRequest, device: &Device) -> Result<String, EvalError>
                 f.decoder
             )
         }
-        DataKind::Digits => {
-            let f = digit_frechet(&model, &drawn, &req.data, device)?;
+        Judge::Digits(classifier) => {
+            let f = digit_frechet(&model, classifier, &drawn, &req.data, device)?;
             format!(
                 "\nFréchet distance in the digit classifier's scores, {} digits at {steps} \
                  steps against as many test digits: {:.3}\n  two sets of test digits against \
@@ -254,6 +254,7 @@ fn frechet(
 /// digits (never trained on), padded as the training digits are.
 fn digit_frechet(
     model: &LatentDiffusion,
+    j: &mut DigitJudge,
     drawn: &[Vec<u8>],
     places: &crate::data::Places,
     device: &Device,
@@ -264,7 +265,6 @@ fn digit_frechet(
         range.map(|i| digits::pad(test.image(i))).collect()
     };
     let (a, b) = (padded(0..n), padded(n..2 * n));
-    let mut j = DigitJudge::shipped()?;
     let mut features = |images: &[Vec<u8>]| -> Result<Vec<Vec<f64>>, EvalError> {
         images.iter().map(|x| Ok(j.scores(x)?)).collect()
     };
